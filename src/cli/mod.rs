@@ -1,0 +1,127 @@
+//! The `mfrnn` command-line tool (feature `cli`): a thin layer over library calls.
+
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::activation::Builtin;
+use crate::expect::{BivariateNormal, Expectation, Fun, Normal, expect, expect2};
+
+/// Mean-field and random-matrix theory of signal propagation in RNNs.
+#[derive(Debug, Parser)]
+#[command(name = "mfrnn", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Gaussian expectation E[f(u) g(u)] (1-D) or E[f(u) g(v)] at correlation c (2-D).
+    Expect(ExpectArgs),
+    /// Run the analysis on built-in defaults and write a report directory.
+    Report(report::ReportArgs),
+}
+
+/// Arguments of `mfrnn expect`.
+#[derive(Debug, clap::Args)]
+struct ExpectArgs {
+    /// Activation: tanh, erf, relu, linear, hard_tanh, sigmoid, softplus.
+    #[arg(long)]
+    phi: String,
+    /// First factor: one, phi, dphi, ddphi, or a product like `phi^2*dphi`.
+    #[arg(long)]
+    f: String,
+    /// Second factor (same syntax); defaults to `one`.
+    #[arg(long, default_value = "one")]
+    g: String,
+    /// Variance q of u (and of v).
+    #[arg(long, allow_hyphen_values = true)]
+    q: f64,
+    /// Mean of u (and of v).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    mean: f64,
+    /// Correlation of (u, v); without it, the 1-D expectation E[f(u) g(u)].
+    #[arg(long, allow_hyphen_values = true)]
+    c: Option<f64>,
+    /// Print JSON instead of a human-readable line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct ExpectOut<'a> {
+    value: f64,
+    error_estimate: f64,
+    method: &'a str,
+    evaluations: usize,
+}
+
+fn run_expect(a: &ExpectArgs) -> crate::Result<String> {
+    let act = Builtin::from_name(&a.phi)?.arc();
+    let f = Fun::parse(&a.f, &act)?;
+    let g = Fun::parse(&a.g, &act)?;
+    let (e, what): (Expectation, String) = match a.c {
+        None => {
+            let n = Normal::new(a.mean, a.q)?;
+            let what = if g.is_constant() && a.g.trim() == "one" {
+                format!("E[{f}(u)], u ~ N({}, {})", a.mean, a.q)
+            } else {
+                format!("E[{f}(u)·{g}(u)], u ~ N({}, {})", a.mean, a.q)
+            };
+            (expect(&(&f * &g), &n)?, what)
+        }
+        Some(c) => {
+            let b = BivariateNormal::equal(a.mean, a.q, c)?;
+            (
+                expect2(&f, &g, &b)?,
+                format!(
+                    "E[{f}(u)·{g}(v)], u, v ~ N({}, {}), corr {}",
+                    a.mean, a.q, c
+                ),
+            )
+        }
+    };
+    Ok(if a.json {
+        serde_json::to_string_pretty(&ExpectOut {
+            value: e.value,
+            error_estimate: e.error_estimate,
+            method: e.method.as_str(),
+            evaluations: e.evaluations,
+        })
+        .expect("serialisable")
+    } else {
+        format!(
+            "{what} [{}]\n  = {:.17e}  ± {:.1e}  ({}, {} evaluations)",
+            a.phi,
+            e.value,
+            e.error_estimate,
+            e.method.as_str(),
+            e.evaluations
+        )
+    })
+}
+
+/// Parses the command line, runs the command, prints errors on stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = match &cli.command {
+        Command::Expect(a) => run_expect(a).map_err(|e| e.to_string()),
+        Command::Report(a) => report::run(a),
+    };
+    match out {
+        Ok(s) => {
+            if !s.is_empty() {
+                println!("{s}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

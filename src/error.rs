@@ -1,0 +1,101 @@
+//! The crate-wide error type.
+//!
+//! Every fallible entry point of mfrnn returns [`Result<T, Error>`](Result). Bad input is
+//! reported at construction time with the name of the offending parameter and the range it
+//! must lie in; numerical failures carry the diagnostics the solver had when it gave up.
+
+use thiserror::Error as ThisError;
+
+/// Result alias used throughout the crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong in mfrnn.
+#[derive(Debug, Clone, PartialEq, ThisError)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter is outside its admissible range (or not finite).
+    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
+    InvalidParameter {
+        /// The parameter's name as the user wrote it (library argument or CLI flag).
+        name: &'static str,
+        /// The rejected value.
+        value: f64,
+        /// The admissible range, in words.
+        expected: &'static str,
+    },
+    /// A name (activation, integrand factor, ...) is not known.
+    #[error("unknown {kind} `{name}`: expected one of {expected}")]
+    UnknownName {
+        /// What kind of name this was (`activation`, `integrand factor`, ...).
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The accepted names.
+        expected: String,
+    },
+    /// A textual specification (integrand, schedule, grid) does not parse.
+    #[error("cannot parse {what} `{input}`: {reason}")]
+    Parse {
+        /// What was being parsed.
+        what: &'static str,
+        /// The input text.
+        input: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// An integrand returned NaN or an infinity at a quadrature node.
+    #[error("integrand is not finite at x = {at} (value {value})")]
+    NonFiniteIntegrand {
+        /// The argument (in the integrand's own variable) where it happened.
+        at: f64,
+        /// The value returned.
+        value: f64,
+    },
+    /// Numerical integration did not reach the accuracy it promises.
+    #[error(
+        "{method} integration did not converge: estimate {estimate} with error estimate \
+         {error_estimate} after {evaluations} evaluations"
+    )]
+    Integration {
+        /// The method that failed.
+        method: &'static str,
+        /// The best estimate reached.
+        estimate: f64,
+        /// Its error estimate.
+        error_estimate: f64,
+        /// Integrand evaluations spent.
+        evaluations: usize,
+    },
+    /// A requested combination of options is not supported.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidParameter`].
+    pub(crate) fn invalid(name: &'static str, value: f64, expected: &'static str) -> Self {
+        Error::InvalidParameter {
+            name,
+            value,
+            expected,
+        }
+    }
+}
+
+/// Checks that `value` is finite; otherwise an [`Error::InvalidParameter`] naming it.
+pub(crate) fn finite(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::invalid(name, value, "a finite number"))
+    }
+}
+
+/// Checks that `value` is finite and `>= 0`.
+pub(crate) fn non_negative(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::invalid(name, value, "a finite number >= 0"))
+    }
+}

@@ -1,0 +1,19 @@
+#![doc = include_str!("../docs/crate-intro.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links)]
+
+pub mod activation;
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod error;
+pub mod expect;
+pub mod gauss;
+pub mod theory;
+
+pub use error::{Error, Result};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

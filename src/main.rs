@@ -1,0 +1,5 @@
+//! The `mfrnn` binary: see `mfrnn --help`.
+
+fn main() -> std::process::ExitCode {
+    mfrnn::cli::main()
+}

@@ -1,0 +1,7 @@
+//! The derivations behind mfrnn, one document per topic, rendered from `theory/*.md`.
+//!
+//! Every result is labelled, names the function that implements it and the test that
+//! checks it.
+
+#[doc = include_str!("../../theory/01-gaussian-expectations.md")]
+pub mod gaussian_expectations {}
