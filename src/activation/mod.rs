@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::gauss::piecewise::Piecewise;
+pub use crate::gauss::trapezoid::Parity;
 
 /// Which derivative of φ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,6 +95,11 @@ pub trait Activation: Send + Sync + fmt::Debug {
     /// The piecewise-polynomial form of the given derivative, if it is one.
     fn piecewise(&self, _d: Deriv) -> Option<Piecewise> {
         None
+    }
+    /// Symmetry of the given derivative about 0 (used to halve quadrature work at zero
+    /// mean); default: none known.
+    fn parity(&self, _d: Deriv) -> Parity {
+        Parity::None
     }
     /// Identifies the built-in activations (for closed forms); `None` for user types.
     fn builtin(&self) -> Option<Builtin> {
@@ -326,6 +332,19 @@ impl Activation for Builtin {
         })
     }
 
+    fn parity(&self, d: Deriv) -> Parity {
+        use Builtin::*;
+        use Deriv::*;
+        match (self, d) {
+            (Tanh | Erf | HardTanh, Phi) | (Tanh | Erf | Sigmoid, DDPhi) => Parity::Odd,
+            (Tanh | Erf | HardTanh | Sigmoid | Linear, DPhi) => Parity::Even,
+            (Linear, Phi) => Parity::Odd,
+            (Linear | HardTanh, DDPhi) => Parity::Even,
+            (Softplus, DDPhi) => Parity::Even,
+            _ => Parity::None,
+        }
+    }
+
     fn builtin(&self) -> Option<Builtin> {
         Some(*self)
     }
@@ -460,6 +479,22 @@ mod tests {
                 let p = b.piecewise(d).unwrap();
                 for x in [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0] {
                     assert_eq!(p.eval(x), b.eval(d, x), "{b} {d:?} at {x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn declared_parities_hold() {
+        for b in Builtin::ALL {
+            for d in [Deriv::Phi, Deriv::DPhi, Deriv::DDPhi] {
+                for x in [0.3, 1.1, 2.7] {
+                    let (p, m) = (b.eval(d, x), b.eval(d, -x));
+                    match b.parity(d) {
+                        Parity::Even => assert_eq!(p, m, "{b} {d:?}"),
+                        Parity::Odd => assert_eq!(p, -m, "{b} {d:?}"),
+                        Parity::None => {}
+                    }
                 }
             }
         }

@@ -216,7 +216,11 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
     fs::write(tmp.join("index.html"), html(&rows, a.quick)).map_err(io)?;
     // Swap into place only now: an interrupted run leaves the old report untouched.
     if out.exists() {
-        let old = out.with_file_name(format!(".{}.old-{}", out.display(), std::process::id()));
+        let old = out.with_file_name(format!(
+            ".{}.old-{}",
+            out.file_name().and_then(|s| s.to_str()).unwrap_or("report"),
+            std::process::id()
+        ));
         fs::rename(out, &old).map_err(io)?;
         fs::rename(&tmp, out).map_err(io)?;
         fs::remove_dir_all(&old).map_err(io)?;

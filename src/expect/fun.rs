@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Mul;
 use std::sync::Arc;
 
-use crate::activation::{Activation, Deriv, ScalarFn, Smoothness};
+use crate::activation::{Activation, Deriv, Parity, ScalarFn, Smoothness};
 use crate::error::{Error, Result};
 use crate::gauss::piecewise::Piecewise;
 
@@ -338,6 +338,25 @@ impl Fun {
     /// True for a constant function.
     pub fn is_constant(&self) -> bool {
         self.factors.is_empty()
+    }
+
+    /// Symmetry of `x ↦ f(x)` about 0 (none unless every factor is an activation derivative
+    /// with known parity at an unshifted argument).
+    pub fn parity(&self) -> Parity {
+        let mut p = Parity::Even;
+        for f in &self.factors {
+            let q = match &f.src {
+                Source::Act(a, d) if f.shift == 0.0 => a.parity(*d),
+                _ => Parity::None,
+            };
+            let q = if f.power % 2 == 0 && q != Parity::None {
+                Parity::Even
+            } else {
+                q
+            };
+            p = p.product(q);
+        }
+        p
     }
 
     /// Sorted, de-duplicated break points of all factors.

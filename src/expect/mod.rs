@@ -35,18 +35,20 @@
 
 pub(crate) mod closed;
 mod fun;
+mod smooth2d;
 
 use std::cell::Cell;
-use std::f64::consts::PI;
 
 use serde::Serialize;
 
 pub use fun::Fun;
 
+use crate::activation::Parity;
 use crate::activation::Smoothness;
 use crate::error::{Error, Result, finite, non_negative};
-use crate::gauss::quadrature::{adaptive, trapezoid_line};
+use crate::gauss::quadrature::adaptive;
 use crate::gauss::special::norm_pdf;
+use crate::gauss::trapezoid::{StepModel, gauss_trapezoid};
 
 /// A univariate normal law `N(mean, var)`, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -179,8 +181,8 @@ pub enum Method {
     Factorized,
     /// Mehler (Hermite) series in the correlation.
     Mehler,
-    /// Outer trapezoid over `u`, inner trapezoid over `v | u`.
-    ConditionalTrapezoid,
+    /// Trapezoid lattice in `(z₁, z₂)` with commensurate steps.
+    Lattice,
     /// Outer adaptive Gauss–Kronrod over `u`, inner expectation of `v | u` exact.
     ConditionalExact,
     /// Outer adaptive Gauss–Kronrod over `u`, inner expectation of `v | u` numerical.
@@ -198,7 +200,7 @@ impl Method {
             Method::Adaptive => "adaptive",
             Method::Factorized => "factorized",
             Method::Mehler => "mehler",
-            Method::ConditionalTrapezoid => "conditional-trapezoid",
+            Method::Lattice => "lattice",
             Method::ConditionalExact => "conditional-exact",
             Method::ConditionalAdaptive => "conditional-adaptive",
         }
@@ -268,14 +270,8 @@ pub fn expect2(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Expectation> {
     Integrator::default().expect2(f, g, b)
 }
 
-/// Target exponent for the trapezoid step: error ≈ e^{−E} relative to the integrand scale.
-const TRAP_EXPONENT: f64 = 40.0;
 /// Largest trapezoid grid (nodes) before switching to adaptive quadrature.
 const TRAP_MAX_NODES: f64 = 1600.0;
-/// Largest conditional-trapezoid cost (integrand evaluations) before nested adaptive.
-const COND_MAX_EVALS: f64 = 4.0e5;
-/// Mehler series is used for `|c| <=` this.
-const MEHLER_MAX_CORR: f64 = 0.9;
 
 /// Half-width of the z-range whose Gaussian tail is negligible (< 1e-20 relative) for an
 /// integrand growing like `|z|^degree`.
@@ -283,25 +279,28 @@ fn z_range(degree: u32) -> f64 {
     (90.2 + 4.7 * f64::from(degree)).sqrt()
 }
 
-/// Trapezoid step for `g(z) = F(μ + √q z) φ(z)`: `F` analytic for `|Im z| < a_max` with
-/// Gaussian growth `gamma` (including the ½ of φ itself) and an extra exponential growth
-/// `beta·|Im z|` (Hermite polynomials). Maximises `2πa/(E + γa² + βa)` over `a <= 0.8 a_max`.
-fn trap_step(a_max: f64, gamma: f64, beta: f64) -> f64 {
-    let a_opt = (TRAP_EXPONENT / gamma).sqrt();
-    let a = a_opt.min(0.8 * a_max);
-    2.0 * PI * a / (TRAP_EXPONENT + gamma * a * a + beta * a)
+/// Trapezoid step for `F(μ + √q z) φ(z)` with `F` analytic for `|Im z| < a_max`, Gaussian
+/// growth `gamma` and Hermite growth `beta` (see [`StepModel`]).
+pub(crate) fn trap_step(a_max: f64, gamma: f64, beta: f64, degree: u32) -> f64 {
+    StepModel {
+        a_max,
+        gamma,
+        beta,
+        degree: f64::from(degree),
+    }
+    .step()
 }
 
-/// Smoothness data in z-units for `F(μ + √q z)`: (strip, gamma incl. ½, degree), or
-/// `None` if the trapezoid rule does not apply.
-fn z_smoothness(f: &Fun, sd: f64) -> Option<(f64, f64, u32)> {
+/// Analyticity data of `f` in its own variable: (strip, Gaussian growth, degree), or `None`
+/// if the trapezoid rule does not apply (kinks, unknown smoothness).
+pub(crate) fn x_smoothness(f: &Fun) -> Option<(f64, f64, u32)> {
     match f.smoothness() {
-        Smoothness::Polynomial { degree } => Some((f64::INFINITY, 0.5, degree)),
+        Smoothness::Polynomial { degree } => Some((f64::INFINITY, 0.0, degree)),
         Smoothness::Analytic {
             strip,
             growth,
             degree,
-        } => Some((strip / sd, 0.5 + growth * sd * sd, degree)),
+        } => Some((strip, growth, degree)),
         _ => None,
     }
 }
@@ -354,12 +353,22 @@ impl Integrator {
         }
         let sd = var.sqrt();
         if self.strategy != Strategy::Adaptive
-            && let Some((strip, gamma, degree)) = z_smoothness(f, sd)
+            && let Some((strip, growth, degree)) = x_smoothness(f)
         {
-            let h = trap_step(strip, gamma, 0.0);
+            let model = StepModel {
+                a_max: strip / sd,
+                gamma: 0.5 + growth * var,
+                beta: 0.0,
+                degree: f64::from(degree),
+            };
             let zmax = z_range(degree);
-            if 2.0 * zmax / h <= TRAP_MAX_NODES {
-                let r = trapezoid_line(|z| weighted(f, mean, sd, z), h, zmax, 3, 1e-8)?;
+            if 2.0 * zmax / model.step() <= TRAP_MAX_NODES {
+                let parity = if mean == 0.0 {
+                    f.parity()
+                } else {
+                    Parity::None
+                };
+                let r = gauss_trapezoid(|z| f.eval(mean + sd * z), &model, zmax, parity, 3)?;
                 if r.converged {
                     return Ok(Expectation {
                         value: r.value,
@@ -473,13 +482,13 @@ impl Integrator {
             if f.to_piecewise().is_some() {
                 return self.conditional(g, f, &swap(b), true);
             }
-            if let (Some(zf), Some(zg)) = (z_smoothness(f, su), z_smoothness(g, sv)) {
-                if c.abs() <= MEHLER_MAX_CORR {
-                    return self.mehler(f, g, b, zf, zg);
-                }
-                if let Some(e) = self.conditional_trapezoid(f, g, b)? {
-                    return Ok(e);
-                }
+            if c.abs() <= smooth2d::MEHLER_MAX_CORR
+                && let Some(e) = smooth2d::mehler(f, g, b)?
+            {
+                return Ok(e);
+            }
+            if let Some(e) = smooth2d::lattice(f, g, b)? {
+                return Ok(e);
             }
         }
         self.conditional(f, g, b, false)
@@ -582,188 +591,6 @@ impl Integrator {
                 Method::ConditionalAdaptive
             },
             evaluations: r.evals + inner_evals.get(),
-        })
-    }
-
-    /// Conditional trapezoid for smooth `f`, `g` at strong correlation; `None` if too costly.
-    fn conditional_trapezoid(
-        &self,
-        f: &Fun,
-        g: &Fun,
-        b: &BivariateNormal,
-    ) -> Result<Option<Expectation>> {
-        let (su, sv, c) = (b.var_u.sqrt(), b.var_v.sqrt(), b.corr);
-        let s_cond = sv * ((1.0 - c) * (1.0 + c)).sqrt();
-        let slope = sv * c;
-        let (Some((sf, gf, df)), Some((sg_out, gg_out, dg))) =
-            (z_smoothness(f, su), z_smoothness(g, slope.abs()))
-        else {
-            return Ok(None);
-        };
-        let h_out = trap_step(sf.min(sg_out), gf + gg_out - 0.5, 0.0);
-        let zmax = z_range(df + dg);
-        let (sg_in, gg_in, _) = z_smoothness(g, s_cond).unwrap_or((f64::INFINITY, 0.5, 0));
-        let h_in = trap_step(sg_in, gg_in, 0.0);
-        let n_out = 2.0 * zmax / h_out;
-        let n_in = 2.0 * z_range(dg) / h_in;
-        if n_out * n_in > COND_MAX_EVALS || n_out > TRAP_MAX_NODES {
-            return Ok(None);
-        }
-        let worst_inner = Cell::new(0.0f64);
-        let inner_evals = Cell::new(0usize);
-        let failure: Cell<Option<Error>> = Cell::new(None);
-        let zin = z_range(dg);
-        let r = trapezoid_line(
-            |z| {
-                let w = norm_pdf(z);
-                if w == 0.0 {
-                    return 0.0;
-                }
-                let fv = f.eval(b.mean_u + su * z);
-                if fv == 0.0 {
-                    return 0.0;
-                }
-                let m = b.mean_v + slope * z;
-                match trapezoid_line(|y| weighted(g, m, s_cond, y), h_in, zin, 3, 1e-8) {
-                    Ok(r) => {
-                        inner_evals.set(inner_evals.get() + r.evals);
-                        if !r.converged {
-                            worst_inner.set(f64::INFINITY);
-                        }
-                        worst_inner.set(worst_inner.get().max((fv * r.error).abs()));
-                        fv * r.value * w
-                    }
-                    Err(e) => {
-                        failure.set(Some(e));
-                        f64::NAN
-                    }
-                }
-            },
-            h_out,
-            zmax,
-            3,
-            1e-8,
-        );
-        if let Some(e) = failure.take() {
-            return Err(e);
-        }
-        let r = r?;
-        if !r.converged || !worst_inner.get().is_finite() {
-            return Ok(None);
-        }
-        Ok(Some(Expectation {
-            value: r.value,
-            error_estimate: r.error + worst_inner.get(),
-            method: Method::ConditionalTrapezoid,
-            evaluations: r.evals + inner_evals.get(),
-        }))
-    }
-
-    /// Mehler series `Σ_k A_k B_k c^k`, `A_k = E[f(μ_u + √q_u z) He_k(z)]/√k!`, coefficients
-    /// by the trapezoid rule; truncated where `|c|^{K+1} ‖f‖‖g‖` is negligible.
-    fn mehler(
-        &self,
-        f: &Fun,
-        g: &Fun,
-        b: &BivariateNormal,
-        zf: (f64, f64, u32),
-        zg: (f64, f64, u32),
-    ) -> Result<Expectation> {
-        let c = b.corr;
-        let k_max = ((1e-17f64).ln() / c.abs().ln()).ceil().max(1.0) as usize;
-        let beta = 2.0 * (2.0 * k_max as f64 + 1.0).sqrt();
-        // Nodes must also carry the Hermite functions up to order K: their e^{-z²/4}
-        // envelope decays slowly, so widen the range with the correlation.
-        let zh = 9.35 / ((1.0 - c) * (1.0 + c)).sqrt() + 1.0;
-        let coeffs = |fun: &Fun,
-                      mean: f64,
-                      sd: f64,
-                      z: (f64, f64, u32)|
-         -> Result<(Vec<f64>, f64, f64, usize)> {
-            let h = trap_step(z.0, z.1, beta);
-            let zmax = z_range(z.2).max(zh);
-            let n = (zmax / h).ceil() as i64;
-            let mut a = vec![0.0; k_max + 1];
-            let mut a_half = vec![0.0; k_max + 1];
-            let mut norm2 = 0.0;
-            let mut hk = vec![0.0; k_max + 1];
-            let mut evals = 0;
-            for j in -n..=n {
-                let zj = j as f64 * h;
-                let w = norm_pdf(zj);
-                if w == 0.0 {
-                    continue;
-                }
-                let v = fun.eval(mean + sd * zj);
-                evals += 1;
-                if !v.is_finite() {
-                    return Err(Error::NonFiniteIntegrand {
-                        at: mean + sd * zj,
-                        value: v,
-                    });
-                }
-                let fw = v * w;
-                norm2 += v * fw;
-                // Orthonormal Hermite: h_{k+1} = (z h_k − √k h_{k−1}) / √(k+1).
-                hk[0] = 1.0;
-                if k_max >= 1 {
-                    hk[1] = zj;
-                }
-                for k in 1..k_max {
-                    hk[k + 1] =
-                        (zj * hk[k] - (k as f64).sqrt() * hk[k - 1]) / ((k + 1) as f64).sqrt();
-                }
-                let even = j % 2 == 0;
-                for k in 0..=k_max {
-                    a[k] += fw * hk[k];
-                    if even {
-                        a_half[k] += fw * hk[k];
-                    }
-                }
-            }
-            // Self-check of the coefficient quadrature: step h against 2h.
-            let mut diff = 0.0f64;
-            let mut scale = 0.0f64;
-            for k in 0..=k_max {
-                let x = h * a[k];
-                let y = 2.0 * h * a_half[k];
-                diff = diff.max((x - y).abs() * c.abs().powi(k as i32));
-                scale = scale.max(x.abs());
-                a[k] = x;
-            }
-            let _ = scale;
-            Ok((a, (h * norm2).sqrt(), diff, evals))
-        };
-        let (a, na, da, ea) = coeffs(f, b.mean_u, b.var_u.sqrt(), zf)?;
-        let same = f.same_as(g) && b.mean_u == b.mean_v && b.var_u == b.var_v;
-        let (bb, nb, db, eb) = if same {
-            (a.clone(), na, da, 0)
-        } else {
-            coeffs(g, b.mean_v, b.var_v.sqrt(), zg)?
-        };
-        let mut value = 0.0;
-        let mut abs = 0.0;
-        let mut ck = 1.0;
-        for k in 0..=k_max {
-            let t = a[k] * bb[k] * ck;
-            value += t;
-            abs += t.abs();
-            ck *= c;
-        }
-        let trunc = c.abs().powi(k_max as i32 + 1) * na * nb;
-        // The step-halving differences bound the coefficient error squared (exponential
-        // convergence), as for the plain trapezoid rule.
-        let quad =
-            (da * da / na.max(f64::MIN_POSITIVE)) * nb + (db * db / nb.max(f64::MIN_POSITIVE)) * na;
-        if da > 1e-7 * na.max(1e-300) || db > 1e-7 * nb.max(1e-300) {
-            // Coefficients not resolved: fall back to the robust path.
-            return self.conditional(f, g, b, false);
-        }
-        Ok(Expectation {
-            value,
-            error_estimate: trunc + quad + 8.0 * f64::EPSILON * abs * (k_max as f64).sqrt(),
-            method: Method::Mehler,
-            evaluations: ea + eb,
         })
     }
 }

@@ -6,3 +6,4 @@
 pub mod piecewise;
 pub(crate) mod quadrature;
 pub mod special;
+pub mod trapezoid;

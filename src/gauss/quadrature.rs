@@ -1,6 +1,6 @@
-//! Quadrature rules used by the expectation engine: a self-checking trapezoid rule on the
-//! real line (exponentially convergent for analytic integrands) and globally adaptive
-//! 21-point Gauss–Kronrod on a list of panels (robust for everything else).
+//! Globally adaptive 21-point Gauss–Kronrod quadrature on a list of panels: the robust
+//! method for kinks, unknown integrands and very large variances. (The trapezoid rule for
+//! analytic integrands is in [`super::trapezoid`].)
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -176,76 +176,9 @@ pub(crate) fn adaptive<F: FnMut(f64) -> f64>(
     })
 }
 
-/// Trapezoid rule `h Σ_j g(jh)` on the real line, truncated to `|z| <= zmax`, refined by
-/// halving `h` (reusing all nodes) until the estimate at `h` and `2h` agree to
-/// `rel_check` of the L1 scale.
-///
-/// For an integrand analytic in a strip the error at `h` is about the square of the
-/// error at `2h` (Trefethen & Weideman 2014), so agreement to `1e-8` certifies about
-/// `1e-16`; the reported error is that squared difference plus a rounding floor.
-pub(crate) fn trapezoid_line<F: FnMut(f64) -> f64>(
-    mut g: F,
-    h0: f64,
-    zmax: f64,
-    max_halvings: u32,
-    rel_check: f64,
-) -> Result<QuadResult> {
-    let mut h = h0;
-    let n = (zmax / h).ceil() as i64;
-    let mut sum = 0.0; // Σ over all current nodes
-    let mut l1 = 0.0;
-    let mut sum_even = 0.0; // Σ over the nodes of the 2h grid
-    let mut evals = 0usize;
-    for j in -n..=n {
-        let z = j as f64 * h;
-        let v = check(z, g(z))?;
-        evals += 1;
-        sum += v;
-        l1 += v.abs();
-        if j % 2 == 0 {
-            sum_even += v;
-        }
-    }
-    let mut level = 0;
-    let mut n = n;
-    loop {
-        let s_h = h * sum;
-        let s_2h = 2.0 * h * sum_even;
-        let scale = (h * l1).max(f64::MIN_POSITIVE);
-        let diff = (s_h - s_2h).abs();
-        let roundoff = 4.0 * f64::EPSILON * scale * ((2 * n + 1) as f64).sqrt();
-        if diff <= rel_check * scale || level >= max_halvings {
-            let converged = diff <= rel_check * scale;
-            return Ok(QuadResult {
-                value: s_h,
-                error: if converged {
-                    diff * diff / scale + roundoff
-                } else {
-                    diff
-                },
-                evals,
-                converged,
-            });
-        }
-        // Halve: the old nodes become the even nodes of the new grid.
-        sum_even = sum;
-        h *= 0.5;
-        n *= 2;
-        for j in (-n + 1..n).step_by(2) {
-            let z = j as f64 * h;
-            let v = check(z, g(z))?;
-            evals += 1;
-            sum += v;
-            l1 += v.abs();
-        }
-        level += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gauss::special::norm_pdf;
 
     #[test]
     fn gk21_is_exact_for_degree_31() {
@@ -261,31 +194,5 @@ mod tests {
         let exact = 0.5 * 1.3f64.powi(2) + 0.5 * 1.7f64.powi(2);
         assert!(r.converged);
         assert!((r.value - exact).abs() < 1e-13, "{}", r.value - exact);
-    }
-
-    #[test]
-    fn trapezoid_gaussian_second_moment() {
-        let r = trapezoid_line(|z| z * z * norm_pdf(z), 0.5, 12.0, 4, 1e-8).unwrap();
-        assert!(r.converged);
-        assert!((r.value - 1.0).abs() < 1e-15, "{}", r.value - 1.0);
-    }
-
-    #[test]
-    fn trapezoid_refines_when_too_coarse() {
-        // tanh(10 z)^2: poles at distance π/20 from the axis; h = 0.5 is far too coarse.
-        let r = trapezoid_line(
-            |z: f64| (10.0 * z).tanh().powi(2) * norm_pdf(z),
-            0.5,
-            10.0,
-            6,
-            1e-8,
-        )
-        .unwrap();
-        assert!(r.converged);
-        assert!(
-            (r.value - 0.920_536_863_430_516_7).abs() < 2e-15,
-            "{}",
-            r.value
-        );
     }
 }

@@ -197,3 +197,98 @@ mod tests {
         }
     }
 }
+
+/// Probabilists' Gauss–Hermite rule with `n <= 24` nodes (weights sum to 1): exact for
+/// `E[p(z)]`, `z ~ N(0, 1)`, for polynomials `p` of degree `<= 2n − 1`.
+///
+/// Nodes are the roots of the orthonormal Hermite polynomial `h_n`, bracketed by a scan and
+/// polished by bisection; weights are the Christoffel numbers `1/Σ_{k<n} h_k(z)²`. Cached.
+pub(crate) fn gauss_hermite(n: usize) -> &'static (Vec<f64>, Vec<f64>) {
+    use std::sync::OnceLock;
+    static RULES: [OnceLock<(Vec<f64>, Vec<f64>)>; 25] = [const { OnceLock::new() }; 25];
+    assert!(
+        (1..=24).contains(&n),
+        "Gauss–Hermite rules are tabulated for 1..=24 nodes"
+    );
+    RULES[n].get_or_init(|| {
+        // h_0..h_n at z (orthonormal: h_{k+1} = (z h_k − √k h_{k−1}) / √(k+1)).
+        let eval = |z: f64| -> (f64, f64) {
+            let (mut a, mut b) = (0.0f64, 1.0f64);
+            let mut sumsq = 0.0;
+            for k in 0..n {
+                sumsq += b * b;
+                let c = (z * b - (k as f64).sqrt() * a) / ((k + 1) as f64).sqrt();
+                a = b;
+                b = c;
+            }
+            (b, sumsq)
+        };
+        let zmax = (4.0 * n as f64 + 2.0).sqrt() + 1.0;
+        let mut nodes = Vec::with_capacity(n);
+        let steps = 20_000;
+        let mut z0 = -zmax;
+        let mut f0 = eval(z0).0;
+        for i in 1..=steps {
+            let z1 = -zmax + 2.0 * zmax * i as f64 / steps as f64;
+            let f1 = eval(z1).0;
+            if f0 == 0.0 {
+                nodes.push(z0);
+            } else if f0 * f1 < 0.0 {
+                let (mut lo, mut hi, mut flo) = (z0, z1, f0);
+                for _ in 0..200 {
+                    let mid = 0.5 * (lo + hi);
+                    if mid <= lo || mid >= hi {
+                        break;
+                    }
+                    let fm = eval(mid).0;
+                    if fm * flo <= 0.0 {
+                        hi = mid;
+                    } else {
+                        lo = mid;
+                        flo = fm;
+                    }
+                }
+                nodes.push(0.5 * (lo + hi));
+            }
+            z0 = z1;
+            f0 = f1;
+        }
+        assert_eq!(nodes.len(), n, "Gauss–Hermite root scan");
+        // Symmetrise (the rule is exactly symmetric) and fix the middle node at 0.
+        for i in 0..n / 2 {
+            let m = 0.5 * (nodes[n - 1 - i] - nodes[i]);
+            nodes[i] = -m;
+            nodes[n - 1 - i] = m;
+        }
+        if n % 2 == 1 {
+            nodes[n / 2] = 0.0;
+        }
+        let weights: Vec<f64> = nodes.iter().map(|&z| 1.0 / eval(z).1).collect();
+        (nodes, weights)
+    })
+}
+
+#[cfg(test)]
+mod gh_tests {
+    use super::gauss_hermite;
+
+    #[test]
+    fn gauss_hermite_is_exact_to_degree_2n_minus_1() {
+        for n in 1..=24 {
+            let (z, w) = gauss_hermite(n);
+            let mut moment = 1.0; // (k-1)!! for even k
+            for k in 0..2 * n {
+                let got: f64 = z.iter().zip(w).map(|(z, w)| w * z.powi(k as i32)).sum();
+                let exact = if k % 2 == 1 { 0.0 } else { moment };
+                // Odd moments cancel exactly in theory; scale by the neighbouring even one.
+                assert!(
+                    (got - exact).abs() <= 1e-13 * moment.max(1.0),
+                    "n={n} k={k}: {got} vs {exact}"
+                );
+                if k % 2 == 0 {
+                    moment *= (k + 1) as f64;
+                }
+            }
+        }
+    }
+}
