@@ -482,12 +482,26 @@ impl Integrator {
             if f.to_piecewise().is_some() {
                 return self.conditional(g, f, &swap(b), true);
             }
-            if c.abs() <= smooth2d::MEHLER_MAX_CORR
-                && let Some(e) = smooth2d::mehler(f, g, b)?
-            {
+            // The cheaper of the Mehler series and the lattice; the other as a fallback.
+            let mehler_first = c.abs() <= smooth2d::MEHLER_MAX_CORR
+                && match (
+                    smooth2d::mehler_cost(f, g, b),
+                    smooth2d::lattice_cost(f, g, b),
+                ) {
+                    (Some(m), Some(l)) => m < l,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+            if mehler_first && let Some(e) = smooth2d::mehler(f, g, b)? {
                 return Ok(e);
             }
             if let Some(e) = smooth2d::lattice(f, g, b)? {
+                return Ok(e);
+            }
+            if !mehler_first
+                && c.abs() <= smooth2d::MEHLER_MAX_CORR
+                && let Some(e) = smooth2d::mehler(f, g, b)?
+            {
                 return Ok(e);
             }
         }

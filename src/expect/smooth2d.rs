@@ -5,10 +5,12 @@
 use super::{BivariateNormal, Expectation, Fun, Method, trap_step, x_smoothness, z_range};
 use crate::error::{Error, Result};
 use crate::gauss::special::{gauss_hermite, norm_pdf};
-use crate::gauss::trapezoid::{StepModel, Z_TABLE, level_for, step, weights};
+use crate::gauss::trapezoid::{StepModel, Z_TABLE, level_for, step, weights, weights_len};
 
-/// Mehler series is used for `|c| <=` this; beyond it the lattice is cheaper.
-pub(crate) const MEHLER_MAX_CORR: f64 = 0.6;
+/// The Mehler series is never used beyond this correlation (its length grows like
+/// `1/(1 − |c|)`); below it, the cheaper of Mehler and lattice by [`mehler_cost`] and
+/// [`lattice_cost`].
+pub(crate) const MEHLER_MAX_CORR: f64 = 0.8;
 
 /// Target exponent of the inner Gauss–Hermite rule (error ≈ e^{-E}).
 const GH_EXPONENT: f64 = 40.0;
@@ -131,12 +133,19 @@ pub(crate) fn hermite_coefficients(
         if k_max >= 1 {
             hk[1] = z;
         }
-        for k in 1..k_max {
-            hk[k + 1] = (z * hk[k] - sq[k] * hk[k - 1]) * isq[k + 1];
+        let (mut prev, mut cur) = (1.0, z);
+        for (k, slot) in hk.iter_mut().enumerate().skip(2) {
+            let next = (z * cur - sq[k - 1] * prev) * isq[k];
+            *slot = next;
+            prev = cur;
+            cur = next;
         }
         // h_k(−z) = (−1)^k h_k(z): even k see f(z) + f(−z), odd k see f(z) − f(−z).
-        for (k, (ak, hv)) in a.iter_mut().zip(&hk).enumerate() {
-            *ak += if k % 2 == 0 { sym } else { anti } * hv;
+        for (ak, hv) in a.iter_mut().zip(&hk).step_by(2) {
+            *ak += sym * hv;
+        }
+        for (ak, hv) in a.iter_mut().zip(&hk).skip(1).step_by(2) {
+            *ak += anti * hv;
         }
     }
     let check = ((a[0] - 2.0 * a0_even).abs() + (norm2 - 2.0 * norm2_even).abs())
@@ -149,11 +158,44 @@ pub(crate) fn hermite_coefficients(
     }))
 }
 
+/// Number of Mehler terms for correlation `c`.
+fn mehler_terms(c: f64) -> usize {
+    ((1e-17f64).ln() / c.abs().ln()).ceil().max(1.0) as usize
+}
+
+/// Estimated cost (ns) of [`mehler`], from its node count and series length (measured: about
+/// 1.5 ns per node and term, 25 ns per node for the integrand).
+pub(crate) fn mehler_cost(f: &Fun, g: &Fun, b: &BivariateNormal) -> Option<f64> {
+    let c = b.corr;
+    let k = mehler_terms(c) as f64;
+    let beta = 2.0 * (2.0 * k + 1.0).sqrt();
+    let zmin = 9.1 / ((1.0 - c) * (1.0 + c)).sqrt() + 0.5;
+    let side = |fun: &Fun, sd: f64| -> Option<f64> {
+        let (strip, growth, degree) = x_smoothness(fun)?;
+        let h = trap_step(strip / sd, 0.5 + growth * sd * sd, beta, degree);
+        let n = 2.0 * z_range(degree).max(zmin).min(Z_TABLE) / h;
+        Some(n * (25.0 + 1.5 * k))
+    };
+    let a = side(f, b.var_u.sqrt())?;
+    let same = f.same_as(g) && b.mean_u == b.mean_v && b.var_u == b.var_v;
+    Some(if same {
+        a
+    } else {
+        a + side(g, b.var_v.sqrt())?
+    })
+}
+
+/// Estimated cost (ns) of the first attempt of [`lattice`] (10 ns per integrand evaluation,
+/// 0.3 ns per multiply-add).
+pub(crate) fn lattice_cost(f: &Fun, g: &Fun, b: &BivariateNormal) -> Option<f64> {
+    Some(LatticePlan::new(f, g, b)?.cost(0).0)
+}
+
 /// Mehler series `Σ_k A_k B_k c^k` (G.12), truncated where `|c|^{K+1}‖f‖‖g‖ < 1e-17‖f‖‖g‖`.
 /// `None` if a factor is not smooth or the coefficient quadrature fails its check.
 pub(crate) fn mehler(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Expectation>> {
     let c = b.corr;
-    let k_max = ((1e-17f64).ln() / c.abs().ln()).ceil().max(1.0) as usize;
+    let k_max = mehler_terms(c);
     // The Hermite functions of order ≤ K reach further out than the Gaussian alone.
     let zmin = 9.1 / ((1.0 - c) * (1.0 + c)).sqrt() + 0.5;
     let Some(ca) = hermite_coefficients(f, b.mean_u, b.var_u.sqrt(), k_max, zmin)? else {
@@ -193,6 +235,99 @@ pub(crate) fn mehler(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Exp
     }))
 }
 
+/// Step models and ranges of the lattice for one bivariate law.
+struct LatticePlan {
+    m1: StepModel,
+    m2: StepModel,
+    z1: f64,
+    z2: f64,
+    gh_nodes: Option<usize>,
+    slope: f64,
+    s: f64,
+}
+
+/// One lattice attempt's geometry.
+struct Geometry {
+    h1: f64,
+    n1: usize,
+    h2: f64,
+    n2: usize,
+    num: usize,
+    den: usize,
+    n_grid: usize,
+}
+
+impl LatticePlan {
+    fn new(f: &Fun, g: &Fun, b: &BivariateNormal) -> Option<LatticePlan> {
+        let (strip_f, growth_f, deg_f) = x_smoothness(f)?;
+        let (strip_g, growth_g, deg_g) = x_smoothness(g)?;
+        let (su, sv, c) = (b.var_u.sqrt(), b.var_v.sqrt(), b.corr);
+        let sprime = ((1.0 - c) * (1.0 + c)).sqrt();
+        let slope = sv * c; // dv/dz₁
+        let s = sv * sprime; // dv/dz₂
+        let m2 = StepModel {
+            a_max: strip_g / s,
+            gamma: 0.5 + growth_g * s * s,
+            beta: 0.0,
+            degree: f64::from(deg_g),
+        };
+        Some(LatticePlan {
+            m1: StepModel {
+                a_max: (strip_f / su).min(strip_g / slope.abs()),
+                gamma: 0.5 + growth_f * su * su + growth_g * slope * slope,
+                beta: 0.0,
+                degree: f64::from(deg_f + deg_g),
+            },
+            m2,
+            z1: z_range(deg_f + deg_g).min(Z_TABLE),
+            z2: z_range(deg_g),
+            // Gauss–Hermite inner rule, when the conditional law of v is narrow.
+            gh_nodes: gh_points(m2.a_max, growth_g * s * s, deg_g),
+            slope,
+            s,
+        })
+    }
+
+    fn geometry(&self, level: usize) -> Geometry {
+        let h1 = step(level);
+        let n1 = ((self.z1 / h1).floor() as usize).min(weights_len(level) - 1);
+        let h2_max = self.m2.step();
+        let delta = self.slope.abs() * h1; // v-step per j
+        // Commensurate inner step: s h₂ = n δ (n ≥ 1) or δ / m (m ≥ 1).
+        let (num, den) = if delta <= self.s * h2_max {
+            (
+                ((self.s * h2_max) / delta).floor().max(1.0) as usize,
+                1usize,
+            )
+        } else {
+            (1usize, ((delta / (self.s * h2_max)).ceil()) as usize)
+        };
+        let h2 = delta * num as f64 / (den as f64 * self.s);
+        let n2 = (self.z2 / h2).floor() as usize;
+        Geometry {
+            h1,
+            n1,
+            h2,
+            n2,
+            num,
+            den,
+            n_grid: den * n1 + num * n2,
+        }
+    }
+
+    /// (cost in ns, use Gauss–Hermite inner rule) at ladder level offset `extra`.
+    fn cost(&self, extra: usize) -> (f64, bool) {
+        let geo = self.geometry(level_for(self.m1.step()) + extra);
+        let nf = (2 * geo.n1 + 1) as f64;
+        let nk = (2 * geo.n2 + 1) as f64;
+        let lattice = 10.0 * (2 * geo.n_grid + 1) as f64 + 0.3 * nf * nk;
+        let gh = self
+            .gh_nodes
+            .map_or(f64::INFINITY, |n| 12.0 * nf * n as f64);
+        (lattice.min(gh), gh < lattice)
+    }
+}
+
 /// The commensurate trapezoid lattice (G.13) for strongly correlated smooth pairs.
 ///
 /// Nodes `(z₁, z₂) = (j h₁, k h₂)` with `σ_v √(1−c²) h₂` an integer multiple or fraction of
@@ -202,64 +337,39 @@ pub(crate) fn mehler(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Exp
 /// inner integral uses a short Gauss–Hermite rule instead, whichever is cheaper. The outer
 /// step is checked by halving; `None` if not applicable, too costly, or the check fails.
 pub(crate) fn lattice(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Expectation>> {
-    let (Some((strip_f, growth_f, deg_f)), Some((strip_g, growth_g, deg_g))) =
-        (x_smoothness(f), x_smoothness(g))
-    else {
+    let Some(plan) = LatticePlan::new(f, g, b) else {
         return Ok(None);
     };
-    let (su, sv, c) = (b.var_u.sqrt(), b.var_v.sqrt(), b.corr);
-    let sprime = ((1.0 - c) * (1.0 + c)).sqrt();
-    let slope = sv * c; // dv/dz₁
-    let s = sv * sprime; // dv/dz₂
-    let m1 = StepModel {
-        a_max: (strip_f / su).min(strip_g / slope.abs()),
-        gamma: 0.5 + growth_f * su * su + growth_g * slope * slope,
-        beta: 0.0,
-        degree: f64::from(deg_f + deg_g),
-    };
-    let m2 = StepModel {
-        a_max: strip_g / s,
-        gamma: 0.5 + growth_g * s * s,
-        beta: 0.0,
-        degree: f64::from(deg_g),
-    };
-    let h2_max = m2.step();
-    let z1 = z_range(deg_f + deg_g).min(Z_TABLE);
-    let z2 = z_range(deg_g);
-    // Gauss–Hermite inner rule, when the conditional law of v is narrow (see `gh_points`).
-    let gh_nodes = gh_points(m2.a_max, growth_g * s * s, deg_g);
-    let mut level = level_for(m1.step());
-    for _attempt in 0..3 {
-        let h1 = step(level);
-        let w1 = weights(level);
-        let n1 = ((z1 / h1).floor() as usize).min(w1.len() - 1);
-        let nf = 2 * n1 + 1;
-        let delta = slope.abs() * h1; // v-step per j
-        // Commensurate inner step: s h₂ = n δ (n ≥ 1) or δ / m (m ≥ 1).
-        let (num, den) = if delta <= s * h2_max {
-            (((s * h2_max) / delta).floor().max(1.0) as usize, 1usize)
-        } else {
-            (1usize, ((delta / (s * h2_max)).ceil()) as usize)
-        };
-        let h2 = delta * num as f64 / (den as f64 * s);
-        let n2 = (z2 / h2).floor() as usize;
-        let nk = 2 * n2 + 1;
-        let n_grid = den * n1 + num * n2; // v-grid index runs over −n_grid..=n_grid
-        let cost_lattice = 10.0 * (2 * n_grid + 1) as f64 + 0.5 * (nf * nk) as f64;
-        let cost_gh = gh_nodes.map_or(f64::INFINITY, |n| 12.0 * (nf * n) as f64);
-        if cost_lattice.min(cost_gh) > MAX_COST_NS {
+    let (su, c) = (b.var_u.sqrt(), b.corr);
+    let (slope, s) = (plan.slope, plan.s);
+    let level0 = level_for(plan.m1.step());
+    for attempt in 0..3 {
+        let level = level0 + 8 * attempt;
+        let (cost, use_gh) = plan.cost(8 * attempt);
+        if cost > MAX_COST_NS {
             // Very large variance: nested adaptive quadrature is cheaper.
             return Ok(None);
         }
+        let Geometry {
+            h1,
+            n1,
+            h2,
+            n2,
+            num,
+            den,
+            n_grid,
+        } = plan.geometry(level);
+        let w1 = weights(level);
+        let nf = 2 * n1 + 1;
+        let nk = 2 * n2 + 1;
         let sign = if c >= 0.0 { 1i64 } else { -1 };
         let fv: Vec<f64> = (0..nf)
             .map(|i| f.eval(b.mean_u + su * (i as f64 - n1 as f64) * h1))
             .collect();
         let mut evals = nf;
         let (mut sum, mut coarse, mut l1) = (0.0, 0.0, 0.0);
-        let use_gh = cost_gh < cost_lattice;
         if use_gh {
-            let (zn, wn) = gauss_hermite(gh_nodes.unwrap_or(2));
+            let (zn, wn) = gauss_hermite(plan.gh_nodes.unwrap_or(2));
             for (i, fi) in fv.iter().enumerate() {
                 let j = i as i64 - n1 as i64;
                 let wj = w1[j.unsigned_abs() as usize];
@@ -283,31 +393,44 @@ pub(crate) fn lattice(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Ex
                 }
             }
         } else {
-            let w2: Vec<f64> = (0..=n2).map(|k| h2 * norm_pdf(k as f64 * h2)).collect();
+            // Inner weights over k = −n2..=n2, and the 2h₂ rule's weights (2w on even k).
+            let w2: Vec<f64> = (0..nk)
+                .map(|i| h2 * norm_pdf((i as f64 - n2 as f64) * h2))
+                .collect();
+            let w2c: Vec<f64> = w2
+                .iter()
+                .enumerate()
+                .map(|(i, w)| if (i + n2) % 2 == 0 { 2.0 * w } else { 0.0 })
+                .collect();
             // v on the grid μ_v + t·δ/den, index t = den·sgn(c)·j + num·k.
             let dv = slope.abs() * h1 / den as f64;
             let gv: Vec<f64> = (0..=2 * n_grid)
                 .map(|t| g.eval(b.mean_v + (t as f64 - n_grid as f64) * dv))
                 .collect();
+            let ga: Vec<f64> = gv.iter().map(|x| x.abs()).collect();
             evals += gv.len();
             for (i, fi) in fv.iter().enumerate() {
                 let j = i as i64 - n1 as i64;
                 let wj = w1[j.unsigned_abs() as usize];
-                let base = n_grid as i64 + sign * den as i64 * j;
-                let (mut inner, mut inner_c, mut inner_abs) = (0.0, 0.0, 0.0);
-                for k in -(n2 as i64)..=(n2 as i64) {
-                    let t = w2[k.unsigned_abs() as usize] * gv[(base + num as i64 * k) as usize];
-                    inner += t;
-                    inner_abs += t.abs();
-                    if k % 2 == 0 {
-                        inner_c += t;
+                let start = (n_grid as i64 + sign * den as i64 * j - (num * n2) as i64) as usize;
+                let (inner, inner_c, inner_abs) = if num == 1 {
+                    let g = &gv[start..start + nk];
+                    let a = &ga[start..start + nk];
+                    (dot(&w2, g), dot(&w2c, g), dot(&w2, a))
+                } else {
+                    let mut acc = (0.0, 0.0, 0.0);
+                    for (k, idx) in (start..).step_by(num).take(nk).enumerate() {
+                        acc.0 += w2[k] * gv[idx];
+                        acc.1 += w2c[k] * gv[idx];
+                        acc.2 += w2[k] * ga[idx];
                     }
-                }
+                    acc
+                };
                 let t = wj * fi;
                 sum += t * inner;
                 l1 += (t * inner_abs).abs();
                 if j % 2 == 0 {
-                    coarse += 4.0 * t * inner_c;
+                    coarse += 2.0 * t * inner_c;
                 }
             }
         }
@@ -319,6 +442,7 @@ pub(crate) fn lattice(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Ex
         }
         let diff = (sum - coarse).abs();
         let scale = l1.max(f64::MIN_POSITIVE);
+        let (m1, m2) = (&plan.m1, &plan.m2);
         let accept = if use_gh {
             m1.accept(h1)
         } else {
@@ -338,7 +462,25 @@ pub(crate) fn lattice(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Ex
                 evaluations: evals,
             }));
         }
-        level += 8;
     }
     Ok(None)
+}
+
+/// Dot product in four independent lanes (lets the compiler vectorise).
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let n = a.len().min(b.len());
+    let (a4, b4) = (a[..n].chunks_exact(4), b[..n].chunks_exact(4));
+    let (ra, rb) = (a4.remainder(), b4.remainder());
+    for (x, y) in a4.zip(b4) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }

@@ -124,6 +124,11 @@ pub(crate) fn level_for(h_max: f64) -> usize {
     l.min(LEVELS - 1)
 }
 
+/// Length of the weight table of level `l` (without building it).
+pub(crate) fn weights_len(l: usize) -> usize {
+    (Z_TABLE / step(l)).floor() as usize + 1
+}
+
 /// Weights `h φ(j h)` for `j = 0, 1, …` up to `|z| <= Z_TABLE`, at ladder level `l`.
 pub(crate) fn weights(l: usize) -> &'static [f64] {
     TABLES[l].get_or_init(|| {
