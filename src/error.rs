@@ -66,6 +66,14 @@ pub enum Error {
         /// Integrand evaluations spent.
         evaluations: usize,
     },
+    /// A map has no (finite, admissible) fixed point.
+    #[error("no fixed point of the {map}: {reason}")]
+    NoFixedPoint {
+        /// Which map (`variance map`, `correlation map`, ...).
+        map: &'static str,
+        /// Why, with the diagnostics the solver had.
+        reason: String,
+    },
     /// A requested combination of options is not supported.
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -4,11 +4,13 @@
 #![warn(rustdoc::broken_intra_doc_links)]
 
 pub mod activation;
+pub mod cells;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod error;
 pub mod expect;
 pub mod gauss;
+pub mod roots;
 pub mod theory;
 
 pub use error::{Error, Result};

@@ -96,6 +96,11 @@ pub trait Activation: Send + Sync + fmt::Debug {
     fn piecewise(&self, _d: Deriv) -> Option<Piecewise> {
         None
     }
+    /// `sup_x |φ(x)|` if φ is bounded (used to bracket fixed points of variance maps);
+    /// `None` if unbounded or unknown.
+    fn sup_abs(&self) -> Option<f64> {
+        None
+    }
     /// Symmetry of the given derivative about 0 (used to halve quadrature work at zero
     /// mean); default: none known.
     fn parity(&self, _d: Deriv) -> Parity {
@@ -352,6 +357,13 @@ impl Activation for Builtin {
             }
             _ => return None,
         })
+    }
+
+    fn sup_abs(&self) -> Option<f64> {
+        match self {
+            Builtin::Tanh | Builtin::Erf | Builtin::HardTanh | Builtin::Sigmoid => Some(1.0),
+            Builtin::Relu | Builtin::Linear | Builtin::Softplus => None,
+        }
     }
 
     fn parity(&self, d: Deriv) -> Parity {

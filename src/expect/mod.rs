@@ -35,6 +35,7 @@
 
 pub(crate) mod closed;
 mod fun;
+mod hermite;
 mod smooth2d;
 
 use std::cell::Cell;
@@ -42,6 +43,7 @@ use std::cell::Cell;
 use serde::Serialize;
 
 pub use fun::Fun;
+pub use hermite::HermiteExpansion;
 
 use crate::activation::Parity;
 use crate::activation::Smoothness;

@@ -69,6 +69,7 @@ pub(crate) fn hermite_coefficients(
     sd: f64,
     k_max: usize,
     zmin: f64,
+    cap: bool,
 ) -> Result<Option<Coefficients>> {
     let Some((strip, growth, degree)) = x_smoothness(f) else {
         return Ok(None);
@@ -78,7 +79,7 @@ pub(crate) fn hermite_coefficients(
     let level = level_for(h_max);
     let h = step(level);
     let zmax = z_range(degree).max(zmin).min(Z_TABLE);
-    if (zmax / h) * (20.0 + 1.0 * k_max as f64) > MAX_COST_NS {
+    if cap && (zmax / h) * (20.0 + 1.0 * k_max as f64) > MAX_COST_NS {
         return Ok(None);
     }
     let w = weights(level);
@@ -198,14 +199,14 @@ pub(crate) fn mehler(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Exp
     let k_max = mehler_terms(c);
     // The Hermite functions of order ≤ K reach further out than the Gaussian alone.
     let zmin = 9.1 / ((1.0 - c) * (1.0 + c)).sqrt() + 0.5;
-    let Some(ca) = hermite_coefficients(f, b.mean_u, b.var_u.sqrt(), k_max, zmin)? else {
+    let Some(ca) = hermite_coefficients(f, b.mean_u, b.var_u.sqrt(), k_max, zmin, true)? else {
         return Ok(None);
     };
     let same = f.same_as(g) && b.mean_u == b.mean_v && b.var_u == b.var_v;
     let cb = if same {
         None
     } else {
-        match hermite_coefficients(g, b.mean_v, b.var_v.sqrt(), k_max, zmin)? {
+        match hermite_coefficients(g, b.mean_v, b.var_v.sqrt(), k_max, zmin, true)? {
             Some(x) => Some(x),
             None => return Ok(None),
         }

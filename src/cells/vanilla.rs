@@ -1,0 +1,602 @@
+//! The vanilla RNN `e^t = W h^{t−1} + V x^t + b`, `h^t = φ(e^t)`, `h^0 = 0`: mean-field
+//! maps, trajectories, fixed points, slopes and timescales.
+//!
+//! Conventions (see `theory/02-vanilla-rnn.md`): `W_ij ~ N(0, σ_w²/N)` (or `σ_w` times a
+//! Haar orthogonal matrix), `V_ij ~ N(0, σ_v²/N_in)`, `b_i ~ N(μ_b, σ_b²)`, inputs with
+//! per-coordinate second moment `R = ‖x‖²/N_in` and, for two sequences, per-step correlation
+//! `ρ^t`. In the wide limit the pre-activations of a unit are Gaussian with mean `μ_b` and
+//!
+//! - `q^t = σ_w² Q^{t−1} + σ_v² R + σ_b²`, `Q^t = E[φ(μ_b + √q^t z)²]`, `Q^0 = 0`  (V.1)
+//! - `q_ab^t = σ_w² C^{t−1} + σ_v² ρ^t R + σ_b²`, `C^t = E[φ(e_a) φ(e_b)]`,
+//!   `c^t = q_ab^t / q^t`  (V.2)
+//!
+//! These same-time maps are exact at infinite width for tied weights as well (a unit's
+//! state depends only on its current pre-activation); `tests/vanilla_simulation.rs` checks
+//! them against finite-width simulation.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{Phase, RhoSchedule, Trajectory};
+use crate::activation::{Activation, Builtin, Smoothness};
+use crate::error::{Error, Result, finite, non_negative};
+use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
+use crate::roots::{Root, roots_on_grid, timescale};
+
+/// Hyper-parameters of the vanilla RNN (validated).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VanillaParams {
+    /// Recurrent weight scale σ_w (`W_ij ~ N(0, σ_w²/N)`).
+    pub sigma_w: f64,
+    /// Input weight scale σ_v.
+    pub sigma_v: f64,
+    /// Bias standard deviation σ_b.
+    pub sigma_b: f64,
+    /// Bias mean μ_b.
+    pub mu_b: f64,
+    /// Input second moment per coordinate, `R = ‖x‖²/N_in`.
+    pub r: f64,
+}
+
+impl VanillaParams {
+    /// Validates and builds the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
+    /// `mu-b` (finite) or `r` (finite, ≥ 0).
+    pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
+        Ok(VanillaParams {
+            sigma_w: non_negative("sigma-w", sigma_w)?,
+            sigma_v: non_negative("sigma-v", sigma_v)?,
+            sigma_b: non_negative("sigma-b", sigma_b)?,
+            mu_b: finite("mu-b", mu_b)?,
+            r: non_negative("r", r)?,
+        })
+    }
+}
+
+/// A fixed point `q*` of the variance map (V.1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VarianceFixedPoint {
+    /// `q*`.
+    pub q: f64,
+    /// `Q* = E[φ²]` at `q*`.
+    #[serde(rename = "Q")]
+    pub big_q: f64,
+    /// Slope `χ_q = V'(q*)`.
+    pub chi_q: f64,
+    /// `|χ_q| < 1`.
+    pub stable: bool,
+    /// The fixed point the dynamics from `h^0 = 0` converge to.
+    pub reached_from_zero: bool,
+    /// `|V(q*) − q*|`.
+    pub residual: f64,
+    /// Map evaluations spent refining it.
+    pub iterations: usize,
+}
+
+/// A fixed point `c*` of the correlation map (V.2) at `q*`, constant `ρ`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CorrelationFixedPoint {
+    /// `c*`.
+    pub c: f64,
+    /// Slope `χ_c = σ_w² E[φ'(e_a) φ'(e_b)]` at `c*`.
+    pub chi_c: f64,
+    /// `|χ_c| < 1`.
+    pub stable: bool,
+    /// `|M(c*) − c*|`.
+    pub residual: f64,
+    /// Map evaluations spent refining it.
+    pub iterations: usize,
+}
+
+/// Fixed points, slopes, timescales and phase of a vanilla RNN (the `fixed-point` command).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The variance fixed point reached from `h^0 = 0`.
+    pub q_star: f64,
+    /// `Q* = E[φ²]` at `q*`.
+    #[serde(rename = "Q_star")]
+    pub big_q_star: f64,
+    /// The stable correlation fixed point (`None` if `q* = 0`).
+    pub c_star: Option<f64>,
+    /// `χ_q = V'(q*)`.
+    pub chi_q: f64,
+    /// `χ_c` at `c*`.
+    pub chi_c: Option<f64>,
+    /// `χ₁ = σ_w² E[φ'(μ_b + √q* z)²]`.
+    pub chi_1: f64,
+    /// `ξ_q = −1/ln χ_q` (`None` = infinite).
+    pub xi_q: Option<f64>,
+    /// `ξ_c = −1/ln χ_c`.
+    pub xi_c: Option<f64>,
+    /// `ξ₁ = −1/ln χ₁`.
+    pub xi_1: Option<f64>,
+    /// Ordered / critical / chaotic, from `χ₁`.
+    pub phase: Phase,
+    /// Largest residual of the reported fixed points.
+    pub residual: f64,
+    /// Total map evaluations of the fixed-point refinements.
+    pub iterations: usize,
+    /// Every variance fixed point in `[0, ∞)`.
+    pub variance_fixed_points: Vec<VarianceFixedPoint>,
+    /// Every correlation fixed point in `[−1, 1]`.
+    pub correlation_fixed_points: Vec<CorrelationFixedPoint>,
+}
+
+/// The vanilla RNN's mean-field theory for one activation and parameter set.
+#[derive(Debug, Clone)]
+pub struct Vanilla {
+    act: Arc<dyn Activation>,
+    p: VanillaParams,
+    eng: Integrator,
+    phi: Fun,
+    phi2: Fun,
+    dphi: Fun,
+    dphi2: Fun,
+    phi_ddphi: Fun,
+    /// `(u − μ_b) φ(u) φ'(u)` for the Stein form of `V'` (kinked activations).
+    stein: Fun,
+    piecewise: bool,
+}
+
+impl Vanilla {
+    /// The theory for activation `act` and parameters `p`.
+    pub fn new(act: Arc<dyn Activation>, p: VanillaParams) -> Vanilla {
+        let phi = Fun::phi(&act);
+        let dphi = Fun::dphi(&act);
+        let lin = Builtin::Linear.arc();
+        let stein = &(&phi * &dphi) * &Fun::phi(&lin).compose_affine(-p.mu_b, 1.0);
+        Vanilla {
+            phi2: phi.powi(2),
+            dphi2: dphi.powi(2),
+            phi_ddphi: &phi * &Fun::ddphi(&act),
+            piecewise: phi.to_piecewise().is_some(),
+            stein,
+            phi,
+            dphi,
+            act,
+            p,
+            eng: Integrator::default(),
+        }
+    }
+
+    /// With a built-in activation.
+    pub fn with_builtin(b: Builtin, p: VanillaParams) -> Vanilla {
+        Vanilla::new(b.arc(), p)
+    }
+
+    /// Uses `eng` for every Gaussian expectation (e.g. [`Strategy::Quadrature`] to bypass
+    /// closed forms, for cross-checks).
+    ///
+    /// [`Strategy::Quadrature`]: crate::expect::Strategy::Quadrature
+    #[must_use]
+    pub fn with_integrator(mut self, eng: Integrator) -> Vanilla {
+        self.eng = eng;
+        self
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &VanillaParams {
+        &self.p
+    }
+
+    /// The activation.
+    pub fn activation(&self) -> &Arc<dyn Activation> {
+        &self.act
+    }
+
+    /// `σ_v² R + σ_b²`: the part of `q` that does not come through `W`.
+    pub fn drive(&self) -> f64 {
+        self.p.sigma_v * self.p.sigma_v * self.p.r + self.p.sigma_b * self.p.sigma_b
+    }
+
+    fn normal(&self, q: f64) -> Result<Normal> {
+        Normal::new(self.p.mu_b, q)
+    }
+
+    /// `Q(q) = E[φ(μ_b + √q z)²]`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `q < 0`; engine errors.
+    pub fn hidden_second_moment(&self, q: f64) -> Result<f64> {
+        Ok(self.eng.expect(&self.phi2, &self.normal(q)?)?.value)
+    }
+
+    /// The variance map (V.1): `V(q) = σ_w² Q(q) + σ_v² R + σ_b²`.
+    ///
+    /// # Errors
+    /// As [`Vanilla::hidden_second_moment`].
+    pub fn variance_map(&self, q: f64) -> Result<f64> {
+        Ok(self.p.sigma_w * self.p.sigma_w * self.hidden_second_moment(q)? + self.drive())
+    }
+
+    /// Slope of the variance map, `V'(q) = σ_w² E[φ'² + φ φ'']` (V.3); for kinked
+    /// activations in the Stein form `σ_w² E[(u − μ_b) φ φ'] / q`, which needs no Dirac terms.
+    ///
+    /// # Errors
+    /// As [`Vanilla::hidden_second_moment`].
+    pub fn variance_map_slope(&self, q: f64) -> Result<f64> {
+        let sw2 = self.p.sigma_w * self.p.sigma_w;
+        if self.piecewise {
+            let q = q.max(1e-300);
+            Ok(sw2 * self.eng.expect(&self.stein, &self.normal(q)?)?.value / q)
+        } else {
+            let n = self.normal(q)?;
+            let a = self.eng.expect(&self.dphi2, &n)?.value;
+            let b = self.eng.expect(&self.phi_ddphi, &n)?.value;
+            Ok(sw2 * (a + b))
+        }
+    }
+
+    /// `χ₁(q) = σ_w² E[φ'(μ_b + √q z)²]` (V.5): the slope of the correlation map at `c = 1`
+    /// and the mean squared singular value of one step's Jacobian.
+    ///
+    /// # Errors
+    /// As [`Vanilla::hidden_second_moment`].
+    pub fn chi_1(&self, q: f64) -> Result<f64> {
+        Ok(self.p.sigma_w * self.p.sigma_w * self.eng.expect(&self.dphi2, &self.normal(q)?)?.value)
+    }
+
+    /// `C(q, c) = E[φ(e_a) φ(e_b)]` for `e_a, e_b ~ N(μ_b, q)` with correlation `c`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `q < 0` or `|c| > 1`; engine errors.
+    pub fn two_point(&self, q: f64, c: f64) -> Result<f64> {
+        let b = BivariateNormal::equal(self.p.mu_b, q, c)?;
+        Ok(self.eng.expect2(&self.phi, &self.phi, &b)?.value)
+    }
+
+    /// The covariance map (V.2): `q_ab' = σ_w² C(q, c) + σ_v² ρ R + σ_b²`.
+    ///
+    /// # Errors
+    /// As [`Vanilla::two_point`].
+    pub fn covariance_map(&self, q: f64, c: f64, rho: f64) -> Result<f64> {
+        let p = &self.p;
+        Ok(p.sigma_w * p.sigma_w * self.two_point(q, c)?
+            + p.sigma_v * p.sigma_v * rho * p.r
+            + p.sigma_b * p.sigma_b)
+    }
+
+    /// `χ_c(q, c) = σ_w² E[φ'(e_a) φ'(e_b)]` (V.4): the slope of the correlation map.
+    ///
+    /// # Errors
+    /// As [`Vanilla::two_point`].
+    pub fn chi_c(&self, q: f64, c: f64) -> Result<f64> {
+        let b = BivariateNormal::equal(self.p.mu_b, q, c)?;
+        Ok(self.p.sigma_w * self.p.sigma_w * self.eng.expect2(&self.dphi, &self.dphi, &b)?.value)
+    }
+
+    /// Mean-field trajectory of two sequences with input correlations `ρ^t` (V.1)–(V.2),
+    /// from `h^0 = 0`.
+    ///
+    /// # Errors
+    /// Engine errors.
+    pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let sv2r = p.sigma_v * p.sigma_v * p.r;
+        let sb2 = p.sigma_b * p.sigma_b;
+        let n = rho.len();
+        let mut tr = Trajectory {
+            t: (1..=n).collect(),
+            q: Vec::with_capacity(n),
+            big_q: Vec::with_capacity(n),
+            q_ab: Vec::with_capacity(n),
+            big_c: Vec::with_capacity(n),
+            c: Vec::with_capacity(n),
+        };
+        let (mut big_q, mut big_c) = (0.0, 0.0); // Q^0 = C^0 = 0: h^0 = 0
+        for &r in rho.values() {
+            let q = sw2 * big_q + sv2r + sb2;
+            let q_ab = sw2 * big_c + sv2r * r + sb2;
+            let c = if q > 0.0 {
+                (q_ab / q).clamp(-1.0, 1.0)
+            } else {
+                1.0
+            };
+            big_q = self.hidden_second_moment(q)?;
+            big_c = if q > 0.0 {
+                self.two_point(q, c)?
+            } else {
+                big_q
+            };
+            tr.q.push(q);
+            tr.big_q.push(big_q);
+            tr.q_ab.push(q_ab);
+            tr.big_c.push(big_c);
+            tr.c.push(c);
+        }
+        Ok(tr)
+    }
+
+    /// Every fixed point of the variance map in `[0, ∞)`, with slopes, stability and which
+    /// one the dynamics from `h^0 = 0` reach.
+    ///
+    /// # Errors
+    /// [`Error::NoFixedPoint`] when the map has no finite fixed point (e.g. ReLU with
+    /// `σ_w² >= 2`, linear with `σ_w >= 1`), with the largest `q` examined; engine errors.
+    pub fn variance_fixed_points(&self) -> Result<Vec<VarianceFixedPoint>> {
+        let f = |q: f64| -> Result<f64> { Ok(self.variance_map(q)? - q) };
+        // Upper end of the search: V is bounded by σ_w² sup φ² + drive for bounded φ; for
+        // unbounded φ, grow q until V(q) < q with slope below 1 (no root beyond).
+        let q_hi = match self.act.sup_abs() {
+            Some(s) => (self.p.sigma_w * s).powi(2) + self.drive() + f64::MIN_POSITIVE,
+            None => {
+                let mut q = (4.0 * self.variance_map(0.0)?).max(1.0);
+                loop {
+                    if f(q)? < 0.0 && self.variance_map_slope(q)? < 1.0 {
+                        break q;
+                    }
+                    q *= 4.0;
+                    if q > 1e12 {
+                        return Err(Error::NoFixedPoint {
+                            map: "variance map",
+                            reason: format!(
+                                "V(q) > q or V'(q) >= 1 for every q up to {q:e}: the \
+                                 pre-activation variance grows without bound (slope at \
+                                 large q = {:.6})",
+                                self.variance_map_slope(q)?
+                            ),
+                        });
+                    }
+                }
+            }
+        };
+        let mut grid: Vec<f64> = vec![0.0];
+        for i in 0..=80 {
+            grid.push(q_hi * 10f64.powf(-12.0 + 12.0 * f64::from(i) / 80.0));
+        }
+        for i in 1..=64 {
+            grid.push(q_hi * f64::from(i) / 64.0);
+        }
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        let roots: Vec<Root> = roots_on_grid(f, &grid, 0.0)?;
+        if roots.is_empty() {
+            return Err(Error::NoFixedPoint {
+                map: "variance map",
+                reason: format!("no sign change of V(q) − q on [0, {q_hi:e}]"),
+            });
+        }
+        // Where do the dynamics go? q¹ = σ_v² R + σ_b² (Q⁰ = 0), then q^{t+1} = V(q^t).
+        let q1 = self.drive();
+        let reached = self.reached(&roots, q1)?;
+        let mut out = Vec::new();
+        for (i, r) in roots.iter().enumerate() {
+            let chi_q = self.variance_map_slope(r.x)?;
+            out.push(VarianceFixedPoint {
+                q: r.x,
+                big_q: self.hidden_second_moment(r.x)?,
+                chi_q,
+                stable: chi_q.abs() < 1.0,
+                reached_from_zero: Some(i) == reached,
+                residual: (self.variance_map(r.x)? - r.x).abs(),
+                iterations: r.iterations,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Index of the root the iteration `q ← V(q)` from `q1` converges to.
+    fn reached(&self, roots: &[Root], q1: f64) -> Result<Option<usize>> {
+        if roots.len() == 1 {
+            return Ok(Some(0));
+        }
+        // V is increasing for the activations of interest (E[φ²] grows with q); then the
+        // iteration moves monotonically to the first root in the direction of V(q1) − q1.
+        let v1 = self.variance_map(q1)? - q1;
+        let idx = if v1 > 0.0 {
+            roots.iter().position(|r| r.x >= q1)
+        } else if v1 < 0.0 {
+            roots.iter().rposition(|r| r.x <= q1)
+        } else {
+            roots.iter().position(|r| r.x == q1)
+        };
+        // Confirm by iterating (monotonicity is not guaranteed for μ_b ≠ 0).
+        let mut q = q1;
+        for _ in 0..20_000 {
+            let next = self.variance_map(q)?;
+            if (next - q).abs() <= 1e-13 * next.abs().max(1e-300) {
+                q = next;
+                break;
+            }
+            q = next;
+        }
+        let nearest = roots
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1.x - q).abs().total_cmp(&(b.1.x - q).abs()))
+            .map(|(i, _)| i);
+        Ok(if idx == nearest { idx } else { nearest })
+    }
+
+    /// Every fixed point of the correlation map `M(c) = [σ_w² C(q*, c) + σ_v² ρ R + σ_b²]/q*`
+    /// in `[−1, 1]` for constant `ρ`, with slopes and stability.
+    ///
+    /// Solved in the form `(1 − c) − [σ_w² D(c) + σ_v² R (1 − ρ)]/q* = 0` with the gap
+    /// `D(c) = Q* − C(c) >= 0` (V.6), which does not cancel as `c → 1`; for `ρ = 1` the
+    /// root `c = 1` is divided out. For smooth φ, `D` comes from the Hermite expansion.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `q* <= 0` or `ρ ∉ [−1, 1]`; engine errors.
+    pub fn correlation_fixed_points(
+        &self,
+        q_star: f64,
+        rho: f64,
+    ) -> Result<Vec<CorrelationFixedPoint>> {
+        if q_star.is_nan() || q_star <= 0.0 || !q_star.is_finite() {
+            return Err(Error::invalid("q_star", q_star, "a finite variance > 0"));
+        }
+        if !(-1.0..=1.0).contains(&rho) {
+            return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
+        }
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let noise = p.sigma_v * p.sigma_v * p.r * (1.0 - rho);
+        let gap = GapSource::new(self, q_star)?;
+        // ρ = 1: H(c) = 1 − σ_w² D(c) / ((1 − c) q*); otherwise G(c) = (1−c) − (σ_w² D + noise)/q*.
+        let identical = rho == 1.0;
+        let g = |c: f64| -> Result<f64> {
+            if identical {
+                Ok(1.0 - sw2 * gap.over_one_minus_c(c)? / q_star)
+            } else {
+                Ok((1.0 - c) - (sw2 * gap.gap(c)? + noise) / q_star)
+            }
+        };
+        let mut grid: Vec<f64> = (0..=40).map(|i| -1.0 + f64::from(i) / 20.0).collect();
+        for k in 1..=12 {
+            grid.push(1.0 - 10f64.powi(-k));
+        }
+        if identical {
+            grid.retain(|&c| c < 1.0);
+        }
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        let mut roots = roots_on_grid(g, &grid, 1e-15)?;
+        if identical {
+            roots.push(Root {
+                x: 1.0,
+                residual: 0.0,
+                iterations: 0,
+            });
+        }
+        let mut out = Vec::new();
+        for r in roots {
+            let chi = if r.x == 1.0 {
+                self.chi_1(q_star)?
+            } else {
+                sw2 * gap.slope(r.x)? / q_star
+            };
+            let m = 1.0 - (sw2 * gap.gap(r.x)? + noise) / q_star; // M(c*)
+            out.push(CorrelationFixedPoint {
+                c: r.x,
+                chi_c: chi,
+                stable: chi.abs() < 1.0,
+                residual: (m - r.x).abs(),
+                iterations: r.iterations,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Fixed points, slopes, timescales and phase at constant input correlation `ρ`.
+    ///
+    /// The reported `q*` is the variance fixed point reached from `h^0 = 0`; the reported
+    /// `c*` the stable correlation fixed point (if several are stable, the one the map
+    /// iterated from `c = (σ_v² ρ R + σ_b²)/q*` reaches).
+    ///
+    /// # Errors
+    /// As [`Vanilla::variance_fixed_points`] and [`Vanilla::correlation_fixed_points`].
+    pub fn analyze(&self, rho: f64) -> Result<Analysis> {
+        let vfps = self.variance_fixed_points()?;
+        let v = *vfps
+            .iter()
+            .find(|f| f.reached_from_zero)
+            .unwrap_or(&vfps[0]);
+        let chi_1 = self.chi_1(v.q)?;
+        let (cfps, c_star, chi_c) = if v.q > 0.0 {
+            let cfps = self.correlation_fixed_points(v.q, rho)?;
+            let stable: Vec<&CorrelationFixedPoint> = cfps.iter().filter(|f| f.stable).collect();
+            let pick = match stable.len() {
+                0 => None,
+                1 => Some(*stable[0]),
+                _ => {
+                    let p = &self.p;
+                    let mut c = ((p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / v.q)
+                        .clamp(-1.0, 1.0);
+                    for _ in 0..20_000 {
+                        let next = (self.covariance_map(v.q, c, rho)? / v.q).clamp(-1.0, 1.0);
+                        if (next - c).abs() < 1e-14 {
+                            c = next;
+                            break;
+                        }
+                        c = next;
+                    }
+                    stable
+                        .iter()
+                        .min_by(|a, b| (a.c - c).abs().total_cmp(&(b.c - c).abs()))
+                        .map(|f| **f)
+                }
+            };
+            (cfps.clone(), pick.map(|f| f.c), pick.map(|f| f.chi_c))
+        } else {
+            (Vec::new(), None, None)
+        };
+        let residual = cfps.iter().map(|f| f.residual).fold(v.residual, f64::max);
+        let iterations = v.iterations + cfps.iter().map(|f| f.iterations).sum::<usize>();
+        Ok(Analysis {
+            q_star: v.q,
+            big_q_star: v.big_q,
+            c_star,
+            chi_q: v.chi_q,
+            chi_c,
+            chi_1,
+            xi_q: timescale(v.chi_q),
+            xi_c: chi_c.and_then(timescale),
+            xi_1: timescale(chi_1),
+            phase: Phase::from_chi1(chi_1),
+            residual,
+            iterations,
+            variance_fixed_points: vfps,
+            correlation_fixed_points: cfps,
+        })
+    }
+}
+
+/// The gap `D(c) = Q* − C(q*, c)` and slope `dC/dc`, from the Hermite expansion when φ is
+/// smooth (accurate as `c → 1`), otherwise from the expectation engine.
+enum GapSource<'a> {
+    Hermite(HermiteExpansion),
+    Engine(&'a Vanilla, f64, f64),
+}
+
+impl<'a> GapSource<'a> {
+    fn new(v: &'a Vanilla, q: f64) -> Result<GapSource<'a>> {
+        let smooth = matches!(
+            v.phi.smoothness(),
+            Smoothness::Analytic { .. } | Smoothness::Polynomial { .. }
+        ) && v.phi.to_piecewise().is_none();
+        if smooth {
+            let n = Normal::new(v.p.mu_b, q)?;
+            if let Ok(e) = HermiteExpansion::with_tail_below(&v.phi, &n, 1e-16, 8192)
+                && e.tail <= 1e-12 * e.norm2
+            {
+                return Ok(GapSource::Hermite(e));
+            }
+        }
+        Ok(GapSource::Engine(v, q, v.hidden_second_moment(q)?))
+    }
+
+    fn gap(&self, c: f64) -> Result<f64> {
+        match self {
+            GapSource::Hermite(e) => Ok(e.gap(c).0),
+            GapSource::Engine(v, q, big_q) => Ok(big_q - v.two_point(*q, c)?),
+        }
+    }
+
+    fn over_one_minus_c(&self, c: f64) -> Result<f64> {
+        match self {
+            GapSource::Hermite(e) => Ok(e.gap_over_one_minus_c(c)),
+            GapSource::Engine(v, q, _) => {
+                if c == 1.0 {
+                    Ok(q * v.eng.expect(&v.dphi2, &v.normal(*q)?)?.value)
+                } else {
+                    Ok(self.gap(c)? / (1.0 - c))
+                }
+            }
+        }
+    }
+
+    /// `dC/dc = q E[φ'(e_a) φ'(e_b)]`.
+    fn slope(&self, c: f64) -> Result<f64> {
+        match self {
+            GapSource::Hermite(e) => Ok(e.kernel_slope(e, c)),
+            GapSource::Engine(v, q, _) => {
+                let b = BivariateNormal::equal(v.p.mu_b, *q, c)?;
+                Ok(q * v.eng.expect2(&v.dphi, &v.dphi, &b)?.value)
+            }
+        }
+    }
+}
