@@ -11,6 +11,7 @@ pub mod error;
 pub mod expect;
 pub mod gauss;
 pub mod roots;
+pub mod sim;
 pub mod theory;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! The `mfrnn` command-line tool (feature `cli`): a thin layer over library calls.
 
+mod cells;
 mod report;
 
 use std::process::ExitCode;
@@ -22,6 +23,10 @@ pub struct Cli {
 enum Command {
     /// Gaussian expectation E[f(u) g(u)] (1-D) or E[f(u) g(v)] at correlation c (2-D).
     Expect(ExpectArgs),
+    /// Fixed points, slopes χ, timescales ξ and phase of a cell (constant ρ).
+    FixedPoint(cells::FixedPointArgs),
+    /// Mean-field trajectory of two sequences under an input-correlation schedule.
+    Trajectory(cells::TrajectoryArgs),
     /// Run the analysis on built-in defaults and write a report directory.
     Report(report::ReportArgs),
 }
@@ -110,6 +115,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = match &cli.command {
         Command::Expect(a) => run_expect(a).map_err(|e| e.to_string()),
+        Command::FixedPoint(a) => cells::run_fixed_point(a).map_err(|e| e.to_string()),
+        Command::Trajectory(a) => cells::run_trajectory(a).map_err(|e| e.to_string()),
         Command::Report(a) => report::run(a),
     };
     match out {
