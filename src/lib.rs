@@ -10,6 +10,7 @@ pub mod cli;
 pub mod error;
 pub mod expect;
 pub mod gauss;
+pub mod phase;
 pub mod roots;
 pub mod sim;
 pub mod theory;

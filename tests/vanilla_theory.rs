@@ -206,3 +206,30 @@ proptest! {
         prop_assert!((fd1 - a.chi_1).abs() < 1e-4 * (1.0 + a.chi_1), "chi_1 {fd1} vs {}", a.chi_1);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// The fast summary used by phase diagrams agrees with the full analysis.
+    #[test]
+    fn summary_agrees_with_analysis(i in 0usize..4, sw in 0.3f64..4.0, sv in 0.0f64..1.5,
+                                    sb in 0.0f64..1.0, mu in -0.3f64..0.3, rho in prop::sample::select(vec![0.0, 0.5, 1.0, -0.3])) {
+        let b = [Builtin::Tanh, Builtin::Erf, Builtin::Sigmoid, Builtin::Relu][i];
+        let v = net(b, if b == Builtin::Relu { sw.min(1.35) } else { sw }, sv, sb, mu, 1.0);
+        let a = v.analyze(rho).unwrap();
+        let s = v.summary(rho).unwrap();
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-10 * x.abs().max(1.0);
+        prop_assert!(close(a.q_star, s.q_star), "q* {} vs {}", a.q_star, s.q_star);
+        prop_assert!(close(a.chi_1, s.chi_1));
+        prop_assert!(close(a.chi_q, s.chi_q));
+        match (a.c_star, s.c_star) {
+            (Some(x), Some(y)) => prop_assert!((x - y).abs() < 1e-9, "c* {x} vs {y}"),
+            (x, y) => prop_assert_eq!(x, y),
+        }
+        match (a.chi_c, s.chi_c) {
+            (Some(x), Some(y)) => prop_assert!((x - y).abs() < 1e-8 * (1.0 + x.abs()), "chi_c {x} vs {y}"),
+            (x, y) => prop_assert_eq!(x, y),
+        }
+        prop_assert_eq!(a.phase, s.phase);
+    }
+}

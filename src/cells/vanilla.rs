@@ -22,7 +22,7 @@ use super::{Phase, RhoSchedule, Trajectory};
 use crate::activation::{Activation, Builtin, Smoothness};
 use crate::error::{Error, Result, finite, non_negative};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
-use crate::roots::{Root, roots_on_grid, timescale};
+use crate::roots::{Root, brent, roots_on_grid, timescale};
 
 /// Hyper-parameters of the vanilla RNN (validated).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -545,6 +545,216 @@ impl Vanilla {
     }
 }
 
+/// The headline numbers of [`Analysis`] without the list of every fixed point: what phase
+/// diagrams evaluate at each grid point ([`Vanilla::summary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    /// `q*` (reached from `h^0 = 0`).
+    pub q_star: f64,
+    /// `Q*`.
+    #[serde(rename = "Q_star")]
+    pub big_q_star: f64,
+    /// `c*` (`None` if `q* = 0`).
+    pub c_star: Option<f64>,
+    /// `χ_q`.
+    pub chi_q: f64,
+    /// `χ_c` at `c*`.
+    pub chi_c: Option<f64>,
+    /// `χ₁`.
+    pub chi_1: f64,
+    /// `ξ_q`.
+    pub xi_q: Option<f64>,
+    /// `ξ_c`.
+    pub xi_c: Option<f64>,
+    /// `ξ₁`.
+    pub xi_1: Option<f64>,
+    /// Phase from `χ₁`.
+    pub phase: Phase,
+}
+
+impl From<&Analysis> for Summary {
+    fn from(a: &Analysis) -> Summary {
+        Summary {
+            q_star: a.q_star,
+            big_q_star: a.big_q_star,
+            c_star: a.c_star,
+            chi_q: a.chi_q,
+            chi_c: a.chi_c,
+            chi_1: a.chi_1,
+            xi_q: a.xi_q,
+            xi_c: a.xi_c,
+            xi_1: a.xi_1,
+            phase: a.phase,
+        }
+    }
+}
+
+impl Vanilla {
+    /// [`Vanilla::analyze`]'s headline numbers, computed for speed (phase diagrams):
+    /// `q*` by Brent's method on the bracket the dynamics from `h^0 = 0` move into; `c*` by
+    /// Brent's method on the correlation map with a Hermite expansion whose length is grown
+    /// until its truncation bound at `c*` is below `1e-13`; with identical inputs in the
+    /// ordered phase `c* = 1` without a solve. Falls back to [`Vanilla::analyze`] whenever a
+    /// shortcut's assumption fails (no sign change, non-smooth φ, several candidate roots).
+    ///
+    /// Unlike [`Vanilla::analyze`] it does not enumerate every fixed point: with several
+    /// stable correlation fixed points (not seen for the built-in activations at μ_b = 0)
+    /// it reports the one its bracket contains. `tests/vanilla_theory.rs` checks that the two
+    /// agree over random parameters.
+    ///
+    /// # Errors
+    /// As [`Vanilla::analyze`].
+    pub fn summary(&self, rho: f64) -> Result<Summary> {
+        if !(-1.0..=1.0).contains(&rho) || rho.is_nan() {
+            return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
+        }
+        let Some((q, root)) = self.fast_q_star()? else {
+            return Ok(Summary::from(&self.analyze(rho)?));
+        };
+        let chi_q = self.variance_map_slope(q)?;
+        let chi_1 = self.chi_1(q)?;
+        let big_q = self.hidden_second_moment(q)?;
+        let _ = root;
+        let (c_star, chi_c) = if q == 0.0 {
+            (None, None)
+        } else if rho == 1.0 && chi_1 < 1.0 {
+            (Some(1.0), Some(chi_1))
+        } else {
+            match self.fast_c_star(q, rho)? {
+                Some((c, chi)) => (Some(c), Some(chi)),
+                None => return Ok(Summary::from(&self.analyze(rho)?)),
+            }
+        };
+        Ok(Summary {
+            q_star: q,
+            big_q_star: big_q,
+            c_star,
+            chi_q,
+            chi_c,
+            chi_1,
+            xi_q: timescale(chi_q),
+            xi_c: chi_c.and_then(timescale),
+            xi_1: timescale(chi_1),
+            phase: Phase::from_chi1(chi_1),
+        })
+    }
+
+    /// `q*` reached from `q¹ = σ_v² R + σ_b²`: walk geometrically from `q¹` in the direction of
+    /// `V(q) − q` to a sign change, then Brent. `None` if no sign change within `1e12`.
+    fn fast_q_star(&self) -> Result<Option<(f64, Root)>> {
+        let f = |q: f64| -> Result<f64> { Ok(self.variance_map(q)? - q) };
+        let q1 = self.drive();
+        let f1 = f(q1)?;
+        if f1 == 0.0 {
+            return Ok(Some((
+                q1,
+                Root {
+                    x: q1,
+                    residual: 0.0,
+                    iterations: 0,
+                },
+            )));
+        }
+        let (mut a, mut fa) = (q1, f1);
+        if f1 > 0.0 {
+            let mut b = (2.0 * q1).max(1e-3);
+            loop {
+                let fb = f(b)?;
+                if fb <= 0.0 {
+                    let r = brent(f, a, b, fa, fb, 0.0, 200)?;
+                    return Ok(Some((r.x, r)));
+                }
+                a = b;
+                fa = fb;
+                b *= 2.0;
+                if b > 1e12 {
+                    return Ok(None);
+                }
+            }
+        } else {
+            // Move down towards 0.
+            let mut b = 0.5 * q1;
+            loop {
+                let fb = f(b)?;
+                if fb >= 0.0 {
+                    let r = brent(f, b, a, fb, fa, 0.0, 200)?;
+                    return Ok(Some((r.x, r)));
+                }
+                a = b;
+                fa = fb;
+                if b < 1e-12 * q1 {
+                    let f0 = f(0.0)?;
+                    if f0 >= 0.0 {
+                        let r = brent(f, 0.0, a, f0, fa, 0.0, 200)?;
+                        return Ok(Some((r.x, r)));
+                    }
+                    return Ok(None);
+                }
+                b *= 0.5;
+            }
+        }
+    }
+
+    /// `c*` and `χ_c` by Brent's method on the correlation map written through the Hermite
+    /// expansion (smooth φ only); `None` to request the full analysis.
+    fn fast_c_star(&self, q: f64, rho: f64) -> Result<Option<(f64, f64)>> {
+        if self.piecewise || !matches!(self.phi.smoothness(), Smoothness::Analytic { .. }) {
+            return Ok(None);
+        }
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let noise = p.sigma_v * p.sigma_v * p.r * (1.0 - rho);
+        let identical = rho == 1.0;
+        let n = Normal::new(p.mu_b, q)?;
+        let mut terms = 64;
+        loop {
+            let Ok(e) = HermiteExpansion::new(&self.phi, &n, terms) else {
+                return Ok(None);
+            };
+            // H(1) = 1 − χ₁ is known exactly; elsewhere the expansion with its tail.
+            let chi_1 = if identical { self.chi_1(q)? } else { 0.0 };
+            let g = |c: f64| -> Result<f64> {
+                Ok(if identical {
+                    if c == 1.0 {
+                        1.0 - chi_1
+                    } else {
+                        1.0 - sw2 * e.gap_over_one_minus_c(c).0 / q
+                    }
+                } else {
+                    (1.0 - c) - (sw2 * e.gap(c).0 + noise) / q
+                })
+            };
+            // Bracket: [0, 1] first (the usual case), then [−1, 0].
+            let (g0, g1) = (g(0.0)?, g(1.0)?);
+            let bracket = if g0 * g1 <= 0.0 {
+                Some((0.0, 1.0, g0, g1))
+            } else {
+                let gm = g(-1.0)?;
+                (gm * g0 <= 0.0).then_some((-1.0, 0.0, gm, g0))
+            };
+            let Some((lo, hi, glo, ghi)) = bracket else {
+                return Ok(None);
+            };
+            let r = brent(g, lo, hi, glo, ghi, 1e-15, 200)?;
+            let c = r.x;
+            let bound = sw2 / q
+                * if identical {
+                    e.gap_over_one_minus_c(c).1
+                } else {
+                    e.gap(c).1
+                };
+            if bound <= 1e-13 {
+                let chi = sw2 * e.kernel_slope(&e, c) / q;
+                return Ok(Some((c, chi)));
+            }
+            if terms >= 4096 {
+                return Ok(None);
+            }
+            terms *= 4;
+        }
+    }
+}
+
 /// The gap `D(c) = Q* − C(q*, c)` and slope `dC/dc`, from the Hermite expansion when φ is
 /// smooth (accurate as `c → 1`), otherwise from the expectation engine.
 enum GapSource<'a> {
@@ -578,7 +788,7 @@ impl<'a> GapSource<'a> {
 
     fn over_one_minus_c(&self, c: f64) -> Result<f64> {
         match self {
-            GapSource::Hermite(e) => Ok(e.gap_over_one_minus_c(c)),
+            GapSource::Hermite(e) => Ok(e.gap_over_one_minus_c(c).0),
             GapSource::Engine(v, q, _) => {
                 if c == 1.0 {
                     Ok(q * v.eng.expect(&v.dphi2, &v.normal(*q)?)?.value)

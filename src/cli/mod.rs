@@ -2,6 +2,8 @@
 
 mod cells;
 mod report;
+mod sim_phase;
+mod svg;
 
 use std::process::ExitCode;
 
@@ -27,6 +29,10 @@ enum Command {
     FixedPoint(cells::FixedPointArgs),
     /// Mean-field trajectory of two sequences under an input-correlation schedule.
     Trajectory(cells::TrajectoryArgs),
+    /// Finite-width simulation of real networks: statistics with standard errors.
+    Simulate(sim_phase::SimulateArgs),
+    /// Phase diagram of a theory quantity over two parameters (.svg, .csv or .json).
+    Phase(sim_phase::PhaseArgs),
     /// Run the analysis on built-in defaults and write a report directory.
     Report(report::ReportArgs),
 }
@@ -117,6 +123,8 @@ pub fn main() -> ExitCode {
         Command::Expect(a) => run_expect(a).map_err(|e| e.to_string()),
         Command::FixedPoint(a) => cells::run_fixed_point(a).map_err(|e| e.to_string()),
         Command::Trajectory(a) => cells::run_trajectory(a).map_err(|e| e.to_string()),
+        Command::Simulate(a) => sim_phase::run_simulate(a).map_err(|e| e.to_string()),
+        Command::Phase(a) => sim_phase::run_phase(a).map_err(|e| e.to_string()),
         Command::Report(a) => report::run(a),
     };
     match out {

@@ -126,9 +126,11 @@ impl HermiteExpansion {
     }
 
     /// `E[f(u)²] − E[f(u) f(v)] = Σ a_k² (1 − c^k)` for `(u, v)` equal in law with
-    /// correlation `c`, accurate as `c → 1` (no cancellation: `1 − c^k = −expm1(k ln c)`), and
-    /// a bound on the omitted terms, `tail · min(1, (K+1)(1 − c))` for `c ∈ [0, 1]` (`2·tail`
-    /// otherwise).
+    /// correlation `c ∈ [−1, 1]`, accurate as `c → 1` (no cancellation:
+    /// `1 − c^k = −expm1(k ln c)`), and a bound on the error.
+    ///
+    /// The omitted terms are `tail − Σ_{k>K} a_k² c^k`; the known `tail` is added, which
+    /// leaves an error of at most `|c|^{K+1} · tail` (plus rounding).
     pub fn gap(&self, c: f64) -> (f64, f64) {
         let mut v = 0.0;
         let lnc = if c > 0.0 { c.ln() } else { f64::NAN };
@@ -142,21 +144,22 @@ impl HermiteExpansion {
             };
             v += a * a * one_minus;
         }
-        let k1 = self.len() as f64;
-        let bound = if (0.0..=1.0).contains(&c) {
-            self.tail * (k1 * (1.0 - c)).min(1.0)
-        } else {
-            2.0 * self.tail
-        };
+        let k1 = self.len() as i32;
+        let bound = self.tail * c.abs().powi(k1);
         (
-            v,
+            v + self.tail,
             bound + 4.0 * f64::EPSILON * self.norm2 * (1.0 - c).abs().min(1.0),
         )
     }
 
     /// `(E[f²] − E[f(u)f(v)]) / (1 − c) = Σ a_k² (1 + c + … + c^{k−1})`, finite at `c = 1`
-    /// (where it equals `Σ k a_k² = q E[f'²]`).
-    pub fn gap_over_one_minus_c(&self, c: f64) -> f64 {
+    /// (where it equals `Σ k a_k² = q E[f'²]`), and a bound on the error.
+    ///
+    /// For `c < 1` the omitted terms are `(tail − Σ_{k>K} a_k² c^k)/(1 − c)`: the known part
+    /// is added and the error is at most `|c|^{K+1} tail / (1 − c)`. At `c = 1` the omitted
+    /// `Σ_{k>K} k a_k²` is not determined by the tail; the bound returned there is infinite
+    /// unless the tail is zero.
+    pub fn gap_over_one_minus_c(&self, c: f64) -> (f64, f64) {
         // S_k(c) = 1 + c + … + c^{k−1}, built up term by term.
         let mut v = 0.0;
         let mut s = 0.0;
@@ -166,7 +169,17 @@ impl HermiteExpansion {
             ck *= c;
             v += a * a * s;
         }
-        v
+        if c < 1.0 {
+            let k1 = self.len() as i32;
+            (
+                v + self.tail / (1.0 - c),
+                self.tail * c.abs().powi(k1) / (1.0 - c) + 4.0 * f64::EPSILON * v.abs(),
+            )
+        } else if self.tail == 0.0 {
+            (v, 4.0 * f64::EPSILON * v.abs())
+        } else {
+            (v, f64::INFINITY)
+        }
     }
 }
 
@@ -220,7 +233,7 @@ mod tests {
             }
             // At c = 1: gap/(1 − c) → Σ k a_k² = q E[φ'²].
             let d2 = expect(&Fun::dphi(&tanh).powi(2), &n).unwrap().value;
-            assert!((e.gap_over_one_minus_c(1.0) - q * d2).abs() < 1e-11 * q);
+            assert!((e.gap_over_one_minus_c(1.0).0 - q * d2).abs() < 1e-11 * q);
         }
     }
 }

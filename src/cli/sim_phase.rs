@@ -1,0 +1,252 @@
+//! `simulate` and `phase`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::cells::{CellArgs, schedule};
+use super::svg::{Heatmap, heatmap};
+use crate::activation::Builtin;
+use crate::cells::vanilla::VanillaParams;
+use crate::error::{Error, Result};
+use crate::phase::{self, Axis, Param, PhaseDiagram, Quantity};
+use crate::sim::{SimConfig, Weights};
+
+/// Weight distribution flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WeightsArg {
+    /// `W_ij ~ N(0, σ_w²/N)`.
+    Gaussian,
+    /// `W = σ_w O`, `O` Haar orthogonal.
+    Orthogonal,
+}
+
+/// Arguments of `mfrnn simulate`.
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    #[command(flatten)]
+    pub cell: CellArgs,
+    /// Hidden width N.
+    #[arg(long, default_value_t = 1000)]
+    pub width: usize,
+    /// Number of steps T (with a constant --rho, or checked against --rho-schedule).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Input-correlation schedule, comma-separated VALUExCOUNT runs.
+    #[arg(long = "rho-schedule")]
+    pub rho_schedule: Option<String>,
+    /// Constant input correlation (when no schedule is given).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub rho: f64,
+    /// Independent networks.
+    #[arg(long, default_value_t = 8)]
+    pub seeds: usize,
+    /// Sequence pairs per network.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Recurrent weight distribution.
+    #[arg(long, value_enum, default_value = "gaussian")]
+    pub weights: WeightsArg,
+    /// Fresh weights at every step (the mean-field assumption) instead of tied weights.
+    #[arg(long)]
+    pub untied: bool,
+    /// Base seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
+    let v = a.cell.vanilla()?;
+    let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
+    let cfg = SimConfig::new(a.width, a.batch, a.seeds, a.seed)?
+        .tied(!a.untied)
+        .weights(match a.weights {
+            WeightsArg::Gaussian => Weights::Gaussian,
+            WeightsArg::Orthogonal => Weights::Orthogonal,
+        });
+    let tr = crate::sim::vanilla::simulate(&v, &sched, &cfg)?;
+    if a.json {
+        return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
+    }
+    let mut s = format!(
+        "vanilla RNN, φ = {}, width {}, {} seeds × {} pairs, {} {} weights\n    t   q ± se                 Q ± se                 c ± se\n",
+        v.activation().name(),
+        a.width,
+        a.seeds,
+        a.batch,
+        if a.untied { "untied" } else { "tied" },
+        match a.weights {
+            WeightsArg::Gaussian => "Gaussian",
+            WeightsArg::Orthogonal => "orthogonal",
+        }
+    );
+    for i in 0..tr.t.len() {
+        let _ = writeln!(
+            s,
+            "{:5}   {:.6} ± {:.6}   {:.6} ± {:.6}   {:.6} ± {:.6}",
+            tr.t[i], tr.q[i], tr.q_se[i], tr.big_q[i], tr.big_q_se[i], tr.c[i], tr.c_se[i]
+        );
+    }
+    Ok(s.trim_end().to_string())
+}
+
+/// Arguments of `mfrnn phase`.
+#[derive(Debug, Args)]
+pub(crate) struct PhaseArgs {
+    /// The recurrent cell.
+    #[arg(long, value_enum, default_value = "vanilla")]
+    pub cell: super::cells::Cell,
+    /// Activation (vanilla cell).
+    #[arg(long)]
+    pub phi: Option<String>,
+    /// Horizontal axis, NAME=LO:HI:N with NAME one of sigma-w, sigma-v, sigma-b, mu-b, r, rho.
+    #[arg(long)]
+    pub x: String,
+    /// Vertical axis, same syntax.
+    #[arg(long)]
+    pub y: String,
+    /// Quantity: q_star, Q_star, c_star, chi_q, chi_c, chi_1, xi_q, xi_c, xi_1.
+    #[arg(long, default_value = "xi_c")]
+    pub quantity: String,
+    /// Fixed σ_w (when not an axis).
+    #[arg(long = "sigma-w", default_value_t = 1.0, allow_hyphen_values = true)]
+    pub sigma_w: f64,
+    /// Fixed σ_v.
+    #[arg(long = "sigma-v", default_value_t = 0.0, allow_hyphen_values = true)]
+    pub sigma_v: f64,
+    /// Fixed σ_b.
+    #[arg(long = "sigma-b", default_value_t = 0.0, allow_hyphen_values = true)]
+    pub sigma_b: f64,
+    /// Fixed μ_b.
+    #[arg(long = "mu-b", default_value_t = 0.0, allow_hyphen_values = true)]
+    pub mu_b: f64,
+    /// Fixed R.
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    pub r: f64,
+    /// Fixed input correlation ρ (1: identical inputs, the usual ξ_c setting).
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    pub rho: f64,
+    /// Output file: .svg (heatmap with the χ₁ = 1 line), .csv or .json.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes `contents` to `path` atomically (temporary file, then rename).
+pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let io = |e: std::io::Error| Error::Unsupported(format!("writing {}: {e}", path.display()));
+    let tmp = path.with_file_name(format!(
+        ".{}.partial-{}",
+        path.file_name().and_then(|s| s.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, contents).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// SVG heatmap of a phase diagram with the critical line.
+pub(crate) fn phase_svg(d: &PhaseDiagram) -> String {
+    let crit: Vec<Vec<Option<f64>>> = d
+        .chi_1
+        .iter()
+        .map(|r| r.iter().map(|c| c.map(|c| c - 1.0)).collect())
+        .collect();
+    let title = format!("{} — vanilla {} RNN", d.quantity.as_str(), d.activation);
+    let mut fixed = Vec::new();
+    for (p, v) in [
+        (Param::SigmaW, d.base.sigma_w),
+        (Param::SigmaV, d.base.sigma_v),
+        (Param::SigmaB, d.base.sigma_b),
+        (Param::MuB, d.base.mu_b),
+        (Param::R, d.base.r),
+        (Param::Rho, d.rho),
+    ] {
+        if p != d.x.param && p != d.y.param {
+            fixed.push(format!("{} = {}", p.symbol(), v));
+        }
+    }
+    heatmap(&Heatmap {
+        title: &title,
+        x_label: d.x.param.symbol(),
+        y_label: d.y.param.symbol(),
+        x_range: (d.x.lo, d.x.hi),
+        y_range: (d.y.lo, d.y.hi),
+        values: &d.values,
+        log: d.quantity.is_timescale(),
+        colour_label: d.quantity.as_str(),
+        contour: Some((&crit, "χ₁ = 1")),
+        note: &format!(
+            "fixed: {}; generated by mfrnn {}",
+            fixed.join(", "),
+            env!("CARGO_PKG_VERSION")
+        ),
+    })
+}
+
+pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
+    if a.cell == super::cells::Cell::Minimal {
+        return Err(Error::Unsupported(
+            "--cell minimal is not implemented yet (the minimalRNN theory is issue 4)".into(),
+        ));
+    }
+    let phi = a.phi.as_deref().ok_or_else(|| Error::Parse {
+        what: "arguments",
+        input: "--cell vanilla".into(),
+        reason: "--phi is required for the vanilla cell".into(),
+    })?;
+    let act = Builtin::from_name(phi)?.arc();
+    let x = Axis::parse(&a.x)?;
+    let y = Axis::parse(&a.y)?;
+    let quantity = Quantity::from_name(&a.quantity)?;
+    let base = VanillaParams::new(a.sigma_w, a.sigma_v, a.sigma_b, a.mu_b, a.r)?;
+    let ext = a
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if !["svg", "csv", "json"].contains(&ext.as_str()) {
+        return Err(Error::Parse {
+            what: "output file name",
+            input: a.out.display().to_string(),
+            reason: "extension must be .svg, .csv or .json".into(),
+        });
+    }
+    let total = (x.n * y.n) as u64;
+    let bar = if total >= 2000 {
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} points, {eta} left")
+                .expect("valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let d = phase::vanilla(&act, base, a.rho, x, y, quantity, &|n| {
+        bar.set_position(n as u64)
+    })?;
+    bar.finish_and_clear();
+    let contents = match ext.as_str() {
+        "svg" => phase_svg(&d),
+        "csv" => d.to_csv(),
+        _ => serde_json::to_string(&d).expect("serialisable"),
+    };
+    write_atomic(&a.out, contents.as_bytes())?;
+    let mut msg = format!(
+        "wrote {} ({} × {} points, {:.2} s)",
+        a.out.display(),
+        x.n,
+        y.n,
+        started.elapsed().as_secs_f64()
+    );
+    for (reason, n) in &d.failures {
+        let _ = write!(msg, "\n  {n} points undefined: {reason}");
+    }
+    Ok(msg)
+}

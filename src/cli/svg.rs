@@ -1,0 +1,422 @@
+//! Self-contained SVG figures (no plotting dependency): heatmaps carry their pixels as an
+//! embedded PNG (written here, uncompressed), axes, colour bar and contour lines are vector.
+
+use std::fmt::Write as _;
+
+/// Anchor colours of the perceptually uniform "viridis" colour map (0 → 1).
+const VIRIDIS: [(f64, f64, f64); 9] = [
+    (0.267, 0.005, 0.329),
+    (0.283, 0.141, 0.458),
+    (0.254, 0.265, 0.530),
+    (0.207, 0.372, 0.553),
+    (0.164, 0.471, 0.558),
+    (0.128, 0.567, 0.551),
+    (0.135, 0.659, 0.518),
+    (0.267, 0.749, 0.441),
+    (0.993, 0.906, 0.144),
+];
+
+/// Colour of `t ∈ [0, 1]` on the map, as 8-bit RGB.
+pub(crate) fn colour(t: f64) -> [u8; 3] {
+    let t = t.clamp(0.0, 1.0) * (VIRIDIS.len() - 1) as f64;
+    let i = (t.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = t - i as f64;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let mix = |x: f64, y: f64| ((x + (y - x) * f) * 255.0).round().clamp(0.0, 255.0) as u8;
+    [mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2)]
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut table = [0u32; 256];
+    for (n, slot) in table.iter_mut().enumerate() {
+        let mut c = n as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+        *slot = c;
+    }
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c = table[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
+    }
+    c ^ 0xFFFF_FFFF
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    (b << 16) | a
+}
+
+/// A PNG (8-bit RGB, stored/uncompressed deflate) of `rgb` rows (top row first).
+pub(crate) fn png(width: usize, height: usize, rgb: &[u8]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(height * (3 * width + 1));
+    for row in rgb.chunks(3 * width) {
+        raw.push(0); // filter: none
+        raw.extend_from_slice(row);
+    }
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (k, blk) in blocks.iter().enumerate() {
+        z.push(u8::from(k + 1 == blocks.len()));
+        let len = blk.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(blk);
+    }
+    z.extend_from_slice(&adler32(&raw).to_be_bytes());
+    let mut out = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut c = kind.to_vec();
+        c.extend_from_slice(data);
+        out.extend_from_slice(&c);
+        out.extend_from_slice(&crc32(&c).to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&(width as u32).to_be_bytes());
+    ihdr.extend_from_slice(&(height as u32).to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &z);
+    chunk(b"IEND", &[]);
+    out
+}
+
+pub(crate) fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        s.push(A[(n >> 18) as usize & 63] as char);
+        s.push(A[(n >> 12) as usize & 63] as char);
+        s.push(if c.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        s.push(if c.len() > 2 {
+            A[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    s
+}
+
+/// "Nice" tick values covering `[lo, hi]`.
+pub(crate) fn ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
+    let raw = span / target as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= target as f64 + 0.5)
+        .unwrap_or(10.0 * mag);
+    let mut t = (lo / step).ceil() * step;
+    let mut out = Vec::new();
+    while t <= hi + 1e-9 * step {
+        out.push(if t.abs() < 1e-12 * step { 0.0 } else { t });
+        t += step;
+    }
+    out
+}
+
+fn fmt_tick(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Specification of a heatmap figure.
+pub(crate) struct Heatmap<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub x_range: (f64, f64),
+    pub y_range: (f64, f64),
+    /// `values[j][i]`, row `j` at y index `j` (bottom to top).
+    pub values: &'a [Vec<Option<f64>>],
+    /// Colour by `log10` of the value.
+    pub log: bool,
+    pub colour_label: &'a str,
+    /// Contour of this field at level 0 is drawn (e.g. `χ₁ − 1`).
+    pub contour: Option<(&'a [Vec<Option<f64>>], &'a str)>,
+    pub note: &'a str,
+}
+
+/// Renders a heatmap with colour bar, optional contour line and legend, as SVG text.
+pub(crate) fn heatmap(h: &Heatmap<'_>) -> String {
+    let ny = h.values.len();
+    let nx = h.values.first().map_or(0, Vec::len);
+    let tr = |v: f64| if h.log { v.log10() } else { v };
+    let finite: Vec<f64> = h
+        .values
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite() && (!h.log || *v > 0.0))
+        .map(tr)
+        .collect();
+    let (mut lo, mut hi) = finite
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        lo = 0.0;
+        hi = 1.0;
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    // Pixels: top row of the image is the largest y.
+    let mut rgb = Vec::with_capacity(nx * ny * 3);
+    for j in (0..ny).rev() {
+        for i in 0..nx {
+            let c = match h.values[j][i] {
+                None => [200, 200, 200],
+                Some(v) if v.is_infinite() && v > 0.0 => [178, 24, 43],
+                Some(v) if h.log && v <= 0.0 => [200, 200, 200],
+                Some(v) => colour((tr(v) - lo) / (hi - lo)),
+            };
+            rgb.extend_from_slice(&c);
+        }
+    }
+    let img = base64(&png(nx.max(1), ny.max(1), &rgb));
+    let (w, hgt) = (760.0, 560.0);
+    let (px, py, pw, ph) = (80.0, 50.0, 520.0, 420.0);
+    let sx = |x: f64| px + (x - h.x_range.0) / (h.x_range.1 - h.x_range.0) * pw;
+    let sy = |y: f64| py + ph - (y - h.y_range.0) / (h.y_range.1 - h.y_range.0) * ph;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{w}" height="{hgt}" viewBox="0 0 {w} {hgt}" font-family="sans-serif" font-size="13">"#
+    );
+    let _ = writeln!(s, r#"<rect width="{w}" height="{hgt}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="28" text-anchor="middle" font-size="15">{}</text>"#,
+        px + pw / 2.0,
+        esc(h.title)
+    );
+    // The image spans cell centres ± half a cell: pixel i covers [x_i − dx/2, x_i + dx/2].
+    let dx = if nx > 1 {
+        (h.x_range.1 - h.x_range.0) / (nx - 1) as f64
+    } else {
+        1.0
+    };
+    let dy = if ny > 1 {
+        (h.y_range.1 - h.y_range.0) / (ny - 1) as f64
+    } else {
+        1.0
+    };
+    let (ix0, ix1) = (sx(h.x_range.0 - dx / 2.0), sx(h.x_range.1 + dx / 2.0));
+    let (iy0, iy1) = (sy(h.y_range.1 + dy / 2.0), sy(h.y_range.0 - dy / 2.0));
+    let _ = writeln!(
+        s,
+        r#"<svg x="{px}" y="{py}" width="{pw}" height="{ph}" overflow="hidden"><image x="{}" y="{}" width="{}" height="{}" preserveAspectRatio="none" style="image-rendering:pixelated" xlink:href="data:image/png;base64,{img}"/></svg>"#,
+        ix0 - px,
+        iy0 - py,
+        ix1 - ix0,
+        iy1 - iy0
+    );
+    // Contour of the second field at 0 (marching squares on cell corners = grid points).
+    if let Some((field, label)) = h.contour {
+        let mut path = String::new();
+        let xv = |i: usize| h.x_range.0 + dx * i as f64;
+        let yv = |j: usize| h.y_range.0 + dy * j as f64;
+        for j in 0..ny.saturating_sub(1) {
+            for i in 0..nx.saturating_sub(1) {
+                let c = [
+                    (field[j][i], xv(i), yv(j)),
+                    (field[j][i + 1], xv(i + 1), yv(j)),
+                    (field[j + 1][i + 1], xv(i + 1), yv(j + 1)),
+                    (field[j + 1][i], xv(i), yv(j + 1)),
+                ];
+                if c.iter().any(|p| p.0.is_none()) {
+                    continue;
+                }
+                let mut pts = Vec::new();
+                for k in 0..4 {
+                    let (a, b) = (c[k], c[(k + 1) % 4]);
+                    let (fa, fb) = (a.0.unwrap_or(0.0), b.0.unwrap_or(0.0));
+                    if (fa < 0.0) != (fb < 0.0) {
+                        let t = fa / (fa - fb);
+                        pts.push((a.1 + t * (b.1 - a.1), a.2 + t * (b.2 - a.2)));
+                    }
+                }
+                for seg in pts.chunks(2) {
+                    if seg.len() == 2 {
+                        let _ = write!(
+                            path,
+                            "M{:.1},{:.1}L{:.1},{:.1}",
+                            sx(seg[0].0),
+                            sy(seg[0].1),
+                            sx(seg[1].0),
+                            sy(seg[1].1)
+                        );
+                    }
+                }
+            }
+        }
+        if !path.is_empty() {
+            let _ = writeln!(
+                s,
+                r#"<path d="{path}" fill="none" stroke="white" stroke-width="2.5"/><path d="{path}" fill="none" stroke="black" stroke-width="1.2" stroke-dasharray="5,3"/>"#
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="black" stroke-width="1.2" stroke-dasharray="5,3"/><text x="{}" y="{}">{}</text>"#,
+            px,
+            py + ph + 48.0,
+            px + 30.0,
+            py + ph + 48.0,
+            px + 36.0,
+            py + ph + 52.0,
+            esc(label)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<rect x="{px}" y="{py}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#
+    );
+    for t in ticks(h.x_range.0, h.x_range.1, 6) {
+        let x = sx(t);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="black"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            py + ph,
+            py + ph + 5.0,
+            py + ph + 19.0,
+            fmt_tick(t)
+        );
+    }
+    for t in ticks(h.y_range.0, h.y_range.1, 6) {
+        let y = sy(t);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{}" y1="{y:.1}" x2="{px}" y2="{y:.1}" stroke="black"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            px - 5.0,
+            px - 8.0,
+            y + 4.0,
+            fmt_tick(t)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        px + pw / 2.0,
+        py + ph + 36.0,
+        esc(h.x_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="22" y="{}" text-anchor="middle" transform="rotate(-90 22 {})">{}</text>"#,
+        py + ph / 2.0,
+        py + ph / 2.0,
+        esc(h.y_label)
+    );
+    // Colour bar.
+    let (bx, bw) = (px + pw + 30.0, 18.0);
+    let steps = 64;
+    for k in 0..steps {
+        let c = colour(f64::from(k) / f64::from(steps - 1));
+        let y = py + ph - ph * f64::from(k + 1) / f64::from(steps);
+        let _ = writeln!(
+            s,
+            r#"<rect x="{bx}" y="{y:.2}" width="{bw}" height="{:.2}" fill="rgb({},{},{})"/>"#,
+            ph / f64::from(steps) + 0.5,
+            c[0],
+            c[1],
+            c[2]
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<rect x="{bx}" y="{py}" width="{bw}" height="{ph}" fill="none" stroke="black"/>"#
+    );
+    for t in ticks(lo, hi, 6) {
+        let y = py + ph - (t - lo) / (hi - lo) * ph;
+        let label = if h.log {
+            fmt_tick(10f64.powf(t))
+        } else {
+            fmt_tick(t)
+        };
+        let _ = writeln!(
+            s,
+            r#"<line x1="{}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="black"/><text x="{}" y="{:.1}">{}</text>"#,
+            bx + bw,
+            bx + bw + 4.0,
+            bx + bw + 7.0,
+            y + 4.0,
+            label
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        bx + bw / 2.0,
+        py - 10.0,
+        esc(h.colour_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<rect x="{}" y="{}" width="12" height="12" fill="rgb(178,24,43)"/><text x="{}" y="{}">∞</text><rect x="{}" y="{}" width="12" height="12" fill="rgb(200,200,200)"/><text x="{}" y="{}">undefined</text>"#,
+        px + 260.0,
+        py + ph + 42.0,
+        px + 276.0,
+        py + ph + 52.0,
+        px + 310.0,
+        py + ph + 42.0,
+        px + 326.0,
+        py + ph + 52.0
+    );
+    if !h.note.is_empty() {
+        let _ = writeln!(
+            s,
+            r##"<text x="{px}" y="{}" font-size="11" fill="#444">{}</text>"##,
+            hgt - 8.0,
+            esc(h.note)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc_and_adler_known_values() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"Ma"), "TWE=");
+    }
+
+    #[test]
+    fn ticks_are_nice() {
+        assert_eq!(ticks(0.5, 3.0, 6), vec![0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
+        assert_eq!(ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+    }
+}
