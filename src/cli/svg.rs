@@ -123,13 +123,14 @@ pub(crate) fn ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
         .map(|m| m * mag)
         .find(|s| span / s <= target as f64 + 0.5)
         .unwrap_or(10.0 * mag);
-    let mut t = (lo / step).ceil() * step;
-    let mut out = Vec::new();
-    while t <= hi + 1e-9 * step {
-        out.push(if t.abs() < 1e-12 * step { 0.0 } else { t });
-        t += step;
-    }
-    out
+    let k0 = (lo / step - 1e-9).ceil() as i64;
+    let k1 = (hi / step + 1e-9).floor() as i64;
+    // k·step, rounded to the step's decimal precision (no accumulated error).
+    let digits = (-step.log10().floor()).max(0.0) as i32 + 2;
+    let scale = 10f64.powi(digits);
+    (k0..=k1)
+        .map(|k| ((k as f64 * step) * scale).round() / scale)
+        .collect()
 }
 
 fn fmt_tick(v: f64) -> String {
