@@ -82,3 +82,303 @@ fn bad_input_fails_with_a_clear_message() {
         assert!(out.is_empty());
     }
 }
+
+const VANILLA: [&str; 12] = [
+    "--cell",
+    "vanilla",
+    "--phi",
+    "tanh",
+    "--sigma-w",
+    "1.2",
+    "--sigma-v",
+    "0.5",
+    "--sigma-b",
+    "0.1",
+    "--r",
+    "1.0",
+];
+
+fn with(base: &[&str], extra: &[&str]) -> Vec<String> {
+    base.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+fn run(args: &[String]) -> (i32, String, String) {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    mfrnn(&a)
+}
+
+#[test]
+fn fixed_point_json_keys() {
+    let (code, out, err) = run(&with(
+        &["fixed-point"],
+        &[&VANILLA[..], &["--rho", "0.0", "--json"]].concat(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "q_star",
+        "Q_star",
+        "c_star",
+        "chi_q",
+        "chi_c",
+        "chi_1",
+        "xi_q",
+        "xi_c",
+        "xi_1",
+        "phase",
+        "residual",
+        "iterations",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["phase"], "ordered");
+    // Identical inputs in the ordered phase: c* = 1 and ξ_c = ξ₁.
+    let (_, out, _) = run(&with(
+        &["fixed-point"],
+        &[&VANILLA[..], &["--rho", "1", "--json"]].concat(),
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["c_star"], 1.0);
+    assert_eq!(v["xi_c"], v["xi_1"]);
+    // Chaotic and critical: ξ₁ infinite is null.
+    let (_, out, _) = run(&[
+        "fixed-point",
+        "--phi",
+        "tanh",
+        "--sigma-w",
+        "2",
+        "--sigma-v",
+        "0",
+        "--sigma-b",
+        "0.3",
+        "--r",
+        "1",
+        "--rho",
+        "1",
+        "--json",
+    ]
+    .map(String::from));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["phase"], "chaotic");
+    assert!(v["xi_1"].is_null());
+}
+
+#[test]
+fn trajectory_json_arrays() {
+    let (code, out, err) = run(&with(
+        &["trajectory"],
+        &[
+            &VANILLA[..],
+            &["--steps", "50", "--rho-schedule", "0.3x1,1x49", "--json"],
+        ]
+        .concat(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in ["t", "q", "Q", "q_ab", "C", "c"] {
+        assert_eq!(v[k].as_array().map(Vec::len), Some(50), "{k}");
+    }
+    assert_eq!(v["t"][0], 1);
+}
+
+#[test]
+fn simulate_json_has_standard_errors() {
+    let (code, out, err) = run(&with(
+        &["simulate"],
+        &[
+            &VANILLA[..],
+            &[
+                "--width",
+                "64",
+                "--steps",
+                "4",
+                "--rho-schedule",
+                "0x2,1x2",
+                "--seeds",
+                "3",
+                "--weights",
+                "orthogonal",
+                "--untied",
+                "--seed",
+                "5",
+                "--json",
+            ],
+        ]
+        .concat(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "t", "q", "q_se", "Q", "Q_se", "q_ab", "q_ab_se", "C", "C_se", "c", "c_se",
+    ] {
+        assert_eq!(v[k].as_array().map(Vec::len), Some(4), "{k}");
+    }
+}
+
+#[test]
+fn phase_writes_svg_csv_json() {
+    let dir = std::env::temp_dir().join(format!("mfrnn-phase-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for ext in ["svg", "csv", "json"] {
+        let out = dir.join(format!("p.{ext}"));
+        let (code, _, err) = run(&[
+            "phase",
+            "--cell",
+            "vanilla",
+            "--phi",
+            "tanh",
+            "--x",
+            "sigma-w=0.5:3:12",
+            "--y",
+            "sigma-b=0:1:9",
+            "--quantity",
+            "xi_c",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from));
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        match ext {
+            "svg" => assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>")),
+            "csv" => assert_eq!(text.lines().count(), 12 * 9 + 1),
+            _ => {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["values"].as_array().unwrap().len(), 9);
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn theory_commands_reject_bad_input() {
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            with(
+                &["fixed-point"],
+                &[&VANILLA[..], &["--rho", "1.5"]].concat(),
+            ),
+            "`rho`",
+        ),
+        (
+            [
+                "fixed-point",
+                "--phi",
+                "tanh",
+                "--sigma-w",
+                "-1",
+                "--sigma-v",
+                "0",
+                "--sigma-b",
+                "0",
+                "--r",
+                "1",
+            ]
+            .map(String::from)
+            .to_vec(),
+            "`sigma-w`",
+        ),
+        (
+            [
+                "fixed-point",
+                "--phi",
+                "relu",
+                "--sigma-w",
+                "1.5",
+                "--sigma-v",
+                "0.5",
+                "--sigma-b",
+                "0.1",
+                "--r",
+                "1",
+            ]
+            .map(String::from)
+            .to_vec(),
+            "no fixed point",
+        ),
+        (
+            with(
+                &["trajectory"],
+                &[&VANILLA[..], &["--rho-schedule", "0.3x1,1y4"]].concat(),
+            ),
+            "rho schedule",
+        ),
+        (
+            with(
+                &["trajectory"],
+                &[
+                    &VANILLA[..],
+                    &["--rho-schedule", "0.3x1,1x4", "--steps", "9"],
+                ]
+                .concat(),
+            ),
+            "`steps`",
+        ),
+        (
+            with(
+                &["simulate"],
+                &[&VANILLA[..], &["--width", "0", "--steps", "3"]].concat(),
+            ),
+            "`width`",
+        ),
+        (
+            with(&["simulate"], &[&VANILLA[..], &["--steps", "0"]].concat()),
+            "`steps`",
+        ),
+        (
+            [
+                "phase",
+                "--phi",
+                "tanh",
+                "--x",
+                "sigma-w=3:0.5:10",
+                "--y",
+                "sigma-b=0:1:10",
+                "--out",
+                "/tmp/x.svg",
+            ]
+            .map(String::from)
+            .to_vec(),
+            "grid axis",
+        ),
+        (
+            [
+                "phase",
+                "--phi",
+                "tanh",
+                "--x",
+                "sigma-q=0:1:10",
+                "--y",
+                "sigma-b=0:1:10",
+                "--out",
+                "/tmp/x.svg",
+            ]
+            .map(String::from)
+            .to_vec(),
+            "sigma-q",
+        ),
+        (
+            [
+                "phase",
+                "--phi",
+                "tanh",
+                "--x",
+                "sigma-w=0:1:10",
+                "--y",
+                "sigma-b=0:1:10",
+                "--out",
+                "/tmp/x.png",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ".svg",
+        ),
+    ];
+    for (args, needle) in cases {
+        let (code, out, err) = run(&args);
+        assert_ne!(code, 0, "{args:?} succeeded: {out}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
