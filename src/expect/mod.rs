@@ -9,8 +9,8 @@
 //! | erf family, zero-mean ReLU kernels | closed form ([`Method::ClosedForm`]) | a few ulps |
 //! | linear, ReLU, hard-tanh (any products/powers) | truncated normal moments ([`Method::PiecewiseExact`]) | a few ulps |
 //! | smooth φ with a known analyticity strip | self-checking trapezoid rule ([`Method::Trapezoid`]) | ~1e-16, certified by step halving |
-//! | 2-D, smooth, moderate correlation | Mehler series ([`Method::Mehler`]) | truncation bound `|c|^{K+1}‖f‖‖g‖` |
-//! | 2-D, smooth, strong correlation | conditional trapezoid ([`Method::ConditionalTrapezoid`]) | ~1e-15 |
+//! | 2-D, smooth, moderate correlation | Mehler series ([`Method::Mehler`]) | truncation bound `abs(c)^(K+1)·‖f‖‖g‖` |
+//! | 2-D, smooth, strong correlation | commensurate trapezoid lattice, Gauss–Hermite inner rule as `abs(c) → 1` ([`Method::Lattice`]) | ~1e-15, checked by step halving |
 //! | 2-D with a piecewise-polynomial factor | exact inner, adaptive outer ([`Method::ConditionalExact`]) | ~1e-15 |
 //! | anything else (closures, very large variance) | adaptive Gauss–Kronrod split at break points ([`Method::Adaptive`]) | requested tolerance |
 //!

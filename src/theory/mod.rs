@@ -5,3 +5,6 @@
 
 #[doc = include_str!("../../theory/01-gaussian-expectations.md")]
 pub mod gaussian_expectations {}
+
+#[doc = include_str!("../../theory/02-vanilla-rnn.md")]
+pub mod vanilla_rnn {}
