@@ -706,7 +706,7 @@ impl Vanilla {
         let noise = p.sigma_v * p.sigma_v * p.r * (1.0 - rho);
         let identical = rho == 1.0;
         let n = Normal::new(p.mu_b, q)?;
-        let mut terms = 64;
+        let mut terms = 24;
         loop {
             let Ok(e) = HermiteExpansion::new(&self.phi, &n, terms) else {
                 return Ok(None);

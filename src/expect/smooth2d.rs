@@ -90,8 +90,6 @@ pub(crate) fn hermite_coefficients(
         .iter()
         .map(|s| if *s > 0.0 { 1.0 / s } else { 0.0 })
         .collect();
-    let mut a = vec![0.0; k_max + 1];
-    let mut hk = vec![0.0; k_max + 1];
     let mut norm2 = 0.0;
     let mut norm2_even = 0.0;
     let mut a0_even = 0.0;
@@ -107,6 +105,11 @@ pub(crate) fn hermite_coefficients(
             })
         }
     };
+    // Per node: z, and the weights of even and odd orders (h_k(−z) = (−1)^k h_k(z): even k
+    // see f(z) + f(−z), odd k see f(z) − f(−z)).
+    let mut zs = Vec::with_capacity(n + 1);
+    let mut sym = Vec::with_capacity(n + 1);
+    let mut anti = Vec::with_capacity(n + 1);
     for (j, &wj) in w.iter().enumerate().take(n + 1) {
         let z = j as f64 * h;
         let (fp, fm) = if j == 0 {
@@ -117,8 +120,7 @@ pub(crate) fn hermite_coefficients(
             evals += 2;
             (eval(z)?, eval(-z)?)
         };
-        let sym = wj * (fp + fm);
-        let anti = wj * (fp - fm);
+        let s = wj * (fp + fm);
         // At j = 0 the value was split in halves (fp = fm = v/2): its square is 4 fp².
         let n2 = if j == 0 {
             wj * 4.0 * fp * fp
@@ -128,27 +130,47 @@ pub(crate) fn hermite_coefficients(
         norm2 += n2;
         if j % 2 == 0 {
             norm2_even += n2;
-            a0_even += sym;
+            a0_even += s;
         }
-        hk[0] = 1.0;
+        zs.push(z);
+        sym.push(s);
+        anti.push(wj * (fp - fm));
+    }
+    // The Hermite recurrence runs over orders for LANES nodes at once (independent lanes, so
+    // it vectorises); accumulators per lane are reduced at the end.
+    const LANES: usize = 8;
+    let mut acc = vec![[0.0f64; LANES]; k_max + 1];
+    for start in (0..zs.len()).step_by(LANES) {
+        let mut z = [0.0; LANES];
+        let mut ws = [0.0; LANES];
+        let mut wa = [0.0; LANES];
+        let m = LANES.min(zs.len() - start);
+        z[..m].copy_from_slice(&zs[start..start + m]);
+        ws[..m].copy_from_slice(&sym[start..start + m]);
+        wa[..m].copy_from_slice(&anti[start..start + m]);
+        let mut prev = [1.0f64; LANES];
+        let mut cur = z;
+        for l in 0..LANES {
+            acc[0][l] += ws[l];
+        }
         if k_max >= 1 {
-            hk[1] = z;
+            for l in 0..LANES {
+                acc[1][l] += wa[l] * cur[l];
+            }
         }
-        let (mut prev, mut cur) = (1.0, z);
-        for (k, slot) in hk.iter_mut().enumerate().skip(2) {
-            let next = (z * cur - sq[k - 1] * prev) * isq[k];
-            *slot = next;
-            prev = cur;
-            cur = next;
-        }
-        // h_k(−z) = (−1)^k h_k(z): even k see f(z) + f(−z), odd k see f(z) − f(−z).
-        for (ak, hv) in a.iter_mut().zip(&hk).step_by(2) {
-            *ak += sym * hv;
-        }
-        for (ak, hv) in a.iter_mut().zip(&hk).skip(1).step_by(2) {
-            *ak += anti * hv;
+        for k in 2..=k_max {
+            let (c1, c2) = (sq[k - 1], isq[k]);
+            let wk = if k % 2 == 0 { &ws } else { &wa };
+            let slot = &mut acc[k];
+            for l in 0..LANES {
+                let next = (z[l] * cur[l] - c1 * prev[l]) * c2;
+                prev[l] = cur[l];
+                cur[l] = next;
+                slot[l] += wk[l] * next;
+            }
         }
     }
+    let a: Vec<f64> = acc.iter().map(|lanes| lanes.iter().sum::<f64>()).collect();
     let check = ((a[0] - 2.0 * a0_even).abs() + (norm2 - 2.0 * norm2_even).abs())
         / norm2.max(f64::MIN_POSITIVE);
     Ok(Some(Coefficients {
