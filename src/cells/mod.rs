@@ -1,8 +1,11 @@
-//! Mean-field theory of the recurrent cells: the vanilla RNN ([`vanilla`]).
+//! Mean-field theory of the recurrent cells: the vanilla RNN ([`vanilla`]) and the gated
+//! minimalRNN ([`minimal`]).
 //!
 //! Shared vocabulary: input-correlation schedules ([`RhoSchedule`]), trajectories
 //! ([`Trajectory`]) and the phase of a network ([`Phase`]).
 
+pub mod exact;
+pub mod minimal;
 pub mod vanilla;
 
 use std::fmt;

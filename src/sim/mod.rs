@@ -4,6 +4,7 @@
 //! ChaCha8 stream `(S, s)`, and seeds run in parallel but each one sequentially, so results
 //! are bit-identical for any number of threads.
 
+pub mod minimal;
 pub mod vanilla;
 
 use nalgebra::DMatrix;
@@ -42,6 +43,8 @@ pub struct SimConfig {
     /// `true`: one `W, V` for all steps (the real network); `false`: fresh `W, V` every step
     /// (the mean-field theory's assumption).
     pub tied: bool,
+    /// Redraw the bias every step (instead of freezing it, as a real network does).
+    pub fresh_bias: bool,
 }
 
 impl SimConfig {
@@ -72,6 +75,7 @@ impl SimConfig {
             seed,
             weights: Weights::Gaussian,
             tied: true,
+            fresh_bias: false,
         })
     }
 
@@ -86,6 +90,13 @@ impl SimConfig {
     #[must_use]
     pub fn tied(mut self, tied: bool) -> Self {
         self.tied = tied;
+        self
+    }
+
+    /// Frozen (`false`, default) or per-step resampled bias.
+    #[must_use]
+    pub fn fresh_bias(mut self, fresh: bool) -> Self {
+        self.fresh_bias = fresh;
         self
     }
 

@@ -130,7 +130,11 @@ pub fn simulate(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTr
         .into_par_iter()
         .map(|s| run_seed(v, rho, cfg, s))
         .collect();
-    let steps = rho.len();
+    Ok(collect(&per_seed, rho.len(), cfg))
+}
+
+/// Means and standard errors over seeds of per-seed `[q, Q, q_ab, C, c]` statistics.
+pub(crate) fn collect(per_seed: &[Vec<Stats>], steps: usize, cfg: &SimConfig) -> SimTrajectory {
     let mut tr = SimTrajectory {
         t: (1..=steps).collect(),
         q: vec![],
@@ -163,5 +167,5 @@ pub fn simulate(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTr
         tr.c.push(m);
         tr.c_se.push(e);
     }
-    Ok(tr)
+    tr
 }

@@ -1,0 +1,317 @@
+//! The exact infinite-width theory of the real network (tied weights, frozen biases): the
+//! per-unit Gaussian process over time (`theory/03-minimal-rnn.md`, (E.1)–(E.3)).
+//!
+//! One unit's gate pre-activations over time and over the two sequences,
+//! `(e_a^1, e_b^1, …, e_a^T, e_b^T)`, are jointly Gaussian with mean `μ_b` and covariance
+//!
+//! `K(e_x^t, e_y^s) = σ_w² Q_xy(t−1, s−1) + σ_v² R ρ_xy^t δ_ts + σ_b²`,
+//!
+//! where `Q_xy(t, s) = E[h_x^t h_y^s]` is the unit's two-time state correlation (zero at time
+//! 0), `ρ_aa = 1`, `ρ_ab^t = ρ^t`. With untied weights the `σ_w²` term is present only at
+//! `t = s`; with a bias redrawn every step, the `σ_b²` term only at `t = s`. `Q` is obtained
+//! self-consistently: `M` unit paths are sampled forward in time, each new pre-activation from
+//! its Gaussian conditional given the path so far (an incremental Cholesky factor of `K`),
+//! and `Q` up to time `t` is the average over the paths. Cost `O(M T²)`.
+//!
+//! The statistical error comes from splitting the units into independent replicas, each
+//! solved self-consistently on its own paths; estimates are the replica means, errors the
+//! standard errors over replicas (the self-consistency adds a bias of order `1/M_replica`,
+//! far below the standard error at the default sizes).
+
+use nalgebra::DMatrix;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::RhoSchedule;
+use crate::error::{Error, Result};
+use crate::sim::mean_se;
+
+/// The state update of one unit.
+#[derive(Debug, Clone)]
+pub enum UnitUpdate {
+    /// Vanilla RNN: `h = φ(e)`.
+    Vanilla(std::sync::Arc<dyn crate::activation::Activation>),
+    /// minimalRNN: `h = σ(e) h_prev + (1 − σ(e)) z`.
+    Minimal,
+}
+
+impl UnitUpdate {
+    #[inline]
+    fn apply(&self, h_prev: f64, e: f64, z: f64) -> f64 {
+        match self {
+            UnitUpdate::Vanilla(a) => a.eval(crate::activation::Deriv::Phi, e),
+            UnitUpdate::Minimal => {
+                let u = crate::activation::sigmoid(e);
+                u * h_prev + (1.0 - u) * z
+            }
+        }
+    }
+}
+
+/// Weight and bias regime of the network whose infinite-width limit is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Regime {
+    /// One `W, V` for all steps (the real network).
+    pub tied: bool,
+    /// The bias is redrawn every step (instead of frozen).
+    pub fresh_bias: bool,
+}
+
+/// Settings of the unit-process sampler.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ExactConfig {
+    /// Total number of unit paths `M` (split over the replicas).
+    pub units: usize,
+    /// Independent replicas (for the standard error).
+    pub replicas: usize,
+    /// Base seed (replica `r` uses ChaCha8 stream `r`).
+    pub seed: u64,
+}
+
+impl ExactConfig {
+    /// Validated settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `units` (at least 2 per replica) or `replicas`
+    /// (at least 2).
+    pub fn new(units: usize, replicas: usize, seed: u64) -> Result<ExactConfig> {
+        if replicas < 2 {
+            return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
+        }
+        if units < 2 * replicas {
+            return Err(Error::invalid(
+                "units",
+                units as f64,
+                "at least 2 per replica",
+            ));
+        }
+        Ok(ExactConfig {
+            units,
+            replicas,
+            seed,
+        })
+    }
+}
+
+/// Exact-theory trajectory: replica means and their standard errors.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExactTrajectory {
+    /// Steps `1..=T`.
+    pub t: Vec<usize>,
+    /// Gate/pre-activation variance `q^t = K(e^t, e^t)`.
+    pub q: Vec<f64>,
+    /// Its standard error.
+    pub q_se: Vec<f64>,
+    /// `Q^t = E[(h^t)²]`.
+    #[serde(rename = "Q")]
+    pub big_q: Vec<f64>,
+    /// Its standard error.
+    #[serde(rename = "Q_se")]
+    pub big_q_se: Vec<f64>,
+    /// `q_ab^t = K(e_a^t, e_b^t)`.
+    pub q_ab: Vec<f64>,
+    /// Its standard error.
+    pub q_ab_se: Vec<f64>,
+    /// `C^t = E[h_a^t h_b^t]`.
+    #[serde(rename = "C")]
+    pub big_c: Vec<f64>,
+    /// Its standard error.
+    #[serde(rename = "C_se")]
+    pub big_c_se: Vec<f64>,
+    /// `c^t`: `C/Q` for the minimalRNN (hidden correlation), `q_ab/q` for the vanilla RNN.
+    pub c: Vec<f64>,
+    /// Its standard error.
+    pub c_se: Vec<f64>,
+    /// The settings used.
+    pub config: ExactConfig,
+}
+
+/// The parameters the process needs (common to both cells).
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessParams {
+    /// σ_w.
+    pub sigma_w: f64,
+    /// σ_v.
+    pub sigma_v: f64,
+    /// σ_b.
+    pub sigma_b: f64,
+    /// μ_b.
+    pub mu_b: f64,
+    /// R.
+    pub r: f64,
+}
+
+/// Per-replica, per-step statistics `[q, Q, q_ab, C, c]`.
+type Stats = [f64; 5];
+
+fn run_replica(
+    upd: &UnitUpdate,
+    p: &ProcessParams,
+    rho: &RhoSchedule,
+    regime: Regime,
+    m: usize,
+    mut rng: ChaCha8Rng,
+    hidden_corr: bool,
+) -> Vec<Stats> {
+    let steps = rho.len();
+    let dims = 2 * steps;
+    let sw2 = p.sigma_w * p.sigma_w;
+    let sb2 = p.sigma_b * p.sigma_b;
+    let sv2r = p.sigma_v * p.sigma_v * p.r;
+    let sr = p.r.sqrt();
+    // Column d of `xi`: the standard normals of dimension d; of `h`: the states after it.
+    let mut xi = DMatrix::<f64>::zeros(m, dims);
+    let mut hs = DMatrix::<f64>::zeros(m, dims);
+    let mut l = DMatrix::<f64>::zeros(dims, dims);
+    let mut za = vec![0.0f64; m];
+    let mut out = Vec::with_capacity(steps);
+    let mf = m as f64;
+    // Q_xy(t−1, s−1) between the state columns (dimension index of time t−1, seq x) and
+    // (time s−1, seq y); zero when either time is 0.
+    let qcorr = |hs: &DMatrix<f64>, da: Option<usize>, db: Option<usize>| -> f64 {
+        match (da, db) {
+            (Some(i), Some(j)) => hs.column(i).dot(&hs.column(j)) / mf,
+            _ => 0.0,
+        }
+    };
+    for t in 0..steps {
+        let r = rho.values()[t];
+        for x in 0..2 {
+            let d = 2 * t + x;
+            // Covariance of the new dimension with every earlier one and itself.
+            let prev_state =
+                |tt: usize, y: usize| -> Option<usize> { (tt > 0).then(|| 2 * (tt - 1) + y) };
+            let mut k = vec![0.0; d + 1];
+            for (e, slot) in k.iter_mut().enumerate() {
+                let (s, y) = (e / 2, e % 2);
+                let same_time = s == t;
+                let mut v = 0.0;
+                if regime.tied || same_time {
+                    v += sw2 * qcorr(&hs, prev_state(t, x), prev_state(s, y));
+                }
+                if same_time {
+                    v += sv2r * if x == y { 1.0 } else { r };
+                }
+                if !regime.fresh_bias || same_time {
+                    v += sb2;
+                }
+                *slot = v;
+            }
+            // Incremental Cholesky: L[d, :d] solves L[:d, :d] y = k[:d].
+            for j in 0..d {
+                let mut sum = k[j];
+                for i in 0..j {
+                    sum -= l[(d, i)] * l[(j, i)];
+                }
+                l[(d, j)] = if l[(j, j)] > 0.0 {
+                    sum / l[(j, j)]
+                } else {
+                    0.0
+                };
+            }
+            let mut diag = k[d];
+            for i in 0..d {
+                diag -= l[(d, i)] * l[(d, i)];
+            }
+            l[(d, d)] = diag.max(0.0).sqrt();
+            for i in 0..m {
+                xi[(i, d)] = rng.sample::<f64, _>(StandardNormal);
+            }
+            let row = l.view((d, 0), (1, d + 1)).transpose();
+            let e = xi.columns(0, d + 1) * row;
+            // Inputs: z_a ~ N(0, R); z_b with correlation ρ^t to z_a (its normal kept in `za`).
+            let orth = ((1.0 - r) * (1.0 + r)).max(0.0).sqrt();
+            for i in 0..m {
+                let hp = if t > 0 { hs[(i, d - 2)] } else { 0.0 };
+                let z = if x == 0 {
+                    za[i] = rng.sample(StandardNormal);
+                    sr * za[i]
+                } else {
+                    let g2: f64 = rng.sample(StandardNormal);
+                    sr * (r * za[i] + orth * g2)
+                };
+                hs[(i, d)] = upd.apply(hp, p.mu_b + e[(i, 0)], z);
+            }
+        }
+        let (da, db) = (2 * t, 2 * t + 1);
+        let q = l.row(da).dot(&l.row(da));
+        let q_ab = l.row(da).dot(&l.row(db));
+        let qb = l.row(db).dot(&l.row(db));
+        let qa_h = hs.column(da).dot(&hs.column(da)) / mf;
+        let qb_h = hs.column(db).dot(&hs.column(db)) / mf;
+        let cc = hs.column(da).dot(&hs.column(db)) / mf;
+        let c = if hidden_corr {
+            if qa_h > 0.0 && qb_h > 0.0 {
+                cc / (qa_h * qb_h).sqrt()
+            } else {
+                1.0
+            }
+        } else if q > 0.0 && qb > 0.0 {
+            q_ab / (q * qb).sqrt()
+        } else {
+            1.0
+        };
+        out.push([0.5 * (q + qb), 0.5 * (qa_h + qb_h), q_ab, cc, c]);
+    }
+    out
+}
+
+/// Samples the unit process and returns the statistics over time.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for invalid settings.
+pub fn trajectory(
+    upd: &UnitUpdate,
+    p: &ProcessParams,
+    rho: &RhoSchedule,
+    regime: Regime,
+    cfg: &ExactConfig,
+) -> Result<ExactTrajectory> {
+    let m = cfg.units / cfg.replicas;
+    let hidden_corr = matches!(upd, UnitUpdate::Minimal);
+    let reps: Vec<Vec<Stats>> = (0..cfg.replicas)
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+            rng.set_stream(r as u64);
+            run_replica(upd, p, rho, regime, m, rng, hidden_corr)
+        })
+        .collect();
+    let steps = rho.len();
+    let mut tr = ExactTrajectory {
+        t: (1..=steps).collect(),
+        q: vec![],
+        q_se: vec![],
+        big_q: vec![],
+        big_q_se: vec![],
+        q_ab: vec![],
+        q_ab_se: vec![],
+        big_c: vec![],
+        big_c_se: vec![],
+        c: vec![],
+        c_se: vec![],
+        config: *cfg,
+    };
+    for t in 0..steps {
+        let col = |k: usize| -> Vec<f64> { reps.iter().map(|s| s[t][k]).collect() };
+        let (m0, e0) = mean_se(&col(0));
+        let (m1, e1) = mean_se(&col(1));
+        let (m2, e2) = mean_se(&col(2));
+        let (m3, e3) = mean_se(&col(3));
+        let (m4, e4) = mean_se(&col(4));
+        tr.q.push(m0);
+        tr.q_se.push(e0);
+        tr.big_q.push(m1);
+        tr.big_q_se.push(e1);
+        tr.q_ab.push(m2);
+        tr.q_ab_se.push(e2);
+        tr.big_c.push(m3);
+        tr.big_c_se.push(e3);
+        tr.c.push(m4);
+        tr.c_se.push(e4);
+    }
+    Ok(tr)
+}

@@ -1,0 +1,539 @@
+//! The minimalRNN `e^t = W h^{t−1} + V z^t + b`, `u^t = σ(e^t)`,
+//! `h^t = u^t ⊙ h^{t−1} + (1 − u^t) ⊙ z^t`, `h^0 = 0`: the factorised mean-field theory
+//! (Chen, Pennington & Schoenholz 2018, reconstructed in `theory/03-minimal-rnn.md`).
+//!
+//! - `q^t = σ_w² Q^{t−1} + σ_v² R + σ_b²` (variance of `e^t − μ_b`)  (M.1)
+//! - `Q^t = E[u²] Q^{t−1} + E[(1−u)²] R`, `u = σ(μ_b + √q^t z)`  (M.2)
+//! - `q_ab^t = σ_w² C^{t−1} + σ_v² ρ^t R + σ_b²`,
+//!   `C^t = E[u_a u_b] C^{t−1} + E[(1−u_a)(1−u_b)] ρ^t R`, `c^t = C^t / Q^t`  (M.3)
+//!
+//! The factorisation treats a unit's gate as independent of its own state. That is exact for
+//! weights redrawn every step with no frozen per-unit bias; for the real network (tied
+//! weights, frozen biases) see the exact theory in `theory/03-minimal-rnn.md`.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{Phase, RhoSchedule, Trajectory};
+use crate::activation::{Activation, Builtin};
+use crate::error::{Error, Result, finite, non_negative};
+use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
+use crate::roots::{Root, roots_on_grid, timescale};
+
+/// Hyper-parameters of the minimalRNN (validated). `V_ij ~ N(0, σ_v²/N)`; the embedded
+/// input `z^t` has per-coordinate second moment `R`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MinimalParams {
+    /// Recurrent (gate) weight scale σ_w.
+    pub sigma_w: f64,
+    /// Input-to-gate weight scale σ_v.
+    pub sigma_v: f64,
+    /// Gate bias standard deviation σ_b.
+    pub sigma_b: f64,
+    /// Gate bias mean μ_b.
+    pub mu_b: f64,
+    /// Second moment of the embedded input, `R = ‖z‖²/N`.
+    pub r: f64,
+}
+
+impl MinimalParams {
+    /// Validates and builds the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
+    /// `mu-b` (finite) or `r` (finite, > 0: the cell's state is driven by its input).
+    pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
+        let r = non_negative("r", r)?;
+        if r == 0.0 {
+            return Err(Error::invalid("r", r, "a finite number > 0"));
+        }
+        Ok(MinimalParams {
+            sigma_w: non_negative("sigma-w", sigma_w)?,
+            sigma_v: non_negative("sigma-v", sigma_v)?,
+            sigma_b: non_negative("sigma-b", sigma_b)?,
+            mu_b: finite("mu-b", mu_b)?,
+            r,
+        })
+    }
+}
+
+/// A fixed point `Q*` of the factorised `Q`-map (M.2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StateFixedPoint {
+    /// `Q*`.
+    #[serde(rename = "Q")]
+    pub big_q: f64,
+    /// `q* = σ_w² Q* + σ_v² R + σ_b²`.
+    pub q: f64,
+    /// Slope `χ_Q` of the `Q`-map at `Q*`.
+    pub chi_q: f64,
+    /// `|χ_Q| < 1`.
+    pub stable: bool,
+    /// The fixed point the dynamics from `h^0 = 0` converge to.
+    pub reached_from_zero: bool,
+    /// `|G(Q*) − Q*|`.
+    pub residual: f64,
+    /// Map evaluations spent refining it.
+    pub iterations: usize,
+}
+
+/// A fixed point `C*` of the factorised `C`-map (M.3) at `Q*`, constant `ρ`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CovarianceFixedPoint {
+    /// `C*`.
+    #[serde(rename = "C")]
+    pub big_c: f64,
+    /// `c* = C*/Q*`.
+    pub c: f64,
+    /// Slope `χ_C = E[u_a u_b] + σ_w² E[σ'(e_a) σ'(e_b)] (C* + ρR)`.
+    pub chi_c: f64,
+    /// `|χ_C| < 1`.
+    pub stable: bool,
+    /// `|G_C(C*) − C*|`.
+    pub residual: f64,
+    /// Map evaluations spent refining it.
+    pub iterations: usize,
+}
+
+/// Fixed points, slopes, timescales and phase of a minimalRNN (factorised theory).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MinimalAnalysis {
+    /// `q*` at the state fixed point reached from `h^0 = 0`.
+    pub q_star: f64,
+    /// That `Q*`.
+    #[serde(rename = "Q_star")]
+    pub big_q_star: f64,
+    /// The stable hidden-state correlation `c* = C*/Q*`.
+    pub c_star: Option<f64>,
+    /// `χ_Q`.
+    pub chi_q: f64,
+    /// `χ_C` at `C*`.
+    pub chi_c: Option<f64>,
+    /// `χ₁ = E[u²] + σ_w² E[σ'²](Q* + R)`.
+    pub chi_1: f64,
+    /// `ξ_Q`.
+    pub xi_q: Option<f64>,
+    /// `ξ_C`.
+    pub xi_c: Option<f64>,
+    /// `ξ₁`.
+    pub xi_1: Option<f64>,
+    /// Phase from `χ₁`.
+    pub phase: Phase,
+    /// Largest residual of the reported fixed points.
+    pub residual: f64,
+    /// Total map evaluations of the refinements.
+    pub iterations: usize,
+    /// Every `Q`-map fixed point in `[0, R]`.
+    pub fixed_points: Vec<StateFixedPoint>,
+    /// Every `C`-map fixed point in `[−Q*, Q*]`.
+    pub covariance_fixed_points: Vec<CovarianceFixedPoint>,
+}
+
+/// The minimalRNN's factorised mean-field theory for one parameter set.
+#[derive(Debug, Clone)]
+pub struct Minimal {
+    p: MinimalParams,
+    eng: Integrator,
+    u: Fun,
+    one_minus_u: Fun,
+    u2: Fun,
+    omu2: Fun,
+    du2: Fun,
+    u_ddu: Fun,
+    omu_ddu: Fun,
+}
+
+impl Minimal {
+    /// The theory for parameters `p`.
+    pub fn new(p: MinimalParams) -> Minimal {
+        let sig: Arc<dyn Activation> = Builtin::Sigmoid.arc();
+        let u = Fun::phi(&sig);
+        // 1 − σ(x) = σ(−x): exact in both tails.
+        let one_minus_u = u.compose_affine(0.0, -1.0);
+        let du = Fun::dphi(&sig);
+        let ddu = Fun::ddphi(&sig);
+        Minimal {
+            u2: u.powi(2),
+            omu2: one_minus_u.powi(2),
+            du2: du.powi(2),
+            u_ddu: &u * &ddu,
+            omu_ddu: &one_minus_u * &ddu,
+            u,
+            one_minus_u,
+            p,
+            eng: Integrator::default(),
+        }
+    }
+
+    /// Uses `eng` for the Gaussian expectations.
+    #[must_use]
+    pub fn with_integrator(mut self, eng: Integrator) -> Minimal {
+        self.eng = eng;
+        self
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &MinimalParams {
+        &self.p
+    }
+
+    /// `σ_v² R + σ_b²`.
+    pub fn drive(&self) -> f64 {
+        self.p.sigma_v * self.p.sigma_v * self.p.r + self.p.sigma_b * self.p.sigma_b
+    }
+
+    /// `q(Q) = σ_w² Q + σ_v² R + σ_b²`.
+    pub fn gate_variance(&self, big_q: f64) -> f64 {
+        self.p.sigma_w * self.p.sigma_w * big_q + self.drive()
+    }
+
+    fn normal(&self, q: f64) -> Result<Normal> {
+        Normal::new(self.p.mu_b, q)
+    }
+
+    /// `(E[u²], E[(1−u)²])` at gate variance `q`.
+    ///
+    /// # Errors
+    /// Engine errors; [`Error::InvalidParameter`] for `q < 0`.
+    pub fn gate_moments(&self, q: f64) -> Result<(f64, f64)> {
+        let n = self.normal(q)?;
+        Ok((
+            self.eng.expect(&self.u2, &n)?.value,
+            self.eng.expect(&self.omu2, &n)?.value,
+        ))
+    }
+
+    /// One step of the `Q`-map (M.2) from `Q^{t−1}`: returns `(q^t, Q^t)`.
+    ///
+    /// # Errors
+    /// As [`Minimal::gate_moments`].
+    pub fn state_map(&self, big_q: f64) -> Result<(f64, f64)> {
+        let q = self.gate_variance(big_q);
+        let (a, b) = self.gate_moments(q)?;
+        Ok((q, a * big_q + b * self.p.r))
+    }
+
+    /// Slope of the `Q`-map: `E[u²] + σ_w² (Q ∂_q E[u²] + R ∂_q E[(1−u)²])`, with
+    /// `∂_q E[σ²] = E[σ'² + σσ'']` and `∂_q E[(1−σ)²] = E[σ'² − (1−σ)σ'']`.
+    ///
+    /// # Errors
+    /// As [`Minimal::gate_moments`].
+    pub fn state_map_slope(&self, big_q: f64) -> Result<f64> {
+        let q = self.gate_variance(big_q);
+        let n = self.normal(q)?;
+        let e = |f: &Fun| -> Result<f64> { Ok(self.eng.expect(f, &n)?.value) };
+        let (u2, du2, uddu, omuddu) = (
+            e(&self.u2)?,
+            e(&self.du2)?,
+            e(&self.u_ddu)?,
+            e(&self.omu_ddu)?,
+        );
+        let sw2 = self.p.sigma_w * self.p.sigma_w;
+        Ok(u2 + sw2 * (big_q * (du2 + uddu) + self.p.r * (du2 - omuddu)))
+    }
+
+    /// `χ₁(Q) = E[u²] + σ_w² E[σ'²] (Q + R)`: the slope of the `C`-map at `C = Q`, `ρ = 1`,
+    /// and the mean squared singular value of one step's Jacobian.
+    ///
+    /// # Errors
+    /// As [`Minimal::gate_moments`].
+    pub fn chi_1(&self, big_q: f64) -> Result<f64> {
+        let n = self.normal(self.gate_variance(big_q))?;
+        let u2 = self.eng.expect(&self.u2, &n)?.value;
+        let du2 = self.eng.expect(&self.du2, &n)?.value;
+        Ok(u2 + self.p.sigma_w * self.p.sigma_w * du2 * (big_q + self.p.r))
+    }
+
+    /// One step of the `C`-map (M.3): from `(Q^{t−1}, C^{t−1})` at input correlation `ρ`,
+    /// returns `(q^t, Q^t, q_ab^t, C^t)`.
+    ///
+    /// # Errors
+    /// As [`Minimal::gate_moments`].
+    pub fn pair_map(&self, big_q: f64, big_c: f64, rho: f64) -> Result<(f64, f64, f64, f64)> {
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let (q, q_next) = self.state_map(big_q)?;
+        let q_ab = sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b;
+        let c = if q > 0.0 {
+            (q_ab / q).clamp(-1.0, 1.0)
+        } else {
+            1.0
+        };
+        let b = BivariateNormal::equal(p.mu_b, q, c)?;
+        let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
+        let vv = self
+            .eng
+            .expect2(&self.one_minus_u, &self.one_minus_u, &b)?
+            .value;
+        Ok((q, q_next, q_ab, uu * big_c + vv * rho * p.r))
+    }
+
+    /// Mean-field trajectory of two sequences (M.1)–(M.3) from `h^0 = 0`; here `c^t` is the
+    /// hidden-state correlation `C^t / Q^t`.
+    ///
+    /// # Errors
+    /// Engine errors.
+    pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
+        let n = rho.len();
+        let mut tr = Trajectory {
+            t: (1..=n).collect(),
+            q: Vec::with_capacity(n),
+            big_q: Vec::with_capacity(n),
+            q_ab: Vec::with_capacity(n),
+            big_c: Vec::with_capacity(n),
+            c: Vec::with_capacity(n),
+        };
+        let (mut big_q, mut big_c) = (0.0, 0.0);
+        for &r in rho.values() {
+            let (q, q_next, q_ab, c_next) = self.pair_map(big_q, big_c, r)?;
+            big_q = q_next;
+            big_c = c_next;
+            tr.q.push(q);
+            tr.big_q.push(big_q);
+            tr.q_ab.push(q_ab);
+            tr.big_c.push(big_c);
+            tr.c.push(if big_q > 0.0 { big_c / big_q } else { 1.0 });
+        }
+        Ok(tr)
+    }
+
+    /// Every fixed point of the `Q`-map in `[0, R]` (there can be several: bistability at
+    /// large μ_b and σ_w), with slope, stability and which one the dynamics from `h^0 = 0`
+    /// reach.
+    ///
+    /// Solved as `E[(1−u)²] R − (1 − E[u²]) Q = 0` (the fixed-point condition without the
+    /// cancellation of `G(Q) − Q`); `Q* <= R` because `(1−u)² <= 1 − u²` on `[0, 1]`.
+    ///
+    /// # Errors
+    /// Engine errors; [`Error::NoFixedPoint`] if no sign change is found (not expected).
+    pub fn state_fixed_points(&self) -> Result<Vec<StateFixedPoint>> {
+        let r = self.p.r;
+        let f = |big_q: f64| -> Result<f64> {
+            let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
+            Ok(b * r - (1.0 - a) * big_q)
+        };
+        let mut grid: Vec<f64> = vec![0.0];
+        for i in 0..=100 {
+            grid.push(r * 10f64.powf(-10.0 + 10.0 * f64::from(i) / 100.0));
+        }
+        for i in 1..=100 {
+            grid.push(r * f64::from(i) / 100.0);
+        }
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        let roots: Vec<Root> = roots_on_grid(f, &grid, 0.0)?;
+        if roots.is_empty() {
+            return Err(Error::NoFixedPoint {
+                map: "state map",
+                reason: format!("no sign change of the fixed-point condition on [0, {r}]"),
+            });
+        }
+        // From h⁰ = 0 the state grows (G(0) = E[(1−u)²] R > 0); with G increasing the
+        // iteration climbs monotonically to the smallest root. Check that G is increasing on
+        // the grid; otherwise iterate.
+        let mut monotone = true;
+        let mut prev = f64::NEG_INFINITY;
+        for &x in grid.iter().step_by(4) {
+            let g = self.state_map(x)?.1;
+            if g < prev - 1e-14 {
+                monotone = false;
+                break;
+            }
+            prev = g;
+        }
+        let reached = if monotone {
+            0
+        } else {
+            let mut big_q = 0.0;
+            for _ in 0..100_000 {
+                let next = self.state_map(big_q)?.1;
+                if (next - big_q).abs() <= 1e-14 * next.max(1e-300) {
+                    big_q = next;
+                    break;
+                }
+                big_q = next;
+            }
+            roots
+                .iter()
+                .enumerate()
+                .min_by(|a, b| (a.1.x - big_q).abs().total_cmp(&(b.1.x - big_q).abs()))
+                .map_or(0, |(i, _)| i)
+        };
+        let mut out = Vec::new();
+        for (i, root) in roots.iter().enumerate() {
+            let chi = self.state_map_slope(root.x)?;
+            out.push(StateFixedPoint {
+                big_q: root.x,
+                q: self.gate_variance(root.x),
+                chi_q: chi,
+                stable: chi.abs() < 1.0,
+                reached_from_zero: i == reached,
+                residual: (self.state_map(root.x)?.1 - root.x).abs(),
+                iterations: root.iterations,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every fixed point of the `C`-map in `[−Q*, Q*]` at constant `ρ`.
+    ///
+    /// With `ρ = 1`, `C = Q*` is a fixed point; dividing it out with the Hermite expansion
+    /// of σ at `(μ_b, q*)` gives `H(C) = E[u_a u_b] − 1 + σ_w² (Q* + R) D(c)/((1−c) q*)`, where
+    /// `D` is the gap of σ (the gaps of `u` and `1 − u` coincide), and `H(Q*) = χ₁ − 1`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `Q* <= 0` or `ρ ∉ [−1, 1]`; engine errors.
+    pub fn covariance_fixed_points(
+        &self,
+        big_q: f64,
+        rho: f64,
+    ) -> Result<Vec<CovarianceFixedPoint>> {
+        if big_q.is_nan() || big_q <= 0.0 || !big_q.is_finite() {
+            return Err(Error::invalid(
+                "Q_star",
+                big_q,
+                "a finite second moment > 0",
+            ));
+        }
+        if rho.is_nan() || !(-1.0..=1.0).contains(&rho) {
+            return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
+        }
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let q = self.gate_variance(big_q);
+        let n = self.normal(q)?;
+        let hermite = HermiteExpansion::with_tail_below(&self.u, &n, 1e-16, 8192)?;
+        let c_of = |big_c: f64| -> f64 {
+            ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / q)
+                .clamp(-1.0, 1.0)
+        };
+        let g_map = |big_c: f64| -> Result<f64> {
+            let c = c_of(big_c);
+            let b = BivariateNormal::equal(p.mu_b, q, c)?;
+            let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
+            let vv = self
+                .eng
+                .expect2(&self.one_minus_u, &self.one_minus_u, &b)?
+                .value;
+            Ok(uu * big_c + vv * rho * p.r)
+        };
+        let identical = rho == 1.0;
+        let h = |big_c: f64| -> Result<f64> {
+            if identical {
+                let c = c_of(big_c);
+                let (uu, _) = hermite.kernel(&hermite, c);
+                let d = hermite.gap_over_one_minus_c(c).0;
+                Ok(uu - 1.0 + sw2 * (big_q + p.r) * d / q)
+            } else {
+                Ok(g_map(big_c)? - big_c)
+            }
+        };
+        let mut grid: Vec<f64> = (0..=40)
+            .map(|i| big_q * (-1.0 + f64::from(i) / 20.0))
+            .collect();
+        for k in 1..=12 {
+            grid.push(big_q * (1.0 - 10f64.powi(-k)));
+        }
+        if identical {
+            grid.retain(|&x| x < big_q);
+        }
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        let mut roots = roots_on_grid(h, &grid, 1e-15 * big_q)?;
+        if identical {
+            roots.push(Root {
+                x: big_q,
+                residual: 0.0,
+                iterations: 0,
+            });
+        }
+        let mut out = Vec::new();
+        for root in roots {
+            let c = c_of(root.x);
+            let chi = if identical && root.x == big_q {
+                self.chi_1(big_q)?
+            } else {
+                let uu = hermite.kernel(&hermite, c).0;
+                let dd = hermite.kernel_slope(&hermite, c) / q; // E[σ'σ']
+                uu + sw2 * dd * (root.x + rho * p.r)
+            };
+            out.push(CovarianceFixedPoint {
+                big_c: root.x,
+                c: root.x / big_q,
+                chi_c: chi,
+                stable: chi.abs() < 1.0,
+                residual: (g_map(root.x)? - root.x).abs(),
+                iterations: root.iterations,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Fixed points, slopes, timescales and phase at constant input correlation `ρ`.
+    ///
+    /// # Errors
+    /// As [`Minimal::state_fixed_points`] and [`Minimal::covariance_fixed_points`].
+    pub fn analyze(&self, rho: f64) -> Result<MinimalAnalysis> {
+        let fps = self.state_fixed_points()?;
+        let s = *fps.iter().find(|f| f.reached_from_zero).unwrap_or(&fps[0]);
+        let chi_1 = self.chi_1(s.big_q)?;
+        let cfps = if s.big_q > 0.0 {
+            self.covariance_fixed_points(s.big_q, rho)?
+        } else {
+            Vec::new()
+        };
+        let stable: Vec<&CovarianceFixedPoint> = cfps.iter().filter(|f| f.stable).collect();
+        let pick = match stable.len() {
+            0 => None,
+            1 => Some(*stable[0]),
+            _ => {
+                // Iterate the C-map from C = 0 at Q* and take the nearest stable root.
+                let p = &self.p;
+                let sw2 = p.sigma_w * p.sigma_w;
+                let q = self.gate_variance(s.big_q);
+                let mut big_c = 0.0;
+                for _ in 0..20_000 {
+                    let c =
+                        ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b)
+                            / q)
+                            .clamp(-1.0, 1.0);
+                    let b = BivariateNormal::equal(p.mu_b, q, c)?;
+                    let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
+                    let vv = self
+                        .eng
+                        .expect2(&self.one_minus_u, &self.one_minus_u, &b)?
+                        .value;
+                    let next = uu * big_c + vv * rho * p.r;
+                    if (next - big_c).abs() < 1e-14 {
+                        big_c = next;
+                        break;
+                    }
+                    big_c = next;
+                }
+                stable
+                    .iter()
+                    .min_by(|a, b| (a.big_c - big_c).abs().total_cmp(&(b.big_c - big_c).abs()))
+                    .map(|f| **f)
+            }
+        };
+        let residual = cfps.iter().map(|f| f.residual).fold(s.residual, f64::max);
+        let iterations = s.iterations + cfps.iter().map(|f| f.iterations).sum::<usize>();
+        Ok(MinimalAnalysis {
+            q_star: s.q,
+            big_q_star: s.big_q,
+            c_star: pick.map(|f| f.c),
+            chi_q: s.chi_q,
+            chi_c: pick.map(|f| f.chi_c),
+            chi_1,
+            xi_q: timescale(s.chi_q),
+            xi_c: pick.and_then(|f| timescale(f.chi_c)),
+            xi_1: timescale(chi_1),
+            phase: Phase::from_chi1(chi_1),
+            residual,
+            iterations,
+            fixed_points: fps,
+            covariance_fixed_points: cfps,
+        })
+    }
+}
