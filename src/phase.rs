@@ -12,7 +12,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::activation::Activation;
-use crate::cells::vanilla::{Summary, Vanilla, VanillaParams};
+use crate::cells::Summary;
+use crate::cells::minimal::{Minimal, MinimalParams};
+use crate::cells::vanilla::{Vanilla, VanillaParams};
 use crate::error::{Error, Result};
 
 /// A parameter that can vary along a phase-diagram axis.
@@ -251,11 +253,13 @@ pub struct PhaseDiagram {
     pub chi_1: Vec<Vec<Option<f64>>>,
     /// Grid points without an answer, by reason.
     pub failures: Vec<(String, usize)>,
-    /// Fixed parameters (the axes override two of them).
+    /// Fixed parameters (the axes override two of them), in the order σ_w, σ_v, σ_b, μ_b, R.
     pub base: VanillaParams,
     /// Input correlation ρ when it is not an axis.
     pub rho: f64,
-    /// Activation name.
+    /// The cell (`vanilla`, `minimal`).
+    pub cell: String,
+    /// Activation name (the gate's, `sigmoid`, for the minimalRNN).
     pub activation: String,
 }
 
@@ -288,6 +292,61 @@ pub fn vanilla(
     quantity: Quantity,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<PhaseDiagram> {
+    grid(
+        "vanilla",
+        act.name(),
+        base,
+        rho,
+        x,
+        y,
+        quantity,
+        progress,
+        &|p, r| Vanilla::new(Arc::clone(act), p).summary(r),
+    )
+}
+
+/// minimalRNN phase diagram (factorised theory) of `quantity` over axes `x` and `y`.
+///
+/// # Errors
+/// As [`vanilla`]; also `r = 0` is invalid for the minimalRNN.
+pub fn minimal(
+    base: VanillaParams,
+    rho: f64,
+    x: Axis,
+    y: Axis,
+    quantity: Quantity,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<PhaseDiagram> {
+    grid(
+        "minimal",
+        "sigmoid",
+        base,
+        rho,
+        x,
+        y,
+        quantity,
+        progress,
+        &|p, r| {
+            let mp = MinimalParams::new(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
+            Minimal::new(mp).summary(r)
+        },
+    )
+}
+
+type SummaryFn<'a> = dyn Fn(VanillaParams, f64) -> Result<Summary> + Sync + 'a;
+
+#[allow(clippy::too_many_arguments)]
+fn grid(
+    cell: &str,
+    activation: &str,
+    base: VanillaParams,
+    rho: f64,
+    x: Axis,
+    y: Axis,
+    quantity: Quantity,
+    progress: &(dyn Fn(usize) + Sync),
+    summary: &SummaryFn<'_>,
+) -> Result<PhaseDiagram> {
     if x.param == y.param {
         return Err(Error::Unsupported(format!(
             "both axes vary {}",
@@ -299,6 +358,9 @@ pub fn vanilla(
         let (p, r) = with_param(&base, rho, x.param, xv);
         let (p, r) = with_param(&p, r, y.param, yv);
         VanillaParams::new(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
+        if cell == "minimal" {
+            MinimalParams::new(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
+        }
         if !(-1.0..=1.0).contains(&r) {
             return Err(Error::invalid("rho", r, "a correlation in [-1, 1]"));
         }
@@ -314,7 +376,7 @@ pub fn vanilla(
             for i in 0..x.n {
                 let (p, r) = with_param(&base, rho, x.param, x.value(i));
                 let (p, r) = with_param(&p, r, y.param, y.value(j));
-                match Vanilla::new(Arc::clone(act), p).summary(r) {
+                match summary(p, r) {
                     Ok(s) => {
                         vals.push(quantity.of(&s));
                         chis.push(Some(s.chi_1));
@@ -358,7 +420,8 @@ pub fn vanilla(
         failures,
         base,
         rho,
-        activation: act.name().to_string(),
+        cell: cell.to_string(),
+        activation: activation.to_string(),
     })
 }
 

@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{Phase, RhoSchedule, Trajectory};
+use super::{Phase, RhoSchedule, Summary, Trajectory};
 use crate::activation::{Activation, Builtin};
 use crate::error::{Error, Result, finite, non_negative};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
-use crate::roots::{Root, roots_on_grid, timescale};
+use crate::roots::{Root, brent, roots_on_grid, timescale};
 
 /// Hyper-parameters of the minimalRNN (validated). `V_ij ~ N(0, σ_v²/N)`; the embedded
 /// input `z^t` has per-coordinate second moment `R`.
@@ -408,9 +408,16 @@ impl Minimal {
             ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / q)
                 .clamp(-1.0, 1.0)
         };
-        let g_map = |big_c: f64| -> Result<f64> {
-            let c = c_of(big_c);
-            let b = BivariateNormal::equal(p.mu_b, q, c)?;
+        // The C-map through the expansion of σ: E[u_a u_b] = Σ a_k² c^k and, since both gates
+        // have mean a_0 = E[u], E[(1−u_a)(1−u_b)] = 1 − 2 a_0 + E[u_a u_b].
+        let a0 = hermite.coefficients[0];
+        let g_map = |big_c: f64| -> f64 {
+            let uu = hermite.kernel(&hermite, c_of(big_c)).0;
+            uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r
+        };
+        // Residuals are reported with the expectation engine (independent of the expansion).
+        let g_engine = |big_c: f64| -> Result<f64> {
+            let b = BivariateNormal::equal(p.mu_b, q, c_of(big_c))?;
             let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
             let vv = self
                 .eng
@@ -426,7 +433,7 @@ impl Minimal {
                 let d = hermite.gap_over_one_minus_c(c).0;
                 Ok(uu - 1.0 + sw2 * (big_q + p.r) * d / q)
             } else {
-                Ok(g_map(big_c)? - big_c)
+                Ok(g_map(big_c) - big_c)
             }
         };
         let mut grid: Vec<f64> = (0..=40)
@@ -463,7 +470,7 @@ impl Minimal {
                 c: root.x / big_q,
                 chi_c: chi,
                 stable: chi.abs() < 1.0,
-                residual: (g_map(root.x)? - root.x).abs(),
+                residual: (g_engine(root.x)? - root.x).abs(),
                 iterations: root.iterations,
             });
         }
@@ -535,5 +542,82 @@ impl Minimal {
             fixed_points: fps,
             covariance_fixed_points: cfps,
         })
+    }
+
+    /// [`Minimal::analyze`]'s headline numbers, computed for speed (phase diagrams): the
+    /// state fixed point is the first sign change of the fixed-point condition on a geometric
+    /// grid from `Q = 0` (the root the dynamics from `h^0 = 0` reach when the state map is
+    /// increasing, which [`Minimal::analyze`] verifies), refined by Brent's method; `c*` is
+    /// the unique stable covariance fixed point. Falls back to [`Minimal::analyze`] when
+    /// several are stable or no sign change is found.
+    ///
+    /// # Errors
+    /// As [`Minimal::analyze`].
+    pub fn summary(&self, rho: f64) -> Result<Summary> {
+        if rho.is_nan() || !(-1.0..=1.0).contains(&rho) {
+            return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
+        }
+        let r = self.p.r;
+        let f = |big_q: f64| -> Result<f64> {
+            let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
+            Ok(b * r - (1.0 - a) * big_q)
+        };
+        let (mut lo, mut flo) = (0.0, f(0.0)?);
+        let mut root = None;
+        for k in 0..=40 {
+            let x = r * 10f64.powf(-10.0 + 10.0 * f64::from(k) / 40.0);
+            let fx = f(x)?;
+            if fx <= 0.0 {
+                root = Some(brent(f, lo, x, flo, fx, 0.0, 200)?);
+                break;
+            }
+            lo = x;
+            flo = fx;
+        }
+        let Some(root) = root else {
+            return Ok(Summary::from(&self.analyze(rho)?));
+        };
+        let big_q = root.x;
+        let chi_q = self.state_map_slope(big_q)?;
+        let chi_1 = self.chi_1(big_q)?;
+        let (c_star, chi_c) = if rho == 1.0 && chi_1 < 1.0 {
+            (Some(1.0), Some(chi_1))
+        } else {
+            let cfps = self.covariance_fixed_points(big_q, rho)?;
+            let stable: Vec<&CovarianceFixedPoint> = cfps.iter().filter(|f| f.stable).collect();
+            if stable.len() != 1 {
+                return Ok(Summary::from(&self.analyze(rho)?));
+            }
+            (Some(stable[0].c), Some(stable[0].chi_c))
+        };
+        Ok(Summary {
+            q_star: self.gate_variance(big_q),
+            big_q_star: big_q,
+            c_star,
+            chi_q,
+            chi_c,
+            chi_1,
+            xi_q: timescale(chi_q),
+            xi_c: chi_c.and_then(timescale),
+            xi_1: timescale(chi_1),
+            phase: Phase::from_chi1(chi_1),
+        })
+    }
+}
+
+impl From<&MinimalAnalysis> for Summary {
+    fn from(a: &MinimalAnalysis) -> Summary {
+        Summary {
+            q_star: a.q_star,
+            big_q_star: a.big_q_star,
+            c_star: a.c_star,
+            chi_q: a.chi_q,
+            chi_c: a.chi_c,
+            chi_1: a.chi_1,
+            xi_q: a.xi_q,
+            xi_c: a.xi_c,
+            xi_1: a.xi_1,
+            phase: a.phase,
+        }
     }
 }

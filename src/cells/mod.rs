@@ -133,6 +133,33 @@ pub struct Trajectory {
     pub c: Vec<f64>,
 }
 
+/// The headline numbers of a cell's analysis without the list of every fixed point: what
+/// phase diagrams evaluate at each grid point (`Vanilla::summary`, `Minimal::summary`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    /// `q*` (reached from `h^0 = 0`).
+    pub q_star: f64,
+    /// `Q*`.
+    #[serde(rename = "Q_star")]
+    pub big_q_star: f64,
+    /// `c*` (`None` if `q* = 0`).
+    pub c_star: Option<f64>,
+    /// `χ_q`.
+    pub chi_q: f64,
+    /// `χ_c` at `c*`.
+    pub chi_c: Option<f64>,
+    /// `χ₁`.
+    pub chi_1: f64,
+    /// `ξ_q`.
+    pub xi_q: Option<f64>,
+    /// `ξ_c`.
+    pub xi_c: Option<f64>,
+    /// `ξ₁`.
+    pub xi_1: Option<f64>,
+    /// Phase from `χ₁`.
+    pub phase: Phase,
+}
+
 /// Phase of a network at its fixed point, from `χ₁`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use super::Summary;
 use super::{Phase, RhoSchedule, Trajectory};
 use crate::activation::{Activation, Builtin, Smoothness};
 use crate::error::{Error, Result, finite, non_negative};
@@ -543,33 +544,6 @@ impl Vanilla {
             correlation_fixed_points: cfps,
         })
     }
-}
-
-/// The headline numbers of [`Analysis`] without the list of every fixed point: what phase
-/// diagrams evaluate at each grid point ([`Vanilla::summary`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Summary {
-    /// `q*` (reached from `h^0 = 0`).
-    pub q_star: f64,
-    /// `Q*`.
-    #[serde(rename = "Q_star")]
-    pub big_q_star: f64,
-    /// `c*` (`None` if `q* = 0`).
-    pub c_star: Option<f64>,
-    /// `χ_q`.
-    pub chi_q: f64,
-    /// `χ_c` at `c*`.
-    pub chi_c: Option<f64>,
-    /// `χ₁`.
-    pub chi_1: f64,
-    /// `ξ_q`.
-    pub xi_q: Option<f64>,
-    /// `ξ_c`.
-    pub xi_c: Option<f64>,
-    /// `ξ₁`.
-    pub xi_1: Option<f64>,
-    /// Phase from `χ₁`.
-    pub phase: Phase,
 }
 
 impl From<&Analysis> for Summary {

@@ -2,12 +2,13 @@
 
 use std::fmt::Write as _;
 
-use clap::{Args, ValueEnum};
-
 use crate::activation::Builtin;
 use crate::cells::RhoSchedule;
-use crate::cells::vanilla::{Analysis, Vanilla, VanillaParams};
+use crate::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
+use crate::cells::minimal::{Minimal, MinimalParams};
+use crate::cells::vanilla::{Vanilla, VanillaParams};
 use crate::error::{Error, Result};
+use clap::{Args, ValueEnum};
 
 /// Which recurrent cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -23,7 +24,7 @@ pub(crate) enum Cell {
 pub(crate) enum TheoryKind {
     /// The factorised mean-field recursion.
     MeanField,
-    /// The exact infinite-width theory of the tied-weight network.
+    /// The exact infinite-width theory of the network (per-unit Gaussian process).
     Exact,
 }
 
@@ -33,7 +34,7 @@ pub(crate) struct CellArgs {
     /// The recurrent cell.
     #[arg(long, value_enum, default_value = "vanilla")]
     pub cell: Cell,
-    /// Activation (vanilla cell): tanh, erf, relu, linear, hard_tanh, sigmoid, softplus.
+    /// Activation (vanilla cell only): tanh, erf, relu, linear, hard_tanh, sigmoid, softplus.
     #[arg(long)]
     pub phi: Option<String>,
     /// Recurrent weight scale σ_w.
@@ -51,37 +52,64 @@ pub(crate) struct CellArgs {
     /// Input second moment per coordinate R.
     #[arg(long = "r", allow_hyphen_values = true)]
     pub r: f64,
-    /// Theory: the mean-field recursion or the exact tied-weight theory.
+    /// Theory: the factorised mean-field recursion or the exact theory of the tied-weight
+    /// network (sampled unit process; adds `*_se`).
     #[arg(long, value_enum, default_value = "mean-field")]
     pub theory: TheoryKind,
 }
 
+/// A cell's theory.
+pub(crate) enum Theory {
+    Vanilla(Vanilla),
+    Minimal(Minimal),
+}
+
 impl CellArgs {
-    pub(crate) fn vanilla(&self) -> Result<Vanilla> {
+    pub(crate) fn theory(&self) -> Result<Theory> {
         match self.cell {
-            Cell::Vanilla => {}
+            Cell::Vanilla => {
+                let phi = self.phi.as_deref().ok_or_else(|| Error::Parse {
+                    what: "arguments",
+                    input: "--cell vanilla".into(),
+                    reason: "--phi is required for the vanilla cell".into(),
+                })?;
+                let b = Builtin::from_name(phi)?;
+                let p = VanillaParams::new(
+                    self.sigma_w,
+                    self.sigma_v,
+                    self.sigma_b,
+                    self.mu_b,
+                    self.r,
+                )?;
+                Ok(Theory::Vanilla(Vanilla::with_builtin(b, p)))
+            }
             Cell::Minimal => {
-                return Err(Error::Unsupported(
-                    "--cell minimal is not implemented yet (the minimalRNN theory is issue 4)"
-                        .into(),
-                ));
+                if self.phi.is_some() {
+                    return Err(Error::Unsupported(
+                        "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)"
+                            .into(),
+                    ));
+                }
+                let p = MinimalParams::new(
+                    self.sigma_w,
+                    self.sigma_v,
+                    self.sigma_b,
+                    self.mu_b,
+                    self.r,
+                )?;
+                Ok(Theory::Minimal(Minimal::new(p)))
             }
         }
-        if self.theory == TheoryKind::Exact {
-            return Err(Error::Unsupported(
-                "--theory exact is not implemented yet for the vanilla cell; its same-time \
-                 statistics equal the mean-field ones (see theory/02-vanilla-rnn.md)"
-                    .into(),
-            ));
+    }
+
+    fn process(&self) -> ProcessParams {
+        ProcessParams {
+            sigma_w: self.sigma_w,
+            sigma_v: self.sigma_v,
+            sigma_b: self.sigma_b,
+            mu_b: self.mu_b,
+            r: self.r,
         }
-        let phi = self.phi.as_deref().ok_or_else(|| Error::Parse {
-            what: "arguments",
-            input: "--cell vanilla".into(),
-            reason: "--phi is required for the vanilla cell".into(),
-        })?;
-        let b = Builtin::from_name(phi)?;
-        let p = VanillaParams::new(self.sigma_w, self.sigma_v, self.sigma_b, self.mu_b, self.r)?;
-        Ok(Vanilla::with_builtin(b, p))
     }
 }
 
@@ -112,6 +140,21 @@ pub(crate) struct TrajectoryArgs {
     /// Constant input correlation (when no schedule is given).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub rho: f64,
+    /// Exact theory: number of sampled unit paths.
+    #[arg(long, default_value_t = 40_000)]
+    pub units: usize,
+    /// Exact theory: independent replicas (for the standard errors).
+    #[arg(long, default_value_t = 8)]
+    pub replicas: usize,
+    /// Exact theory: base seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Exact theory for untied weights (fresh W, V every step).
+    #[arg(long)]
+    pub untied: bool,
+    /// Exact theory with the bias redrawn every step.
+    #[arg(long = "fresh-bias")]
+    pub fresh_bias: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -123,6 +166,9 @@ pub(crate) fn schedule(
     rho: f64,
     steps: Option<usize>,
 ) -> Result<RhoSchedule> {
+    if steps == Some(0) {
+        return Err(Error::invalid("steps", 0.0, "at least 1"));
+    }
     let s = match rho_schedule {
         Some(text) => RhoSchedule::parse(text)?,
         None => RhoSchedule::constant(rho, steps.unwrap_or(50))?,
@@ -136,9 +182,6 @@ pub(crate) fn schedule(
             "equal to the length of --rho-schedule",
         ));
     }
-    if steps == Some(0) {
-        return Err(Error::invalid("steps", 0.0, "at least 1"));
-    }
     Ok(s)
 }
 
@@ -146,86 +189,198 @@ fn fmt_opt(x: Option<f64>) -> String {
     x.map_or_else(|| "inf".to_string(), |v| format!("{v:.10}"))
 }
 
+fn check_rho(rho: f64) -> Result<()> {
+    if rho.is_nan() || !(-1.0..=1.0).contains(&rho) {
+        return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
+    }
+    Ok(())
+}
+
 pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
-    let v = a.cell.vanilla()?;
-    if !(-1.0..=1.0).contains(&a.rho) || a.rho.is_nan() {
-        return Err(Error::invalid("rho", a.rho, "a correlation in [-1, 1]"));
+    check_rho(a.rho)?;
+    if a.cell.theory == TheoryKind::Exact {
+        return Err(Error::Unsupported(
+            "fixed-point --theory exact is not available: the exact theory is sampled over a \
+             finite horizon; use `trajectory --theory exact` with enough steps"
+                .into(),
+        ));
     }
-    let an: Analysis = v.analyze(a.rho)?;
-    if a.json {
-        return Ok(serde_json::to_string_pretty(&an).expect("serialisable"));
+    match a.cell.theory()? {
+        Theory::Vanilla(v) => {
+            let an = v.analyze(a.rho)?;
+            if a.json {
+                return Ok(serde_json::to_string_pretty(&an).expect("serialisable"));
+            }
+            let mut s = String::new();
+            let p = v.params();
+            let _ = writeln!(
+                s,
+                "vanilla RNN, φ = {}, σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
+                v.activation().name(),
+                p.sigma_w,
+                p.sigma_v,
+                p.sigma_b,
+                p.mu_b,
+                p.r,
+                a.rho
+            );
+            let _ = writeln!(
+                s,
+                "  q*    = {:.12}   (Q* = {:.12})",
+                an.q_star, an.big_q_star
+            );
+            let _ = writeln!(
+                s,
+                "  c*    = {}",
+                an.c_star
+                    .map_or("undefined (q* = 0)".into(), |c| format!("{c:.12}"))
+            );
+            write_slopes(
+                &mut s, an.chi_q, an.xi_q, an.chi_c, an.xi_c, an.chi_1, an.xi_1,
+            );
+            let _ = writeln!(s, "  phase = {}", an.phase);
+            let _ = writeln!(
+                s,
+                "  residual = {:.1e}, iterations = {}",
+                an.residual, an.iterations
+            );
+            if an.variance_fixed_points.len() > 1 || an.correlation_fixed_points.len() > 1 {
+                let _ = writeln!(s, "  all variance fixed points:");
+                for f in &an.variance_fixed_points {
+                    let _ = writeln!(
+                        s,
+                        "    q = {:.12}  χ_q = {:.6}  {}{}",
+                        f.q,
+                        f.chi_q,
+                        if f.stable { "stable" } else { "unstable" },
+                        if f.reached_from_zero {
+                            ", reached from h⁰ = 0"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                let _ = writeln!(s, "  all correlation fixed points:");
+                for f in &an.correlation_fixed_points {
+                    let _ = writeln!(
+                        s,
+                        "    c = {:.12}  χ_c = {:.6}  {}",
+                        f.c,
+                        f.chi_c,
+                        if f.stable { "stable" } else { "unstable" }
+                    );
+                }
+            }
+            Ok(s.trim_end().to_string())
+        }
+        Theory::Minimal(m) => {
+            let an = m.analyze(a.rho)?;
+            if a.json {
+                return Ok(serde_json::to_string_pretty(&an).expect("serialisable"));
+            }
+            let mut s = String::new();
+            let p = m.params();
+            let _ = writeln!(
+                s,
+                "minimalRNN (factorised mean field), σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
+                p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r, a.rho
+            );
+            let _ = writeln!(
+                s,
+                "  Q*    = {:.12}   (q* = {:.12})",
+                an.big_q_star, an.q_star
+            );
+            let _ = writeln!(
+                s,
+                "  c*    = {}   (hidden-state correlation C*/Q*)",
+                an.c_star.map_or("-".into(), |c| format!("{c:.12}"))
+            );
+            write_slopes(
+                &mut s, an.chi_q, an.xi_q, an.chi_c, an.xi_c, an.chi_1, an.xi_1,
+            );
+            let _ = writeln!(s, "  phase = {}", an.phase);
+            let _ = writeln!(
+                s,
+                "  residual = {:.1e}, iterations = {}",
+                an.residual, an.iterations
+            );
+            let _ = writeln!(s, "  fixed points of the Q-map:");
+            for f in &an.fixed_points {
+                let _ = writeln!(
+                    s,
+                    "    Q = {:.12}  χ_Q = {:.6}  {}{}",
+                    f.big_q,
+                    f.chi_q,
+                    if f.stable { "stable" } else { "unstable" },
+                    if f.reached_from_zero {
+                        ", reached from h⁰ = 0"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(s.trim_end().to_string())
+        }
     }
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "vanilla RNN, φ = {}, σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
-        v.activation().name(),
-        v.params().sigma_w,
-        v.params().sigma_v,
-        v.params().sigma_b,
-        v.params().mu_b,
-        v.params().r,
-        a.rho
-    );
-    let _ = writeln!(
-        s,
-        "  q*    = {:.12}   (Q* = {:.12})",
-        an.q_star, an.big_q_star
-    );
-    let _ = writeln!(
-        s,
-        "  c*    = {}",
-        an.c_star
-            .map_or("undefined (q* = 0)".into(), |c| format!("{c:.12}"))
-    );
-    let _ = writeln!(s, "  χ_q   = {:.10}   ξ_q = {}", an.chi_q, fmt_opt(an.xi_q));
+}
+
+fn write_slopes(
+    s: &mut String,
+    chi_q: f64,
+    xi_q: Option<f64>,
+    chi_c: Option<f64>,
+    xi_c: Option<f64>,
+    chi_1: f64,
+    xi_1: Option<f64>,
+) {
+    let _ = writeln!(s, "  χ_q   = {chi_q:.10}   ξ_q = {}", fmt_opt(xi_q));
     let _ = writeln!(
         s,
         "  χ_c   = {}   ξ_c = {}",
-        an.chi_c.map_or("-".into(), |c| format!("{c:.10}")),
-        fmt_opt(an.xi_c)
+        chi_c.map_or("-".into(), |c| format!("{c:.10}")),
+        fmt_opt(xi_c)
     );
-    let _ = writeln!(s, "  χ₁    = {:.10}   ξ₁  = {}", an.chi_1, fmt_opt(an.xi_1));
-    let _ = writeln!(s, "  phase = {}", an.phase);
-    let _ = writeln!(
-        s,
-        "  residual = {:.1e}, iterations = {}",
-        an.residual, an.iterations
-    );
-    if an.variance_fixed_points.len() > 1 || an.correlation_fixed_points.len() > 1 {
-        let _ = writeln!(s, "  all variance fixed points:");
-        for f in &an.variance_fixed_points {
-            let _ = writeln!(
-                s,
-                "    q = {:.12}  χ_q = {:.6}  {}{}",
-                f.q,
-                f.chi_q,
-                if f.stable { "stable" } else { "unstable" },
-                if f.reached_from_zero {
-                    ", reached from h⁰ = 0"
-                } else {
-                    ""
-                }
-            );
-        }
-        let _ = writeln!(s, "  all correlation fixed points:");
-        for f in &an.correlation_fixed_points {
-            let _ = writeln!(
-                s,
-                "    c = {:.12}  χ_c = {:.6}  {}",
-                f.c,
-                f.chi_c,
-                if f.stable { "stable" } else { "unstable" }
-            );
-        }
-    }
-    Ok(s.trim_end().to_string())
+    let _ = writeln!(s, "  χ₁    = {chi_1:.10}   ξ₁  = {}", fmt_opt(xi_1));
 }
 
 pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
-    let v = a.cell.vanilla()?;
     let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
-    let tr = v.trajectory(&sched)?;
+    let theory = a.cell.theory()?;
+    if a.cell.theory == TheoryKind::Exact {
+        let cfg = ExactConfig::new(a.units, a.replicas, a.seed)?;
+        let upd = match &theory {
+            Theory::Vanilla(v) => UnitUpdate::Vanilla(v.activation().clone()),
+            Theory::Minimal(_) => UnitUpdate::Minimal,
+        };
+        let regime = Regime {
+            tied: !a.untied,
+            fresh_bias: a.fresh_bias,
+        };
+        let tr = exact::trajectory(&upd, &a.cell.process(), &sched, regime, &cfg)?;
+        if a.json {
+            return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
+        }
+        let mut s = String::from("    t   q ± se                 Q ± se                 c ± se\n");
+        for i in 0..tr.t.len() {
+            let _ = writeln!(
+                s,
+                "{:5}   {:.6} ± {:.6}   {:.6} ± {:.6}   {:.6} ± {:.6}",
+                tr.t[i], tr.q[i], tr.q_se[i], tr.big_q[i], tr.big_q_se[i], tr.c[i], tr.c_se[i]
+            );
+        }
+        return Ok(s.trim_end().to_string());
+    }
+    if a.untied || a.fresh_bias {
+        return Err(Error::Unsupported(
+            "--untied and --fresh-bias select the regime of --theory exact; the mean-field \
+             recursion already assumes fresh weights"
+                .into(),
+        ));
+    }
+    let tr = match &theory {
+        Theory::Vanilla(v) => v.trajectory(&sched)?,
+        Theory::Minimal(m) => m.trajectory(&sched)?,
+    };
     if a.json {
         return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
     }

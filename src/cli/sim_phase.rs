@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::cells::{CellArgs, schedule};
+use super::cells::{CellArgs, Theory, schedule};
 use super::svg::{Heatmap, heatmap};
 use crate::activation::Builtin;
 use crate::cells::vanilla::VanillaParams;
@@ -52,6 +52,9 @@ pub(crate) struct SimulateArgs {
     /// Fresh weights at every step (the mean-field assumption) instead of tied weights.
     #[arg(long)]
     pub untied: bool,
+    /// Redraw the bias every step instead of freezing it.
+    #[arg(long = "fresh-bias")]
+    pub fresh_bias: bool,
     /// Base seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -61,21 +64,34 @@ pub(crate) struct SimulateArgs {
 }
 
 pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
-    let v = a.cell.vanilla()?;
+    if a.cell.theory == super::cells::TheoryKind::Exact {
+        return Err(Error::Unsupported(
+            "--theory does not apply to simulate (it runs real networks)".into(),
+        ));
+    }
     let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
     let cfg = SimConfig::new(a.width, a.batch, a.seeds, a.seed)?
         .tied(!a.untied)
+        .fresh_bias(a.fresh_bias)
         .weights(match a.weights {
             WeightsArg::Gaussian => Weights::Gaussian,
             WeightsArg::Orthogonal => Weights::Orthogonal,
         });
-    let tr = crate::sim::vanilla::simulate(&v, &sched, &cfg)?;
+    let (tr, name) = match a.cell.theory()? {
+        Theory::Vanilla(v) => (
+            crate::sim::vanilla::simulate(&v, &sched, &cfg)?,
+            format!("vanilla RNN, φ = {}", v.activation().name()),
+        ),
+        Theory::Minimal(m) => (
+            crate::sim::minimal::simulate(&m, &sched, &cfg)?,
+            "minimalRNN".to_string(),
+        ),
+    };
     if a.json {
         return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
     }
     let mut s = format!(
-        "vanilla RNN, φ = {}, width {}, {} seeds × {} pairs, {} {} weights\n    t   q ± se                 Q ± se                 c ± se\n",
-        v.activation().name(),
+        "{name}, width {}, {} seeds × {} pairs, {} {} weights{}\n    t   q ± se                 Q ± se                 c ± se\n",
         a.width,
         a.seeds,
         a.batch,
@@ -83,7 +99,8 @@ pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
         match a.weights {
             WeightsArg::Gaussian => "Gaussian",
             WeightsArg::Orthogonal => "orthogonal",
-        }
+        },
+        if a.fresh_bias { ", fresh bias" } else { "" }
     );
     for i in 0..tr.t.len() {
         let _ = writeln!(
@@ -155,7 +172,14 @@ pub(crate) fn phase_svg(d: &PhaseDiagram) -> String {
         .iter()
         .map(|r| r.iter().map(|c| c.map(|c| c - 1.0)).collect())
         .collect();
-    let title = format!("{} — vanilla {} RNN", d.quantity.as_str(), d.activation);
+    let title = if d.cell == "minimal" {
+        format!(
+            "{} — minimalRNN (factorised mean field)",
+            d.quantity.as_str()
+        )
+    } else {
+        format!("{} — vanilla {} RNN", d.quantity.as_str(), d.activation)
+    };
     let mut fixed = Vec::new();
     for (p, v) in [
         (Param::SigmaW, d.base.sigma_w),
@@ -188,17 +212,22 @@ pub(crate) fn phase_svg(d: &PhaseDiagram) -> String {
 }
 
 pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
-    if a.cell == super::cells::Cell::Minimal {
-        return Err(Error::Unsupported(
-            "--cell minimal is not implemented yet (the minimalRNN theory is issue 4)".into(),
-        ));
-    }
-    let phi = a.phi.as_deref().ok_or_else(|| Error::Parse {
-        what: "arguments",
-        input: "--cell vanilla".into(),
-        reason: "--phi is required for the vanilla cell".into(),
-    })?;
-    let act = Builtin::from_name(phi)?.arc();
+    let minimal = a.cell == super::cells::Cell::Minimal;
+    let act = if minimal {
+        if a.phi.is_some() {
+            return Err(Error::Unsupported(
+                "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)".into(),
+            ));
+        }
+        Builtin::Sigmoid.arc()
+    } else {
+        let phi = a.phi.as_deref().ok_or_else(|| Error::Parse {
+            what: "arguments",
+            input: "--cell vanilla".into(),
+            reason: "--phi is required for the vanilla cell".into(),
+        })?;
+        Builtin::from_name(phi)?.arc()
+    };
     let x = Axis::parse(&a.x)?;
     let y = Axis::parse(&a.y)?;
     let quantity = Quantity::from_name(&a.quantity)?;
@@ -228,9 +257,12 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
         ProgressBar::hidden()
     };
     let started = std::time::Instant::now();
-    let d = phase::vanilla(&act, base, a.rho, x, y, quantity, &|n| {
-        bar.set_position(n as u64)
-    })?;
+    let tick = |n: usize| bar.set_position(n as u64);
+    let d = if minimal {
+        phase::minimal(base, a.rho, x, y, quantity, &tick)?
+    } else {
+        phase::vanilla(&act, base, a.rho, x, y, quantity, &tick)?
+    };
     bar.finish_and_clear();
     let contents = match ext.as_str() {
         "svg" => phase_svg(&d),

@@ -403,9 +403,8 @@ impl Integrator {
         };
         for c in f.centers() {
             let z = (c - mean) / sd;
-            for k in [0.0, -4.0, -1.0, 1.0, 4.0] {
-                pts.push(z + k * strip_z);
-            }
+            pts.push(z);
+            layer_points(&mut pts, z, strip_z, zmax);
         }
         let r = run_adaptive(|z| weighted(f, mean, sd, z), pts, zmax, self)?;
         // Tail beyond ±zmax: bounded by the integrand there times the Mills ratio.
@@ -577,7 +576,8 @@ impl Integrator {
         };
         for x in f.centers() {
             let z = (x - b.mean_u) / su;
-            pts.extend([z, z - fstrip, z + fstrip]);
+            pts.push(z);
+            layer_points(&mut pts, z, fstrip, zmax);
         }
         // Where the conditional mean of v crosses g's break points / transitions, the inner
         // expectation changes over a z₁-width of about s_cond/|slope|.
@@ -588,9 +588,10 @@ impl Integrator {
         };
         for x in g.breakpoints().into_iter().chain(g.centers()) {
             let z = (x - b.mean_v) / slope;
-            pts.extend([z, z - layer, z + layer, z - 4.0 * layer, z + 4.0 * layer]);
+            pts.push(z);
+            layer_points(&mut pts, z, layer, zmax);
             if gstrip > 0.0 {
-                pts.extend([z - gstrip, z + gstrip]);
+                layer_points(&mut pts, z, gstrip, zmax);
             }
         }
         let r = run_adaptive(integrand, pts, zmax, self);
@@ -637,6 +638,22 @@ fn swap(b: &BivariateNormal) -> BivariateNormal {
         var_u: b.var_v,
         var_v: b.var_u,
         corr: b.corr,
+    }
+}
+
+/// Split points around a feature of width `w` at `z`: `z ± w·4^k` for `k = 0, 1, …` up to
+/// the integration range, so that panels grow geometrically away from the feature and the
+/// 21-point rule resolves its tail on every panel (a panel much wider than a feature next to
+/// it can miss the feature entirely while its error estimate stays small).
+fn layer_points(pts: &mut Vec<f64>, z: f64, w: f64, zmax: f64) {
+    if w.is_nan() || w <= 0.0 || !w.is_finite() {
+        return;
+    }
+    let mut d = w;
+    while d < 2.0 * zmax {
+        pts.push(z - d);
+        pts.push(z + d);
+        d *= 4.0;
     }
 }
 
