@@ -25,6 +25,7 @@ fn cell(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> Minimal {
     Minimal::new(MinimalParams::new(sw, sv, sb, mu, r).unwrap())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn exact_tr(
     sw: f64,
     sv: f64,
