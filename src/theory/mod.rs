@@ -8,3 +8,6 @@ pub mod gaussian_expectations {}
 
 #[doc = include_str!("../../theory/02-vanilla-rnn.md")]
 pub mod vanilla_rnn {}
+
+#[doc = include_str!("../../theory/03-minimal-rnn.md")]
+pub mod minimal_rnn {}
