@@ -24,12 +24,21 @@ fn main() -> Result<(), mfrnn::Error> {
             for &sb in &[0.0, 0.5] {
                 let m = Minimal::new(MinimalParams::new(sw, sv, sb, mu, r)?);
                 let fac = m.trajectory(&sched)?.big_q[99];
-                let pp = ProcessParams { sigma_w: sw, sigma_v: sv, sigma_b: sb, mu_b: mu, r };
+                let pp = ProcessParams {
+                    sigma_w: sw,
+                    sigma_v: sv,
+                    sigma_b: sb,
+                    mu_b: mu,
+                    r,
+                };
                 let ex = exact::trajectory(
                     &UnitUpdate::Minimal,
                     &pp,
                     &sched,
-                    Regime { tied: true, fresh_bias: false },
+                    Regime {
+                        tied: true,
+                        fresh_bias: false,
+                    },
                     &ExactConfig::new(32_000, 8, 7)?,
                 )?;
                 let (e, se) = (ex.big_q[99], ex.big_q_se[99]);
@@ -38,11 +47,17 @@ fn main() -> Result<(), mfrnn::Error> {
                 if sw == 1.0 && sb == 0.0 && gap.abs() > 5.0 * se / e + 0.02 {
                     weak_ok = false;
                 }
-                println!("| {sw} | {mu} | {sb} | {fac:.5} | {e:.5} ({se:.5}) | {:+.1}% |", 100.0 * gap);
+                println!(
+                    "| {sw} | {mu} | {sb} | {fac:.5} | {e:.5} ({se:.5}) | {:+.1}% |",
+                    100.0 * gap
+                );
             }
         }
     }
-    assert!(weak_ok, "weak recurrence, no bias variance: the theories should agree");
+    assert!(
+        weak_ok,
+        "weak recurrence, no bias variance: the theories should agree"
+    );
     assert!(worst > 0.2, "expected a large gap somewhere");
     Ok(())
 }
