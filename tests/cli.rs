@@ -382,3 +382,167 @@ fn theory_commands_reject_bad_input() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn minimal_cell_commands() {
+    let base = [
+        "--cell",
+        "minimal",
+        "--sigma-w",
+        "3",
+        "--sigma-v",
+        "1",
+        "--sigma-b",
+        "0",
+        "--mu-b",
+        "2",
+        "--r",
+        "0.46",
+    ];
+    let (code, out, err) = run(&with(
+        &["fixed-point"],
+        &[&base[..], &["--rho", "1", "--json"]].concat(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "q_star",
+        "Q_star",
+        "c_star",
+        "chi_q",
+        "chi_c",
+        "chi_1",
+        "xi_q",
+        "xi_c",
+        "xi_1",
+        "phase",
+        "residual",
+        "iterations",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    let fps = v["fixed_points"].as_array().unwrap();
+    assert!(!fps.is_empty());
+    for f in fps {
+        for k in ["Q", "stable", "reached_from_zero"] {
+            assert!(f.get(k).is_some(), "fixed point missing {k}");
+        }
+    }
+    // The bistable case lists three roots.
+    let (_, out, _) = run(&[
+        "fixed-point",
+        "--cell",
+        "minimal",
+        "--sigma-w",
+        "11.2",
+        "--sigma-v",
+        "2.33",
+        "--sigma-b",
+        "0",
+        "--mu-b",
+        "8",
+        "--r",
+        "0.46",
+        "--json",
+    ]
+    .map(String::from));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["fixed_points"].as_array().unwrap().len(), 3);
+    // Trajectories: mean field, and the exact theory with standard errors.
+    let (code, out, err) = run(&with(
+        &["trajectory"],
+        &[&base[..], &["--rho-schedule", "0x3,1x3", "--json"]].concat(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["Q"].as_array().unwrap().len(), 6);
+    let (code, out, err) = run(&with(
+        &["trajectory"],
+        &[
+            &base[..],
+            &[
+                "--rho-schedule",
+                "0x3,1x3",
+                "--theory",
+                "exact",
+                "--units",
+                "2000",
+                "--seed",
+                "4",
+                "--json",
+            ],
+        ]
+        .concat(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in ["q", "q_se", "Q", "Q_se", "C", "C_se", "c", "c_se"] {
+        assert_eq!(v[k].as_array().map(Vec::len), Some(6), "{k}");
+    }
+    // Simulation with fresh bias, and the phase diagram.
+    let (code, _, err) = run(&with(
+        &["simulate"],
+        &[
+            &base[..],
+            &[
+                "--width",
+                "32",
+                "--steps",
+                "3",
+                "--seeds",
+                "2",
+                "--untied",
+                "--fresh-bias",
+                "--json",
+            ],
+        ]
+        .concat(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let out = std::env::temp_dir().join(format!("mfrnn-min-{}.csv", std::process::id()));
+    let (code, _, err) = run(&[
+        "phase",
+        "--cell",
+        "minimal",
+        "--x",
+        "sigma-w=1:8:5",
+        "--y",
+        "mu-b=-2:6:4",
+        "--sigma-v",
+        "1.39",
+        "--r",
+        "0.46",
+        "--quantity",
+        "chi_1",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(String::from));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 21);
+    std::fs::remove_file(&out).unwrap();
+    // --phi does not apply to the minimal cell.
+    let (code, _, err) = run(&with(
+        &["fixed-point"],
+        &[&base[..], &["--phi", "tanh"]].concat(),
+    ));
+    assert_ne!(code, 0);
+    assert!(err.contains("--phi"), "{err}");
+    // r = 0 is invalid for the minimal cell.
+    let (code, _, err) = run(&[
+        "fixed-point",
+        "--cell",
+        "minimal",
+        "--sigma-w",
+        "1",
+        "--sigma-v",
+        "1",
+        "--sigma-b",
+        "0",
+        "--r",
+        "0",
+    ]
+    .map(String::from));
+    assert_ne!(code, 0);
+    assert!(err.contains("`r`"), "{err}");
+}
