@@ -19,6 +19,7 @@ use super::{Phase, RhoSchedule, Summary, Trajectory};
 use crate::activation::{Activation, Builtin};
 use crate::error::{Error, Result, finite, non_negative};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
+use crate::gauss::trapezoid::{StepModel, gauss_trapezoid_pair};
 use crate::roots::{Root, brent, roots_on_grid, timescale};
 
 /// Hyper-parameters of the minimalRNN (validated). `V_ij ~ N(0, σ_v²/N)`; the embedded
@@ -198,6 +199,35 @@ impl Minimal {
     /// Engine errors; [`Error::InvalidParameter`] for `q < 0`.
     pub fn gate_moments(&self, q: f64) -> Result<(f64, f64)> {
         let n = self.normal(q)?;
+        // Fast path: both moments from one exponential per node (σ and 1 − σ from the same
+        // e^{−|x|}), on one trapezoid grid with the logistic's strip (poles at ±iπ).
+        if self.eng.strategy == crate::expect::Strategy::Auto && q > 0.0 {
+            let sd = q.sqrt();
+            let model = StepModel {
+                a_max: std::f64::consts::PI / sd,
+                gamma: 0.5,
+                beta: 0.0,
+                degree: 0.0,
+            };
+            if 2.0 * 9.5 / model.step() <= 1600.0 {
+                let mu = self.p.mu_b;
+                let r = gauss_trapezoid_pair(
+                    |z| {
+                        let x = mu + sd * z;
+                        let e = (-x.abs()).exp();
+                        let (hi, lo) = (1.0 / (1.0 + e), e / (1.0 + e));
+                        let (s, t) = if x >= 0.0 { (hi, lo) } else { (lo, hi) };
+                        (s * s, t * t)
+                    },
+                    &model,
+                    9.5,
+                    3,
+                );
+                if let Some((a, _, b, _)) = r {
+                    return Ok((a, b));
+                }
+            }
+        }
         Ok((
             self.eng.expect(&self.u2, &n)?.value,
             self.eng.expect(&self.omu2, &n)?.value,
@@ -562,17 +592,37 @@ impl Minimal {
             let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
             Ok(b * r - (1.0 - a) * big_q)
         };
-        let (mut lo, mut flo) = (0.0, f(0.0)?);
+        // Below the first root the iteration from Q = 0 climbs monotonically, so a few
+        // iterates are lower bounds; scan upward from there on a grid fine enough (ratio
+        // 10^{1/8}) to separate close roots (the bistable pair of the tests is 1.6 apart).
+        let mut start = 0.0;
+        for _ in 0..3 {
+            start = self.state_map(start)?.1;
+        }
+        let (mut lo, mut flo) = (start, f(start)?);
         let mut root = None;
-        for k in 0..=40 {
-            let x = r * 10f64.powf(-10.0 + 10.0 * f64::from(k) / 40.0);
-            let fx = f(x)?;
-            if fx <= 0.0 {
-                root = Some(brent(f, lo, x, flo, fx, 0.0, 200)?);
-                break;
+        if flo <= 0.0 {
+            // Numerically at the root already (fast gates): refine on [0, start].
+            let f0 = f(0.0)?;
+            root = Some(brent(f, 0.0, start, f0, flo, 0.0, 200)?);
+        } else {
+            let mut x = (start * 10f64.powf(0.125)).max(r * 1e-10);
+            while x <= r {
+                let fx = f(x)?;
+                if fx <= 0.0 {
+                    root = Some(brent(f, lo, x, flo, fx, 0.0, 200)?);
+                    break;
+                }
+                lo = x;
+                flo = fx;
+                x *= 10f64.powf(0.125);
             }
-            lo = x;
-            flo = fx;
+            if root.is_none() {
+                let fx = f(r)?;
+                if fx <= 0.0 {
+                    root = Some(brent(f, lo, r, flo, fx, 0.0, 200)?);
+                }
+            }
         }
         let Some(root) = root else {
             return Ok(Summary::from(&self.analyze(rho)?));
@@ -583,12 +633,10 @@ impl Minimal {
         let (c_star, chi_c) = if rho == 1.0 && chi_1 < 1.0 {
             (Some(1.0), Some(chi_1))
         } else {
-            let cfps = self.covariance_fixed_points(big_q, rho)?;
-            let stable: Vec<&CovarianceFixedPoint> = cfps.iter().filter(|f| f.stable).collect();
-            if stable.len() != 1 {
-                return Ok(Summary::from(&self.analyze(rho)?));
+            match self.fast_c_star(big_q, rho, chi_1)? {
+                Some((c, chi)) => (Some(c), Some(chi)),
+                None => return Ok(Summary::from(&self.analyze(rho)?)),
             }
-            (Some(stable[0].c), Some(stable[0].chi_c))
         };
         Ok(Summary {
             q_star: self.gate_variance(big_q),
@@ -602,6 +650,81 @@ impl Minimal {
             xi_1: timescale(chi_1),
             phase: Phase::from_chi1(chi_1),
         })
+    }
+}
+
+impl Minimal {
+    /// `(c*, χ_C)` of the single sign change of the `C`-map condition (see
+    /// [`Minimal::covariance_fixed_points`]) on a coarse grid, with a Hermite expansion
+    /// grown until its truncation bound at the root is below 1e-13; `None` to fall back.
+    fn fast_c_star(&self, big_q: f64, rho: f64, chi_1: f64) -> Result<Option<(f64, f64)>> {
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let q = self.gate_variance(big_q);
+        let n = self.normal(q)?;
+        let identical = rho == 1.0;
+        let c_of = |big_c: f64| -> f64 {
+            ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / q)
+                .clamp(-1.0, 1.0)
+        };
+        let mut terms = 24;
+        loop {
+            let Ok(e) = HermiteExpansion::new(&self.u, &n, terms) else {
+                return Ok(None);
+            };
+            let a0 = e.coefficients[0];
+            // (value, truncation bound) of the condition at C.
+            let h = |big_c: f64| -> (f64, f64) {
+                let c = c_of(big_c);
+                let (uu, uu_err) = e.kernel(&e, c);
+                if identical {
+                    if big_c >= big_q {
+                        return (chi_1 - 1.0, 0.0);
+                    }
+                    let (d, d_err) = e.gap_over_one_minus_c(c);
+                    let k = sw2 * (big_q + p.r) / q;
+                    (uu - 1.0 + k * d, uu_err + k * d_err)
+                } else {
+                    let g = uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r;
+                    (g - big_c, uu_err * (big_c.abs() + rho.abs() * p.r))
+                }
+            };
+            let grid: Vec<f64> = [-1.0, -0.5, 0.0, 0.5, 0.9, 0.99, 0.999, 1.0]
+                .iter()
+                .map(|t| t * big_q)
+                .collect();
+            let vals: Vec<f64> = grid.iter().map(|&x| h(x).0).collect();
+            let changes: Vec<usize> = (0..grid.len() - 1)
+                .filter(|&i| (vals[i] > 0.0) != (vals[i + 1] > 0.0))
+                .collect();
+            if changes.len() != 1 {
+                return Ok(None);
+            }
+            let i = changes[0];
+            let r = brent(
+                |x| Ok(h(x).0),
+                grid[i],
+                grid[i + 1],
+                vals[i],
+                vals[i + 1],
+                1e-15 * big_q,
+                200,
+            )?;
+            let bound = h(r.x).1;
+            if bound <= 1e-13 {
+                let c = c_of(r.x);
+                let uu = e.kernel(&e, c).0;
+                let chi = uu + sw2 * e.kernel_slope(&e, c) / q * (r.x + rho * p.r);
+                if chi.abs() >= 1.0 {
+                    return Ok(None);
+                }
+                return Ok(Some((r.x / big_q, chi)));
+            }
+            if terms >= 4096 {
+                return Ok(None);
+            }
+            terms *= 4;
+        }
     }
 }
 

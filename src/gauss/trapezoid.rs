@@ -256,6 +256,86 @@ pub(crate) fn gauss_trapezoid<F: FnMut(f64) -> f64>(
     }
 }
 
+/// Two integrals `∫ F₁ φ`, `∫ F₂ φ` on the same nodes (one call of `f` per node returns both),
+/// with the step-halving check applied to each; `None` if either fails to converge.
+/// Returns `(value₁, error₁, value₂, error₂)`.
+pub(crate) fn gauss_trapezoid_pair<F: FnMut(f64) -> (f64, f64)>(
+    mut f: F,
+    model: &StepModel,
+    zmax: f64,
+    max_halvings: u32,
+) -> Option<(f64, f64, f64, f64)> {
+    let zmax = zmax.min(Z_TABLE);
+    let mut level = level_for(model.step());
+    let mut h = step(level);
+    let mut w = weights(level);
+    let mut n = ((zmax / h).floor() as usize).min(w.len() - 1);
+    let (mut s, mut e, mut l1) = ([0.0f64; 2], [0.0f64; 2], [0.0f64; 2]);
+    let mut add = |j: usize,
+                   wj: f64,
+                   z: f64,
+                   s: &mut [f64; 2],
+                   e: &mut [f64; 2],
+                   l1: &mut [f64; 2],
+                   even: bool|
+     -> bool {
+        let (a, b) = if j == 0 {
+            f(0.0)
+        } else {
+            let (a1, b1) = f(z);
+            let (a2, b2) = f(-z);
+            (a1 + a2, b1 + b2)
+        };
+        if !a.is_finite() || !b.is_finite() {
+            return false;
+        }
+        for (k, v) in [a, b].into_iter().enumerate() {
+            s[k] += wj * v;
+            l1[k] += (wj * v).abs();
+            if even {
+                e[k] += wj * v;
+            }
+        }
+        true
+    };
+    for (j, &wj) in w.iter().enumerate().take(n + 1) {
+        if !add(j, wj, j as f64 * h, &mut s, &mut e, &mut l1, j % 2 == 0) {
+            return None;
+        }
+    }
+    e = [2.0 * e[0], 2.0 * e[1]];
+    for _ in 0..=max_halvings {
+        let acc = model.accept(h);
+        let d = [(s[0] - e[0]).abs(), (s[1] - e[1]).abs()];
+        if d[0] <= acc * l1[0].max(f64::MIN_POSITIVE) && d[1] <= acc * l1[1].max(f64::MIN_POSITIVE)
+        {
+            let err = |k: usize| {
+                let scale = l1[k].max(f64::MIN_POSITIVE);
+                model.error(h, d[k] / scale) * scale
+                    + 4.0 * f64::EPSILON * scale * ((n + 1) as f64).sqrt()
+            };
+            return Some((s[0], err(0), s[1], err(1)));
+        }
+        if level + 8 >= LEVELS {
+            return None;
+        }
+        level += 8;
+        h = step(level);
+        w = weights(level);
+        e = s;
+        s = [0.5 * s[0], 0.5 * s[1]];
+        l1 = [0.5 * l1[0], 0.5 * l1[1]];
+        n = (2 * n).min(w.len() - 1);
+        for j in (1..=n).step_by(2) {
+            let mut dummy = [0.0; 2];
+            if !add(j, w[j], j as f64 * h, &mut s, &mut dummy, &mut l1, false) {
+                return None;
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
