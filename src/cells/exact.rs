@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::RhoSchedule;
 use crate::error::{Error, Result};
-use crate::sim::mean_se;
+use crate::sim::{Estimates, estimates};
 
 /// The state update of one unit.
 #[derive(Debug, Clone)]
@@ -96,38 +96,10 @@ impl ExactConfig {
     }
 }
 
-/// Exact-theory trajectory: replica means and their standard errors.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExactTrajectory {
-    /// Steps `1..=T`.
-    pub t: Vec<usize>,
-    /// Gate/pre-activation variance `q^t = K(e^t, e^t)`.
-    pub q: Vec<f64>,
-    /// Its standard error.
-    pub q_se: Vec<f64>,
-    /// `Q^t = E[(h^t)²]`.
-    #[serde(rename = "Q")]
-    pub big_q: Vec<f64>,
-    /// Its standard error.
-    #[serde(rename = "Q_se")]
-    pub big_q_se: Vec<f64>,
-    /// `q_ab^t = K(e_a^t, e_b^t)`.
-    pub q_ab: Vec<f64>,
-    /// Its standard error.
-    pub q_ab_se: Vec<f64>,
-    /// `C^t = E[h_a^t h_b^t]`.
-    #[serde(rename = "C")]
-    pub big_c: Vec<f64>,
-    /// Its standard error.
-    #[serde(rename = "C_se")]
-    pub big_c_se: Vec<f64>,
-    /// `c^t`: `C/Q` for the minimalRNN (hidden correlation), `q_ab/q` for the vanilla RNN.
-    pub c: Vec<f64>,
-    /// Its standard error.
-    pub c_se: Vec<f64>,
-    /// The settings used.
-    pub config: ExactConfig,
-}
+/// Exact-theory trajectory: replica means and their standard errors. `q` and `q_ab` are the
+/// diagonal and cross terms of `K` at each step; `c` is `C/Q` for the minimalRNN (hidden
+/// correlation) and `q_ab/q` for the vanilla RNN.
+pub type ExactTrajectory = Estimates<ExactConfig>;
 
 /// The parameters the process needs (common to both cells).
 #[derive(Debug, Clone, Copy)]
@@ -280,38 +252,5 @@ pub fn trajectory(
             run_replica(upd, p, rho, regime, m, rng, hidden_corr)
         })
         .collect();
-    let steps = rho.len();
-    let mut tr = ExactTrajectory {
-        t: (1..=steps).collect(),
-        q: vec![],
-        q_se: vec![],
-        big_q: vec![],
-        big_q_se: vec![],
-        q_ab: vec![],
-        q_ab_se: vec![],
-        big_c: vec![],
-        big_c_se: vec![],
-        c: vec![],
-        c_se: vec![],
-        config: *cfg,
-    };
-    for t in 0..steps {
-        let col = |k: usize| -> Vec<f64> { reps.iter().map(|s| s[t][k]).collect() };
-        let (m0, e0) = mean_se(&col(0));
-        let (m1, e1) = mean_se(&col(1));
-        let (m2, e2) = mean_se(&col(2));
-        let (m3, e3) = mean_se(&col(3));
-        let (m4, e4) = mean_se(&col(4));
-        tr.q.push(m0);
-        tr.q_se.push(e0);
-        tr.big_q.push(m1);
-        tr.big_q_se.push(e1);
-        tr.q_ab.push(m2);
-        tr.q_ab_se.push(e2);
-        tr.big_c.push(m3);
-        tr.big_c_se.push(e3);
-        tr.c.push(m4);
-        tr.c_se.push(e4);
-    }
-    Ok(tr)
+    Ok(estimates(&reps, rho.len(), *cfg))
 }

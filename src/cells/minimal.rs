@@ -290,13 +290,19 @@ impl Minimal {
         } else {
             1.0
         };
-        let b = BivariateNormal::equal(p.mu_b, q, c)?;
+        Ok((q, q_next, q_ab, self.covariance_step(q, c, big_c, rho)?))
+    }
+
+    /// `E[u_a u_b] C + E[(1−u_a)(1−u_b)] ρ R` at gate variance `q` and gate correlation `c`
+    /// (the `C`-map (M.3) with the expectation engine).
+    fn covariance_step(&self, q: f64, c: f64, big_c: f64, rho: f64) -> Result<f64> {
+        let b = BivariateNormal::equal(self.p.mu_b, q, c)?;
         let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
         let vv = self
             .eng
             .expect2(&self.one_minus_u, &self.one_minus_u, &b)?
             .value;
-        Ok((q, q_next, q_ab, uu * big_c + vv * rho * p.r))
+        Ok(uu * big_c + vv * rho * self.p.r)
     }
 
     /// Mean-field trajectory of two sequences (M.1)–(M.3) from `h^0 = 0`; here `c^t` is the
@@ -446,15 +452,7 @@ impl Minimal {
             uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r
         };
         // Residuals are reported with the expectation engine (independent of the expansion).
-        let g_engine = |big_c: f64| -> Result<f64> {
-            let b = BivariateNormal::equal(p.mu_b, q, c_of(big_c))?;
-            let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
-            let vv = self
-                .eng
-                .expect2(&self.one_minus_u, &self.one_minus_u, &b)?
-                .value;
-            Ok(uu * big_c + vv * rho * p.r)
-        };
+        let g_engine = |big_c: f64| self.covariance_step(q, c_of(big_c), big_c, rho);
         let identical = rho == 1.0;
         let h = |big_c: f64| -> Result<f64> {
             if identical {
@@ -535,13 +533,7 @@ impl Minimal {
                         ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b)
                             / q)
                             .clamp(-1.0, 1.0);
-                    let b = BivariateNormal::equal(p.mu_b, q, c)?;
-                    let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
-                    let vv = self
-                        .eng
-                        .expect2(&self.one_minus_u, &self.one_minus_u, &b)?
-                        .value;
-                    let next = uu * big_c + vv * rho * p.r;
+                    let next = self.covariance_step(q, c, big_c, rho)?;
                     if (next - big_c).abs() < 1e-14 {
                         big_c = next;
                         break;

@@ -104,5 +104,5 @@ pub fn simulate(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTr
         .into_par_iter()
         .map(|s| run_seed(m, rho, cfg, s))
         .collect();
-    Ok(super::vanilla::collect(&per_seed, rho.len(), cfg))
+    Ok(super::estimates(&per_seed, rho.len(), *cfg))
 }

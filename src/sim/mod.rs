@@ -139,6 +139,81 @@ pub fn orthogonal_matrix<R: Rng>(rng: &mut R, n: usize, scale: f64) -> DMatrix<f
     q * scale
 }
 
+/// Statistics of two sequences over time, `t = 1..=T`, each with its standard error: from
+/// simulated networks ([`vanilla::SimTrajectory`], over seeds) or from the sampled exact
+/// theory ([`crate::cells::exact::ExactTrajectory`], over replicas). The quantities are those
+/// of [`crate::cells::Trajectory`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimates<C> {
+    /// Steps `1..=T`.
+    pub t: Vec<usize>,
+    /// Pre-activation (gate) variance.
+    pub q: Vec<f64>,
+    /// Its standard error.
+    pub q_se: Vec<f64>,
+    /// Hidden second moment.
+    #[serde(rename = "Q")]
+    pub big_q: Vec<f64>,
+    /// Its standard error.
+    #[serde(rename = "Q_se")]
+    pub big_q_se: Vec<f64>,
+    /// Pre-activation covariance of the two sequences.
+    pub q_ab: Vec<f64>,
+    /// Its standard error.
+    pub q_ab_se: Vec<f64>,
+    /// Hidden second moment between sequences.
+    #[serde(rename = "C")]
+    pub big_c: Vec<f64>,
+    /// Its standard error.
+    #[serde(rename = "C_se")]
+    pub big_c_se: Vec<f64>,
+    /// Correlation.
+    pub c: Vec<f64>,
+    /// Its standard error.
+    pub c_se: Vec<f64>,
+    /// The settings used.
+    pub config: C,
+}
+
+/// Means and standard errors over independent runs of per-run `[q, Q, q_ab, C, c]` series.
+pub(crate) fn estimates<C>(runs: &[Vec<[f64; 5]>], steps: usize, config: C) -> Estimates<C> {
+    let mut out = Estimates {
+        t: (1..=steps).collect(),
+        q: Vec::with_capacity(steps),
+        q_se: Vec::with_capacity(steps),
+        big_q: Vec::with_capacity(steps),
+        big_q_se: Vec::with_capacity(steps),
+        q_ab: Vec::with_capacity(steps),
+        q_ab_se: Vec::with_capacity(steps),
+        big_c: Vec::with_capacity(steps),
+        big_c_se: Vec::with_capacity(steps),
+        c: Vec::with_capacity(steps),
+        c_se: Vec::with_capacity(steps),
+        config,
+    };
+    for t in 0..steps {
+        let stat = |k: usize| -> (f64, f64) {
+            let col: Vec<f64> = runs.iter().map(|r| r[t][k]).collect();
+            mean_se(&col)
+        };
+        for (k, (m, e)) in [
+            (&mut out.q, &mut out.q_se),
+            (&mut out.big_q, &mut out.big_q_se),
+            (&mut out.q_ab, &mut out.q_ab_se),
+            (&mut out.big_c, &mut out.big_c_se),
+            (&mut out.c, &mut out.c_se),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (a, b) = stat(k);
+            m.push(a);
+            e.push(b);
+        }
+    }
+    out
+}
+
 /// Mean and standard error of per-seed estimates.
 pub(crate) fn mean_se(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;

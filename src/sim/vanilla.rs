@@ -4,9 +4,8 @@ use nalgebra::DMatrix;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
-use serde::Serialize;
 
-use super::{SimConfig, Weights, gaussian_matrix, mean_se, orthogonal_matrix};
+use super::{Estimates, SimConfig, Weights, gaussian_matrix, orthogonal_matrix};
 use crate::activation::Deriv;
 use crate::cells::RhoSchedule;
 use crate::cells::vanilla::Vanilla;
@@ -17,37 +16,7 @@ use crate::error::Result;
 /// Per seed and step: `q = (1/NB) Σ (e − μ_b)²` (averaged over the two sequences),
 /// `Q = (1/NB) Σ h²`, `q_ab = (1/NB) Σ (e_a − μ_b)(e_b − μ_b)`, `C = (1/NB) Σ h_a h_b` and
 /// `c = q_ab / √(q_a q_b)`; then the mean and standard error over seeds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimTrajectory {
-    /// Steps `1..=T`.
-    pub t: Vec<usize>,
-    /// Pre-activation variance.
-    pub q: Vec<f64>,
-    /// Its standard error.
-    pub q_se: Vec<f64>,
-    /// Hidden second moment.
-    #[serde(rename = "Q")]
-    pub big_q: Vec<f64>,
-    /// Its standard error.
-    #[serde(rename = "Q_se")]
-    pub big_q_se: Vec<f64>,
-    /// Pre-activation covariance of the two sequences.
-    pub q_ab: Vec<f64>,
-    /// Its standard error.
-    pub q_ab_se: Vec<f64>,
-    /// Hidden second moment between sequences.
-    #[serde(rename = "C")]
-    pub big_c: Vec<f64>,
-    /// Its standard error.
-    #[serde(rename = "C_se")]
-    pub big_c_se: Vec<f64>,
-    /// Pre-activation correlation.
-    pub c: Vec<f64>,
-    /// Its standard error.
-    pub c_se: Vec<f64>,
-    /// The settings used.
-    pub config: SimConfig,
-}
+pub type SimTrajectory = Estimates<SimConfig>;
 
 /// Per-step statistics of one seed: `[q, Q, q_ab, C, c]`.
 type Stats = [f64; 5];
@@ -130,42 +99,5 @@ pub fn simulate(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTr
         .into_par_iter()
         .map(|s| run_seed(v, rho, cfg, s))
         .collect();
-    Ok(collect(&per_seed, rho.len(), cfg))
-}
-
-/// Means and standard errors over seeds of per-seed `[q, Q, q_ab, C, c]` statistics.
-pub(crate) fn collect(per_seed: &[Vec<Stats>], steps: usize, cfg: &SimConfig) -> SimTrajectory {
-    let mut tr = SimTrajectory {
-        t: (1..=steps).collect(),
-        q: vec![],
-        q_se: vec![],
-        big_q: vec![],
-        big_q_se: vec![],
-        q_ab: vec![],
-        q_ab_se: vec![],
-        big_c: vec![],
-        big_c_se: vec![],
-        c: vec![],
-        c_se: vec![],
-        config: *cfg,
-    };
-    for t in 0..steps {
-        let col = |k: usize| -> Vec<f64> { per_seed.iter().map(|s| s[t][k]).collect() };
-        let (m, e) = mean_se(&col(0));
-        tr.q.push(m);
-        tr.q_se.push(e);
-        let (m, e) = mean_se(&col(1));
-        tr.big_q.push(m);
-        tr.big_q_se.push(e);
-        let (m, e) = mean_se(&col(2));
-        tr.q_ab.push(m);
-        tr.q_ab_se.push(e);
-        let (m, e) = mean_se(&col(3));
-        tr.big_c.push(m);
-        tr.big_c_se.push(e);
-        let (m, e) = mean_se(&col(4));
-        tr.c.push(m);
-        tr.c_se.push(e);
-    }
-    tr
+    Ok(super::estimates(&per_seed, rho.len(), *cfg))
 }
