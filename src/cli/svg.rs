@@ -403,6 +403,191 @@ pub(crate) fn heatmap(h: &Heatmap<'_>) -> String {
     s
 }
 
+/// One series of a line chart: a line (theory) or markers with error bars (simulation).
+pub(crate) struct Series<'a> {
+    pub name: String,
+    pub x: &'a [f64],
+    pub y: &'a [f64],
+    /// Standard errors: drawn as markers with ±2·se bars; `None`: a line.
+    pub err: Option<&'a [f64]>,
+    pub colour: &'a str,
+    pub dashed: bool,
+}
+
+/// Palette for series (colour-blind-safe, Okabe–Ito).
+pub(crate) const PALETTE: [&str; 7] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+];
+
+/// Renders a line chart with a legend, as SVG text.
+pub(crate) fn line_chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+    note: &str,
+) -> String {
+    let (w, hgt) = (900.0, 480.0);
+    let (px, py, pw, ph) = (80.0, 45.0, 470.0, 360.0);
+    let mut xs = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut ys = (f64::INFINITY, f64::NEG_INFINITY);
+    for s in series {
+        for (i, (&x, &y)) in s.x.iter().zip(s.y).enumerate() {
+            if !x.is_finite() || !y.is_finite() {
+                continue;
+            }
+            let e = s.err.map_or(0.0, |e| 2.0 * e[i].max(0.0));
+            xs = (xs.0.min(x), xs.1.max(x));
+            ys = (ys.0.min(y - e), ys.1.max(y + e));
+        }
+    }
+    if !xs.0.is_finite() {
+        xs = (0.0, 1.0);
+        ys = (0.0, 1.0);
+    }
+    if ys.1 - ys.0 < 1e-12 {
+        ys = (ys.0 - 0.5, ys.1 + 0.5);
+    }
+    let pad = 0.04 * (ys.1 - ys.0);
+    let ys = (ys.0 - pad, ys.1 + pad);
+    let sx = |x: f64| px + (x - xs.0) / (xs.1 - xs.0).max(f64::MIN_POSITIVE) * pw;
+    let sy = |y: f64| py + ph - (y - ys.0) / (ys.1 - ys.0) * ph;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{hgt}" viewBox="0 0 {w} {hgt}" font-family="sans-serif" font-size="13">"#
+    );
+    let _ = writeln!(s, r#"<rect width="{w}" height="{hgt}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="26" text-anchor="middle" font-size="14">{}</text>"#,
+        w / 2.0,
+        esc(title)
+    );
+    for t in ticks(xs.0, xs.1, 6) {
+        let x = sx(t);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{py}" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
+            py + ph,
+            py + ph + 18.0,
+            fmt_tick(t)
+        );
+    }
+    for t in ticks(ys.0, ys.1, 6) {
+        let y = sy(t);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{px}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            px + pw,
+            px - 6.0,
+            y + 4.0,
+            fmt_tick(t)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<rect x="{px}" y="{py}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#
+    );
+    for (k, ser) in series.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = ser
+            .x
+            .iter()
+            .zip(ser.y)
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|(&x, &y)| (sx(x), sy(y)))
+            .collect();
+        match ser.err {
+            None => {
+                let d: String = pts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (x, y))| format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" }))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    r#"<path d="{d}" fill="none" stroke="{}" stroke-width="1.8"{}/>"#,
+                    ser.colour,
+                    if ser.dashed {
+                        r#" stroke-dasharray="6,4""#
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Some(e) => {
+                for (i, (x, y)) in ser.x.iter().zip(ser.y).enumerate() {
+                    if !x.is_finite() || !y.is_finite() {
+                        continue;
+                    }
+                    let (cx, cy) = (sx(*x), sy(*y));
+                    let (y0, y1) = (sy(y - 2.0 * e[i]), sy(y + 2.0 * e[i]));
+                    let _ = writeln!(
+                        s,
+                        r#"<line x1="{cx:.1}" y1="{y0:.1}" x2="{cx:.1}" y2="{y1:.1}" stroke="{}"/><circle cx="{cx:.1}" cy="{cy:.1}" r="2.6" fill="{}"/>"#,
+                        ser.colour, ser.colour
+                    );
+                }
+            }
+        }
+        let ly = py + 14.0 + 20.0 * k as f64;
+        let lx = px + pw + 16.0;
+        if ser.err.is_some() {
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{}" cy="{}" r="3" fill="{}"/>"#,
+                lx + 12.0,
+                ly - 4.0,
+                ser.colour
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                r#"<line x1="{lx}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1.8"{}/>"#,
+                ly - 4.0,
+                lx + 24.0,
+                ly - 4.0,
+                ser.colour,
+                if ser.dashed {
+                    r#" stroke-dasharray="6,4""#
+                } else {
+                    ""
+                }
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{ly}" font-size="12">{}</text>"#,
+            lx + 30.0,
+            esc(&ser.name)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        px + pw / 2.0,
+        py + ph + 36.0,
+        esc(x_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="22" y="{}" text-anchor="middle" transform="rotate(-90 22 {})">{}</text>"#,
+        py + ph / 2.0,
+        py + ph / 2.0,
+        esc(y_label)
+    );
+    if !note.is_empty() {
+        let _ = writeln!(
+            s,
+            r##"<text x="{px}" y="{}" font-size="11" fill="#444">{}</text>"##,
+            hgt - 10.0,
+            esc(note)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
