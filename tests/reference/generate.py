@@ -338,7 +338,8 @@ SETUP_A = Setup("A", dps=40, n=30, delta=4.0, grid=None, rho=6.0, umult=1.0,
 # have closed forms) at 50 digits, different split points and truncation.
 SETUP_B = Setup("B", dps=50, n=32, delta=3.5, grid=0.37, rho=5.5, umult=0.8,
                 T=110, outer="gl", ratio=1.7, swap_ties=True)
-# Low-precision set-up used only to locate the integrand (window + scale).
+# Low-precision set-up: rough inner integrals for the scan that locates a 2-D
+# case's outer integrand (window, scale); never used for the values.
 SETUP_LOW = Setup("low", dps=15, n=10, delta=4.0, grid=None, rho=4.0, umult=1.0,
                   T=60, outer="gl")
 
