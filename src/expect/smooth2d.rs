@@ -187,7 +187,7 @@ fn mehler_terms(c: f64) -> usize {
 }
 
 /// Estimated cost (ns) of [`mehler`], from its node count and series length (measured: about
-/// 1.5 ns per node and term, 25 ns per node for the integrand).
+/// 0.5 ns per node and term after vectorisation, 25 ns per node for the integrand).
 pub(crate) fn mehler_cost(f: &Fun, g: &Fun, b: &BivariateNormal) -> Option<f64> {
     let c = b.corr;
     let k = mehler_terms(c) as f64;
@@ -197,7 +197,7 @@ pub(crate) fn mehler_cost(f: &Fun, g: &Fun, b: &BivariateNormal) -> Option<f64> 
         let (strip, growth, degree) = x_smoothness(fun)?;
         let h = trap_step(strip / sd, 0.5 + growth * sd * sd, beta, degree);
         let n = 2.0 * z_range(degree).max(zmin).min(Z_TABLE) / h;
-        Some(n * (25.0 + 1.5 * k))
+        Some(n * (25.0 + 0.5 * k))
     };
     let a = side(f, b.var_u.sqrt())?;
     let same = f.same_as(g) && b.mean_u == b.mean_v && b.var_u == b.var_v;
@@ -343,7 +343,9 @@ impl LatticePlan {
         let geo = self.geometry(level_for(self.m1.step()) + extra);
         let nf = (2 * geo.n1 + 1) as f64;
         let nk = (2 * geo.n2 + 1) as f64;
-        let lattice = 10.0 * (2 * geo.n_grid + 1) as f64 + 0.3 * nf * nk;
+        // Measured: ~0.5 ns per multiply-add for contiguous inner sums, ~1.5 ns strided.
+        let fma = if geo.num == 1 { 0.5 } else { 1.5 };
+        let lattice = 10.0 * (2 * geo.n_grid + 1) as f64 + fma * nf * nk;
         let gh = self
             .gh_nodes
             .map_or(f64::INFINITY, |n| 12.0 * nf * n as f64);
