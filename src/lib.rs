@@ -13,6 +13,7 @@ pub mod gauss;
 pub mod phase;
 pub mod roots;
 pub mod sim;
+pub mod spectrum;
 pub mod theory;
 
 pub use error::{Error, Result};
