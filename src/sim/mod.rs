@@ -4,6 +4,7 @@
 //! ChaCha8 stream `(S, s)`, and seeds run in parallel but each one sequentially, so results
 //! are bit-identical for any number of threads.
 
+pub mod jacobian;
 pub mod minimal;
 pub mod vanilla;
 

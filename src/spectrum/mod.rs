@@ -203,6 +203,35 @@ pub struct Density {
     pub failures: usize,
 }
 
+impl Density {
+    /// Distribution function: the mass below the grid (`1 − mass`) plus the trapezoid
+    /// integral of the density up to `λ`; below the grid a power-law continuation.
+    pub fn cdf(&self, lambda: f64) -> f64 {
+        let base = (1.0 - self.mass).max(0.0);
+        if lambda < self.lambda[0] {
+            // Below the grid: a power law F(λ) = F(λ₀)(λ/λ₀)^α matching the density at λ₀
+            // (α = ρ(λ₀) λ₀ / F(λ₀)), the behaviour of products of random matrices near 0.
+            if base <= 0.0 || lambda <= 0.0 {
+                return 0.0;
+            }
+            let alpha = (self.density[0] * self.lambda[0] / base).max(1e-3);
+            return base * (lambda / self.lambda[0]).powf(alpha);
+        }
+        let mut acc = base;
+        for i in 1..self.lambda.len() {
+            let (x0, x1) = (self.lambda[i - 1], self.lambda[i]);
+            let (r0, r1) = (self.density[i - 1], self.density[i]);
+            if lambda <= x1 {
+                let t = (lambda - x0) / (x1 - x0);
+                let r = r0 + t * (r1 - r0);
+                return (acc + 0.5 * (lambda - x0) * (r0 + r)).min(1.0);
+            }
+            acc += 0.5 * (x1 - x0) * (r0 + r1);
+        }
+        acc.min(1.0)
+    }
+}
+
 impl ProductSpectrum {
     /// `T`-step product with diagonal law `law`, weight scale `σ_w²` and weight law.
     ///
@@ -361,15 +390,15 @@ impl ProductSpectrum {
             return Err(Error::invalid("points", n as f64, "at least 10"));
         }
         let [_, hi] = self.edges();
-        // Grid: half log-spaced on [1e-6 hi, 0.05 hi], half linear on [0.05 hi, 1.02 hi].
+        // Grid: half log-spaced on [1e-10 hi, 0.05 hi], half linear on [0.05 hi, 1.02 hi].
         let half = n / 2;
         let mut grid: Vec<f64> = (0..half)
-            .map(|i| hi * 1e-6 * (0.05f64 / 1e-6).powf(i as f64 / half as f64))
+            .map(|i| hi * 1e-10 * (0.05f64 / 1e-10).powf(i as f64 / half as f64))
             .collect();
         grid.extend((0..n - half).map(|i| hi * (0.05 + 0.97 * i as f64 / (n - half - 1) as f64)));
         let scale = hi;
         let eps_sweep = 3e-2 * scale;
-        let eps_final = 1e-7 * scale;
+        let eps_final = 1e-12 * scale;
         // Start high above the right end (where m ≈ m₁/z + m₂/z² and ζ ≈ μ₁/m; the height
         // grows with T because z(m) ∝ z (1+m)^{±(T−1)}) and come down to the sweep height.
         let mut z = C64::new(grid[n - 1], 10.0 * scale * (1.0 + self.steps as f64));
@@ -398,6 +427,7 @@ impl ProductSpectrum {
         let mut density = vec![0.0; n];
         let mut failures = 0;
         let mut cur = (grid[n - 1], sol);
+        let mut last_good = f64::INFINITY;
         for i in (0..n).rev() {
             let target = grid[i];
             // Move along λ at eps_sweep (halving the step on failure).
@@ -427,7 +457,11 @@ impl ProductSpectrum {
                 }
             }
             if !ok {
-                failures += 1;
+                // Past the left end of the bulk, where the density has already fallen below
+                // 1e-6/λ_max, a lost branch means (exponentially) small density: record 0.
+                if last_good * scale >= 1e-6 {
+                    failures += 1;
+                }
                 continue;
             }
             cur = (target, s);
@@ -452,12 +486,20 @@ impl ProductSpectrum {
                 }
             }
             if !good {
-                failures += 1;
+                // Where the smoothed density at the current height is already negligible the
+                // true density is (exponentially) small: record 0, not a failure. The solution
+                // is nearly real there and the descent loses the branch.
+                let z_now = C64::new(target, yy);
+                let rho_now = -((sv.0 + 1.0) / z_now).im / std::f64::consts::PI;
+                if rho_now * scale >= 1e-8 && last_good * scale >= 1e-6 {
+                    failures += 1;
+                }
                 continue;
             }
             let zf = C64::new(target, yy);
             let g = (sv.0 + 1.0) / zf;
             density[i] = (-g.im / std::f64::consts::PI).max(0.0);
+            last_good = density[i];
         }
         let mut mass = 0.0;
         let mut mean = 0.0;
