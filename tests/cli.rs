@@ -546,3 +546,70 @@ fn minimal_cell_commands() {
     assert_ne!(code, 0);
     assert!(err.contains("`r`"), "{err}");
 }
+
+#[test]
+fn spectrum_json_keys_and_simulation() {
+    let (code, out, err) = run(&[
+        "spectrum",
+        "--cell",
+        "vanilla",
+        "--phi",
+        "tanh",
+        "--sigma-w",
+        "1.05",
+        "--sigma-v",
+        "0.1",
+        "--sigma-b",
+        "0.05",
+        "--r",
+        "1",
+        "--steps",
+        "5",
+        "--weights",
+        "gaussian",
+        "--points",
+        "100",
+        "--simulate",
+        "--width",
+        "100",
+        "--seeds",
+        "2",
+        "--json",
+    ]
+    .map(String::from));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "m1",
+        "m2",
+        "normalized_variance",
+        "support",
+        "lambda",
+        "density",
+        "exact",
+        "empirical",
+        "ks_distance",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["lambda"].as_array().unwrap().len(), 100);
+    assert_eq!(v["exact"], true);
+    assert!(v["ks_distance"].as_f64().unwrap() < 0.2);
+    // The minimal cell's spectrum is not available yet: a clear error.
+    let (code, _, err) = run(&[
+        "spectrum",
+        "--cell",
+        "minimal",
+        "--sigma-w",
+        "3",
+        "--sigma-v",
+        "1",
+        "--sigma-b",
+        "0",
+        "--r",
+        "0.46",
+    ]
+    .map(String::from));
+    assert_ne!(code, 0);
+    assert!(err.contains("not implemented yet"), "{err}");
+}

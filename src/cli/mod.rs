@@ -3,6 +3,7 @@
 mod cells;
 mod report;
 mod sim_phase;
+mod spectrum;
 mod svg;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Simulate(sim_phase::SimulateArgs),
     /// Phase diagram of a theory quantity over two parameters (.svg, .csv or .json).
     Phase(sim_phase::PhaseArgs),
+    /// Singular-value spectrum of the T-step Jacobian (free probability; --simulate to compare).
+    Spectrum(spectrum::SpectrumArgs),
     /// Run the analysis on built-in defaults and write a report directory.
     Report(report::ReportArgs),
 }
@@ -125,6 +128,7 @@ pub fn main() -> ExitCode {
         Command::Trajectory(a) => cells::run_trajectory(a).map_err(|e| e.to_string()),
         Command::Simulate(a) => sim_phase::run_simulate(a).map_err(|e| e.to_string()),
         Command::Phase(a) => sim_phase::run_phase(a).map_err(|e| e.to_string()),
+        Command::Spectrum(a) => spectrum::run_spectrum(a).map_err(|e| e.to_string()),
         Command::Report(a) => report::run(a),
     };
     match out {

@@ -11,3 +11,6 @@ pub mod vanilla_rnn {}
 
 #[doc = include_str!("../../theory/03-minimal-rnn.md")]
 pub mod minimal_rnn {}
+
+#[doc = include_str!("../../theory/04-spectra.md")]
+pub mod spectra {}
