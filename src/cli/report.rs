@@ -26,7 +26,8 @@ use crate::cells::minimal::{Minimal, MinimalParams};
 use crate::cells::vanilla::{Vanilla, VanillaParams};
 use crate::expect::{BivariateNormal, Fun, Integrator, Normal, Strategy};
 use crate::phase::{self, Axis, Param, PhaseDiagram, Quantity};
-use crate::sim::{self, SimConfig};
+use crate::sim::{self, SimConfig, Weights, jacobian};
+use crate::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
 
 /// Arguments of `mfrnn report`.
 #[derive(Debug, clap::Args)]
@@ -310,13 +311,16 @@ struct SeriesData {
     se: Option<Vec<f64>>,
 }
 
-/// Writes a figure (SVG) and its data (JSON) and returns the HTML that shows it.
+/// Writes a figure (SVG) and its data (JSON) and returns the HTML that shows it. Series come
+/// in groups of `group` sharing a colour; within a group, names containing "factorised" or
+/// "sampled" are dashed.
 fn figure(
     dir: &Path,
     name: &str,
     title: &str,
     y_label: &str,
     data: &[SeriesData],
+    group: usize,
     caption: &str,
 ) -> Result<String, String> {
     let series: Vec<Series<'_>> = data
@@ -327,13 +331,19 @@ fn figure(
             x: &d.t,
             y: &d.value,
             err: d.se.as_deref(),
-            colour: PALETTE[(k / 3) % PALETTE.len()],
-            dashed: d.name.contains("factorised"),
+            colour: PALETTE[(k / group) % PALETTE.len()],
+            dashed: d.name.contains("factorised") || d.name.contains("sampled"),
         })
         .collect();
     fs::write(
         dir.join(format!("{name}.svg")),
-        line_chart(title, "step t", y_label, &series, ""),
+        line_chart(
+            title,
+            if y_label == "density" { "λ" } else { "step t" },
+            y_label,
+            &series,
+            "",
+        ),
     )
     .map_err(io_err)?;
     fs::write(
@@ -393,21 +403,15 @@ fn stage_propagation(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Secti
             value: sim.c,
             se: Some(sim.c_se),
         });
-        data.push(SeriesData {
-            name: String::new(),
-            t: vec![],
-            value: vec![],
-            se: None,
-        });
         bar.inc(1);
     }
-    data.retain(|d| !d.t.is_empty());
     body += &figure(
         dir,
         "vanilla_c",
         "vanilla tanh RNN: pre-activation correlation c^t",
         "c^t",
         &data,
+        2,
         "Vanilla tanh RNN, σ_v = 0.5, σ_b = 0.1, R = 1: correlation of the two sequences' pre-activations.",
     )?;
     // minimalRNN, several μ_b.
@@ -478,6 +482,7 @@ fn stage_propagation(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Secti
             &format!("minimalRNN: hidden-state correlation c^t ({what})"),
             "c^t",
             &data,
+            3,
             &format!("minimalRNN, σ_w = 6.88, σ_v = 1.39, σ_b = 0, R = 0.46; inputs {what}."),
         )?;
     }
@@ -539,10 +544,110 @@ fn stage_propagation(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Secti
         "minimalRNN: state second moment Q^t (relative to the factorised Q at the last step)",
         "Q^t / Q_factorised(T)",
         &data,
+        3,
         "The slow case σ_w = 3, μ_b = 6 approaches its fixed point over hundreds of steps (χ_Q = 0.9925); the factorised theory misses the tied network at σ_w = 6.88, μ_b = 3.5 by a factor of ~3.",
     )?;
     Ok(Section {
         title: "2. Signal propagation: theory against simulation".into(),
+        body,
+    })
+}
+
+/// Stage 3: Jacobian spectra of the vanilla RNN at critical initialization.
+fn stage_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, String> {
+    let e = |x: crate::Error| x.to_string();
+    let (width, seeds) = if quick { (80, 2) } else { (400, 4) };
+    let horizons: &[usize] = if quick { &[5] } else { &[5, 20] };
+    let act = Builtin::Tanh.arc();
+    let mut body = format!(
+        "<p>The squared singular values of the T-step Jacobian of a critical tanh RNN (χ₁ = 1; \
+         σ_w² = 1/E[φ'²] and σ_b² = q* − σ_w² E[φ²] at q* = 0.1, no inputs): free-probability \
+         density (lines) against {seeds} sampled networks of width {width} (dashed histograms). \
+         Orthogonal weights keep the spectrum near 1; Gaussian weights add T to its normalised \
+         variance.</p>\n<table><tr><th>W</th><th>T</th><th>normalised variance (theory)</th>\
+         <th>sampled</th><th>m₁ sampled</th><th>KS distance</th></tr>\n"
+    );
+    let q = 0.1;
+    let law = DiagonalLaw::of_activation(act.as_ref(), 0.0, q).map_err(e)?;
+    let sw2 = 1.0 / law.moment(1);
+    let probe = Vanilla::new(
+        act.clone(),
+        VanillaParams::new(sw2.sqrt(), 0.0, 0.0, 0.0, 1.0).map_err(e)?,
+    );
+    let sb2 = (q - sw2 * probe.hidden_second_moment(q).map_err(e)?).max(0.0);
+    let v = Vanilla::new(
+        act,
+        VanillaParams::new(sw2.sqrt(), 0.0, sb2.sqrt(), 0.0, 1.0).map_err(e)?,
+    );
+    let mut figs = String::new();
+    for &t in horizons {
+        let mut data = Vec::new();
+        for (wl, w, label) in [
+            (WeightLaw::Orthogonal, Weights::Orthogonal, "orthogonal"),
+            (WeightLaw::Gaussian, Weights::Gaussian, "Gaussian"),
+        ] {
+            let sp = ProductSpectrum::new(law.clone(), sw2, t, wl).map_err(e)?;
+            let d = sp.density(if quick { 120 } else { 400 }).map_err(e)?;
+            let js = jacobian::vanilla(
+                &v,
+                &SimConfig::new(width, 1, seeds, 5).map_err(e)?.weights(w),
+                t,
+                50,
+            )
+            .map_err(e)?;
+            let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+            let m = js.moments;
+            let _ = writeln!(
+                body,
+                "<tr><td>{label}</td><td>{t}</td><td>{:.4}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{ks:.4}</td></tr>",
+                sp.moments().normalized_variance,
+                m.normalized_variance,
+                m.normalized_variance_se,
+                m.m1,
+                m.m1_se
+            );
+            // Density on the part of the support that carries the bulk (λ < 4 for the plot).
+            let keep: Vec<usize> = (0..d.lambda.len())
+                .filter(|&i| d.lambda[i] >= 0.02 && d.lambda[i] <= 4.0)
+                .collect();
+            data.push(SeriesData {
+                name: format!("{label} theory"),
+                t: keep.iter().map(|&i| d.lambda[i]).collect(),
+                value: keep.iter().map(|&i| d.density[i]).collect(),
+                se: None,
+            });
+            let bins = 50;
+            let (lo, hi) = (0.02, 4.0);
+            let wbin = (hi - lo) / bins as f64;
+            let mut counts = vec![0usize; bins];
+            for &x in &js.squared_singular_values {
+                if x >= lo && x < hi {
+                    counts[((x - lo) / wbin) as usize] += 1;
+                }
+            }
+            let n = js.squared_singular_values.len() as f64;
+            data.push(SeriesData {
+                name: format!("{label} sampled"),
+                t: (0..bins).map(|i| lo + (i as f64 + 0.5) * wbin).collect(),
+                value: counts.iter().map(|&c| c as f64 / (n * wbin)).collect(),
+                se: None,
+            });
+            bar.inc(1);
+        }
+        figs += &figure(
+            dir,
+            &format!("spectrum_T{t}"),
+            &format!("critical tanh RNN: squared singular values of J_T, T = {t}"),
+            "density",
+            &data,
+            2,
+            &format!("T = {t}; the x axis is the eigenvalue λ of J_T J_T^T (0.02 ≤ λ ≤ 4 shown)."),
+        )?;
+    }
+    body.push_str("</table>\n");
+    body.push_str(&figs);
+    Ok(Section {
+        title: "3. Jacobian spectra at critical initialization (vanilla RNN)".into(),
         body,
     })
 }
@@ -570,16 +675,19 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
         b
     };
     let mut sections = Vec::new();
-    let bar = stage_bar(3, "[1/3] phase diagrams");
+    let bar = stage_bar(3, "[1/4] phase diagrams");
     sections.push(stage_phase(&tmp, a.quick, &bar)?);
     bar.finish();
     let bar = stage_bar(
         if a.quick { 9 } else { 15 },
-        "[2/3] signal propagation vs simulation",
+        "[2/4] signal propagation vs simulation",
     );
     sections.push(stage_propagation(&tmp, a.quick, &bar)?);
     bar.finish();
-    let bar = stage_bar(1, "[3/3] accuracy of the expectation engine");
+    let bar = stage_bar(if a.quick { 2 } else { 4 }, "[3/4] Jacobian spectra");
+    sections.push(stage_spectra(&tmp, a.quick, &bar)?);
+    bar.finish();
+    let bar = stage_bar(1, "[4/4] accuracy of the expectation engine");
     let rows = accuracy_rows(a.quick).map_err(|e| e.to_string())?;
     write_csv(&tmp.join("accuracy.csv"), &rows).map_err(io)?;
     fs::write(
@@ -588,7 +696,7 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
     )
     .map_err(io)?;
     sections.push(Section {
-        title: "3. Accuracy of the Gaussian-expectation engine".into(),
+        title: "4. Accuracy of the Gaussian-expectation engine".into(),
         body: accuracy_html(&rows),
     });
     bar.inc(1);
@@ -628,8 +736,8 @@ fn page(sections: &[Section], quick: bool, seconds: f64) -> String {
          figure{{margin:1em 0}}figcaption{{font-size:90%;color:#333}}</style></head><body>\n\
          <h1>mfrnn report</h1>\n<p>Mean-field theory of signal propagation in RNNs (Chen, Pennington &amp; \
          Schoenholz, ICML 2018), computed and checked by mfrnn {} — {} run, {:.0} s. Re-run with \
-         <code>cargo run --release -- report{}</code>. Not yet included: Jacobian spectra and critical \
-         initialization (later stages of the project).</p>\n",
+         <code>cargo run --release -- report{}</code>. Not yet included: minimalRNN spectra and critical \
+         initialization tables (later stages of the project).</p>\n",
         env!("CARGO_PKG_VERSION"),
         if quick { "quick" } else { "full" },
         seconds,
