@@ -49,6 +49,29 @@ impl UnitUpdate {
             }
         }
     }
+
+    /// The unit's entries of the one-step Jacobian `∂h^t/∂h^{t−1} = diag(a) + diag(b) W`:
+    /// vanilla `(0, φ'(e))`, minimalRNN `(u, u(1−u)(h^{t−1} − z^t))`.
+    #[inline]
+    fn jacobian(&self, h_prev: f64, e: f64, z: f64) -> (f64, f64) {
+        match self {
+            UnitUpdate::Vanilla(a) => (0.0, a.eval(crate::activation::Deriv::DPhi, e)),
+            UnitUpdate::Minimal => {
+                let u = crate::activation::sigmoid(e);
+                (u, u * (1.0 - u) * (h_prev - z))
+            }
+        }
+    }
+}
+
+/// Per-unit Jacobian entries `a, b` (units × recorded steps) of sequence `a` along the unit
+/// paths of one replica: the diagonals of `J^t = diag(a^t) + diag(b^t) W`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JacobianPaths {
+    /// `a_{i,t}` (rows: units, columns: recorded steps).
+    pub a: DMatrix<f64>,
+    /// `b_{i,t}` (without the factor `σ_w`).
+    pub b: DMatrix<f64>,
 }
 
 /// Weight and bias regime of the network whose infinite-width limit is computed.
@@ -119,6 +142,7 @@ pub struct ProcessParams {
 /// Per-replica, per-step statistics `[q, Q, q_ab, C, c]`.
 type Stats = [f64; 5];
 
+#[allow(clippy::too_many_arguments)]
 fn run_replica(
     upd: &UnitUpdate,
     p: &ProcessParams,
@@ -127,7 +151,8 @@ fn run_replica(
     m: usize,
     mut rng: ChaCha8Rng,
     hidden_corr: bool,
-) -> Vec<Stats> {
+    record_from: Option<usize>,
+) -> (Vec<Stats>, Option<JacobianPaths>) {
     let steps = rho.len();
     let dims = 2 * steps;
     let sw2 = p.sigma_w * p.sigma_w;
@@ -140,6 +165,11 @@ fn run_replica(
     let mut l = DMatrix::<f64>::zeros(dims, dims);
     let mut za = vec![0.0f64; m];
     let mut out = Vec::with_capacity(steps);
+    let recorded = record_from.map_or(0, |r| steps.saturating_sub(r));
+    let mut jac = record_from.map(|_| JacobianPaths {
+        a: DMatrix::zeros(m, recorded),
+        b: DMatrix::zeros(m, recorded),
+    });
     let mf = m as f64;
     // Q_xy(t−1, s−1) between the state columns (dimension index of time t−1, seq x) and
     // (time s−1, seq y); zero when either time is 0.
@@ -206,6 +236,14 @@ fn run_replica(
                     sr * (r * za[i] + orth * g2)
                 };
                 hs[(i, d)] = upd.apply(hp, p.mu_b + e[(i, 0)], z);
+                if x == 0
+                    && let (Some(from), Some(j)) = (record_from, jac.as_mut())
+                    && t >= from
+                {
+                    let (ja, jb) = upd.jacobian(hp, p.mu_b + e[(i, 0)], z);
+                    j.a[(i, t - from)] = ja;
+                    j.b[(i, t - from)] = jb;
+                }
             }
         }
         let (da, db) = (2 * t, 2 * t + 1);
@@ -228,7 +266,7 @@ fn run_replica(
         };
         out.push([0.5 * (q + qb), 0.5 * (qa_h + qb_h), q_ab, cc, c]);
     }
-    out
+    (out, jac)
 }
 
 /// Samples the unit process and returns the statistics over time.
@@ -249,8 +287,75 @@ pub fn trajectory(
         .map(|r| {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
             rng.set_stream(r as u64);
-            run_replica(upd, p, rho, regime, m, rng, hidden_corr)
+            run_replica(upd, p, rho, regime, m, rng, hidden_corr, None).0
         })
         .collect();
     Ok(estimates(&reps, rho.len(), *cfg))
+}
+
+/// Samples the unit process on one input sequence for `burn_in + steps` steps and returns,
+/// per replica, the Jacobian entries of the last `steps` steps.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for `steps == 0`.
+pub fn jacobian_paths(
+    upd: &UnitUpdate,
+    p: &ProcessParams,
+    regime: Regime,
+    burn_in: usize,
+    steps: usize,
+    cfg: &ExactConfig,
+) -> Result<Vec<JacobianPaths>> {
+    if steps == 0 {
+        return Err(Error::invalid("steps", 0.0, "at least 1"));
+    }
+    let rho = RhoSchedule::constant(1.0, burn_in + steps)?;
+    let m = cfg.units / cfg.replicas;
+    let hidden_corr = matches!(upd, UnitUpdate::Minimal);
+    Ok((0..cfg.replicas)
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+            rng.set_stream(r as u64);
+            run_replica(upd, p, &rho, regime, m, rng, hidden_corr, Some(burn_in))
+                .1
+                .expect("recording requested")
+        })
+        .collect())
+}
+
+/// `m₁ = tr(J_T J_Tᵀ)/N` over the recorded steps by the per-unit recursion
+/// `p_{t,i} = a_{t,i}² p_{t−1,i} + σ_w² b_{t,i}² ⟨p_{t−1}⟩`, `p_0 = 1` — exact for a
+/// Jacobian whose `W` is drawn afresh each step, given the diagonals
+/// (`theory/04-spectra.md`, (S.9)). Returns the replica means and their standard errors;
+/// entry `t` is after `t + 1` steps.
+pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> (Vec<f64>, Vec<f64>) {
+    let steps = paths.first().map_or(0, |p| p.a.ncols());
+    let sw2 = sigma_w * sigma_w;
+    let per: Vec<Vec<f64>> = paths
+        .iter()
+        .map(|jp| {
+            let m = jp.a.nrows();
+            let mut p = vec![1.0; m];
+            let mut out = Vec::with_capacity(steps);
+            for t in 0..steps {
+                let mean = p.iter().sum::<f64>() / m as f64;
+                for (i, pi) in p.iter_mut().enumerate() {
+                    let (a, b) = (jp.a[(i, t)], jp.b[(i, t)]);
+                    *pi = a * a * *pi + sw2 * b * b * mean;
+                }
+                out.push(p.iter().sum::<f64>() / m as f64);
+            }
+            out
+        })
+        .collect();
+    let mut mean = Vec::with_capacity(steps);
+    let mut se = Vec::with_capacity(steps);
+    for t in 0..steps {
+        let xs: Vec<f64> = per.iter().map(|v| v[t]).collect();
+        let (m, s) = crate::sim::mean_se(&xs);
+        mean.push(m);
+        se.push(s);
+    }
+    (mean, se)
 }

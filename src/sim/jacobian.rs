@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{SimConfig, Weights, gaussian_matrix, mean_se, orthogonal_matrix};
-use crate::activation::Deriv;
+use crate::activation::{Deriv, sigmoid};
+use crate::cells::minimal::Minimal;
 use crate::cells::vanilla::Vanilla;
 use crate::error::{Error, Result};
 
@@ -44,13 +45,34 @@ pub struct JacobianSample {
     pub burn_in: usize,
 }
 
+/// How the product `J_T = J^T ⋯ J^1` is accumulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Accumulation {
+    /// Multiply the matrices (rescaled by powers of two so the product cannot overflow) and
+    /// take the SVD: fast, but singular values far below the largest lose relative accuracy
+    /// (absolute error `≈ ε s_max`).
+    #[default]
+    Direct,
+    /// Keep `J_t = Q_t R_t` with `Q_t` orthogonal: each step re-factors `J^t Q_{t−1}` and
+    /// multiplies the triangular factors; the squared singular values of `R_T` come from a
+    /// one-sided Jacobi SVD, which is accurate in the relative sense for the graded triangular
+    /// factors these products produce (long horizons, off-critical settings).
+    Qr,
+}
+
+/// The cell whose Jacobians are sampled.
+#[derive(Debug, Clone, Copy)]
+pub enum JacobianCell<'a> {
+    /// `J^t = diag(φ'(e^t)) W`.
+    Vanilla(&'a Vanilla),
+    /// `J^t = diag(u^t) + diag(u^t(1 − u^t)(h^{t−1} − z^t)) W`.
+    Minimal(&'a Minimal),
+}
+
 /// Samples `J_T = D_T W ⋯ D_1 W` of vanilla networks (one input sequence with second moment
 /// `R`, after `burn_in` steps from `h^0 = 0`), `cfg.seeds` networks, and returns the squared
-/// singular values. With untied weights each step draws a fresh `W`.
-///
-/// The product is formed explicitly (no renormalisation): fine near criticality and for
-/// `T` up to a few hundred; far from criticality the small singular values lose relative
-/// accuracy.
+/// singular values. With untied weights each step draws a fresh `W`. Direct accumulation.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for `steps == 0`.
@@ -60,12 +82,55 @@ pub fn vanilla(
     steps: usize,
     burn_in: usize,
 ) -> Result<JacobianSample> {
+    sample(
+        JacobianCell::Vanilla(v),
+        cfg,
+        steps,
+        burn_in,
+        Accumulation::Direct,
+    )
+}
+
+/// Samples `J_T = ∏ (diag(a^t) + diag(b^t) W)` of minimalRNNs (`a = u`,
+/// `b = u(1−u)(h^{t−1} − z^t)`), as [`vanilla`] does for the vanilla cell. Direct accumulation.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for `steps == 0`.
+pub fn minimal(
+    m: &Minimal,
+    cfg: &SimConfig,
+    steps: usize,
+    burn_in: usize,
+) -> Result<JacobianSample> {
+    sample(
+        JacobianCell::Minimal(m),
+        cfg,
+        steps,
+        burn_in,
+        Accumulation::Direct,
+    )
+}
+
+/// Samples `T`-step Jacobians of `cfg.seeds` networks of either cell: each network runs
+/// `burn_in` steps from `h^0 = 0` on one input sequence (embedded input `z ~ N(0, R)`), then
+/// the product of the next `steps` one-step Jacobians is accumulated as `acc` says. The
+/// Jacobian of step `t` uses the `W` that produced `e^t` (with untied weights, a fresh one).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for `steps == 0`.
+pub fn sample(
+    cell: JacobianCell<'_>,
+    cfg: &SimConfig,
+    steps: usize,
+    burn_in: usize,
+    acc: Accumulation,
+) -> Result<JacobianSample> {
     if steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
     let per: Vec<Vec<f64>> = (0..cfg.seeds)
         .into_par_iter()
-        .map(|s| run_seed(v, cfg, steps, burn_in, s))
+        .map(|s| run_seed(cell, cfg, steps, burn_in, acc, s))
         .collect();
     let mut stats = Vec::with_capacity(per.len());
     for l in &per {
@@ -74,20 +139,12 @@ pub fn vanilla(
         let m2 = l.iter().map(|x| x * x).sum::<f64>() / n;
         stats.push((m1, m2, (m2 - m1 * m1) / (m1 * m1)));
     }
-    let col = |k: usize| -> (f64, f64) {
-        let xs: Vec<f64> = stats
-            .iter()
-            .map(|s| match k {
-                0 => s.0,
-                1 => s.1,
-                _ => s.2,
-            })
-            .collect();
-        mean_se(&xs)
+    let col = |f: fn(&(f64, f64, f64)) -> f64| -> (f64, f64) {
+        mean_se(&stats.iter().map(f).collect::<Vec<_>>())
     };
-    let (m1, m1_se) = col(0);
-    let (m2, m2_se) = col(1);
-    let (nv, nv_se) = col(2);
+    let (m1, m1_se) = col(|s| s.0);
+    let (m2, m2_se) = col(|s| s.1);
+    let (nv, nv_se) = col(|s| s.2);
     let mut all: Vec<f64> = per.into_iter().flatten().collect();
     all.sort_by(f64::total_cmp);
     Ok(JacobianSample {
@@ -106,45 +163,198 @@ pub fn vanilla(
     })
 }
 
-fn run_seed(v: &Vanilla, cfg: &SimConfig, steps: usize, burn_in: usize, s: usize) -> Vec<f64> {
-    let mut rng = cfg.rng(s);
-    let p = v.params();
-    let (n, nin) = (cfg.width, cfg.input_dim);
-    let sample_w = |rng: &mut rand_chacha::ChaCha8Rng| match cfg.weights {
-        Weights::Gaussian => gaussian_matrix(rng, n, n, p.sigma_w / (n as f64).sqrt()),
-        Weights::Orthogonal => orthogonal_matrix(rng, n, p.sigma_w),
-    };
-    let mut w = sample_w(&mut rng);
-    let vin = gaussian_matrix(&mut rng, n, nin, p.sigma_v / (nin as f64).sqrt());
-    let bias: Vec<f64> = (0..n)
-        .map(|_| p.mu_b + p.sigma_b * rng.sample::<f64, _>(StandardNormal))
-        .collect();
-    let act = v.activation().clone();
-    let sr = p.r.sqrt();
-    let mut h = DMatrix::<f64>::zeros(n, 1);
-    let mut jac = DMatrix::<f64>::identity(n, n);
-    for t in 0..burn_in + steps {
-        let x = DMatrix::from_fn(nin, 1, |_, _| sr * rng.sample::<f64, _>(StandardNormal));
-        let e = &w * &h + &vin * &x;
-        let mut d = vec![0.0; n];
-        for i in 0..n {
-            let ei = e[(i, 0)] + bias[i];
-            h[(i, 0)] = act.eval(Deriv::Phi, ei);
-            d[i] = act.eval(Deriv::DPhi, ei);
-        }
-        if t >= burn_in {
-            // J ← D W J  (the Jacobian of step t uses the W that produced e^t).
-            let mut wj = &w * &jac;
-            for (i, di) in d.iter().enumerate() {
-                wj.row_mut(i).scale_mut(*di);
-            }
-            jac = wj;
-        }
-        if !cfg.tied {
-            w = sample_w(&mut rng);
+/// A running product of one-step Jacobians `diag(a) + diag(b) W`.
+#[derive(Debug, Clone)]
+pub struct Accumulator {
+    mode: Accumulation,
+    /// Direct: the product; QR: the orthogonal factor.
+    m: DMatrix<f64>,
+    /// QR: the triangular factor.
+    r: DMatrix<f64>,
+    /// The product is `2^log2_scale` times what is stored.
+    log2_scale: i32,
+}
+
+impl Accumulator {
+    /// The identity of size `n`.
+    pub fn new(n: usize, mode: Accumulation) -> Accumulator {
+        Accumulator {
+            mode,
+            m: DMatrix::identity(n, n),
+            r: DMatrix::identity(n, n),
+            log2_scale: 0,
         }
     }
-    jac.singular_values().iter().map(|s| s * s).collect()
+
+    /// Left-multiplies by `diag(a) + diag(b) w`.
+    pub fn push(&mut self, a: &[f64], b: &[f64], w: &DMatrix<f64>) {
+        let mut next = w * &self.m;
+        let n = next.nrows();
+        for j in 0..next.ncols() {
+            for i in 0..n {
+                next[(i, j)] = b[i] * next[(i, j)] + a[i] * self.m[(i, j)];
+            }
+        }
+        match self.mode {
+            Accumulation::Direct => {
+                self.m = next;
+                self.rescale_m();
+            }
+            Accumulation::Qr => {
+                let (q, r) = next.qr().unpack();
+                self.m = q;
+                self.r = r * &self.r;
+                let big = self.r.amax();
+                if big > 0.0 && big.is_finite() {
+                    let k = big.log2().round() as i32;
+                    self.r *= 2f64.powi(-k);
+                    self.log2_scale += k;
+                }
+            }
+        }
+    }
+
+    fn rescale_m(&mut self) {
+        let big = self.m.amax();
+        if big > 0.0 && big.is_finite() {
+            let k = big.log2().round() as i32;
+            self.m *= 2f64.powi(-k);
+            self.log2_scale += k;
+        }
+    }
+
+    /// Squared singular values of the product, in decreasing order.
+    pub fn squared_singular_values(&self) -> Vec<f64> {
+        let mut s: Vec<f64> = match self.mode {
+            Accumulation::Direct => self.m.singular_values().iter().copied().collect(),
+            Accumulation::Qr => jacobi_singular_values(self.r.clone()),
+        };
+        s.sort_by(|a, b| b.total_cmp(a));
+        let f = 2f64.powi(self.log2_scale);
+        s.iter().map(|x| (x * f) * (x * f)).collect()
+    }
+}
+
+/// Singular values by the one-sided (Hestenes) Jacobi method on the rows of `a`: rotate
+/// pairs of rows until all are mutually orthogonal; the row norms are then the singular
+/// values. Each rotation is exact to rounding in the relative sense, which is what keeps
+/// tiny singular values of graded matrices accurate.
+pub fn jacobi_singular_values(a: DMatrix<f64>) -> Vec<f64> {
+    // Work on columns of the transpose (column access is contiguous).
+    let mut x = a.transpose();
+    let n = x.ncols();
+    for _sweep in 0..60 {
+        let mut rotated = false;
+        for p in 0..n {
+            for q in p + 1..n {
+                let (alpha, beta, gamma) = {
+                    let cp = x.column(p);
+                    let cq = x.column(q);
+                    (cp.norm_squared(), cq.norm_squared(), cp.dot(&cq))
+                };
+                if gamma == 0.0 || gamma.abs() <= 1e-15 * (alpha * beta).sqrt() {
+                    continue;
+                }
+                rotated = true;
+                let zeta = (beta - alpha) / (2.0 * gamma);
+                let t = zeta.signum() / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
+                let c = 1.0 / (1.0 + t * t).sqrt();
+                let s = c * t;
+                for i in 0..x.nrows() {
+                    let (xp, xq) = (x[(i, p)], x[(i, q)]);
+                    x[(i, p)] = c * xp - s * xq;
+                    x[(i, q)] = s * xp + c * xq;
+                }
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+    (0..n).map(|j| x.column(j).norm()).collect()
+}
+
+fn run_seed(
+    cell: JacobianCell<'_>,
+    cfg: &SimConfig,
+    steps: usize,
+    burn_in: usize,
+    acc: Accumulation,
+    s: usize,
+) -> Vec<f64> {
+    let mut rng = cfg.rng(s);
+    let (n, nin) = (cfg.width, cfg.input_dim);
+    let (sigma_w, sigma_v, sigma_b, mu_b, r) = match cell {
+        JacobianCell::Vanilla(v) => {
+            let p = v.params();
+            (p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)
+        }
+        JacobianCell::Minimal(m) => {
+            let p = m.params();
+            (p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)
+        }
+    };
+    // The minimalRNN's input enters the gate through V and the state directly, so its
+    // input dimension is the width.
+    let nin = if matches!(cell, JacobianCell::Minimal(_)) {
+        n
+    } else {
+        nin
+    };
+    let sample_w = |rng: &mut rand_chacha::ChaCha8Rng| match cfg.weights {
+        Weights::Gaussian => gaussian_matrix(rng, n, n, sigma_w / (n as f64).sqrt()),
+        Weights::Orthogonal => orthogonal_matrix(rng, n, sigma_w),
+    };
+    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| {
+        gaussian_matrix(rng, n, nin, sigma_v / (nin as f64).sqrt())
+    };
+    let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
+        (0..n)
+            .map(|_| mu_b + sigma_b * rng.sample::<f64, _>(StandardNormal))
+            .collect()
+    };
+    let mut w = sample_w(&mut rng);
+    let mut vin = sample_v(&mut rng);
+    let mut bias = sample_b(&mut rng);
+    let sr = r.sqrt();
+    let mut h = DMatrix::<f64>::zeros(n, 1);
+    let mut jac = Accumulator::new(n, acc);
+    let mut a = vec![0.0; n];
+    let mut b = vec![0.0; n];
+    for t in 0..burn_in + steps {
+        if t > 0 {
+            if !cfg.tied {
+                w = sample_w(&mut rng);
+                vin = sample_v(&mut rng);
+            }
+            if cfg.fresh_bias {
+                bias = sample_b(&mut rng);
+            }
+        }
+        let x = DMatrix::from_fn(nin, 1, |_, _| sr * rng.sample::<f64, _>(StandardNormal));
+        let e = &w * &h + &vin * &x;
+        for i in 0..n {
+            let ei = e[(i, 0)] + bias[i];
+            match cell {
+                JacobianCell::Vanilla(v) => {
+                    let act = v.activation();
+                    h[(i, 0)] = act.eval(Deriv::Phi, ei);
+                    b[i] = act.eval(Deriv::DPhi, ei);
+                }
+                JacobianCell::Minimal(_) => {
+                    let u = sigmoid(ei);
+                    let (hp, z) = (h[(i, 0)], x[(i, 0)]);
+                    a[i] = u;
+                    b[i] = u * (1.0 - u) * (hp - z);
+                    h[(i, 0)] = u * hp + (1.0 - u) * z;
+                }
+            }
+        }
+        if t >= burn_in {
+            jac.push(&a, &b, &w);
+        }
+    }
+    jac.squared_singular_values()
 }
 
 /// Kolmogorov–Smirnov distance between the empirical distribution of `sample` (sorted) and
@@ -159,4 +369,68 @@ pub fn ks_distance(sample: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
             .max(((i + 1) as f64 / n - f).abs());
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jacobi singular values agree with nalgebra's on a generic matrix.
+    #[test]
+    fn jacobi_matches_nalgebra() {
+        let cfg = SimConfig::new(10, 1, 2, 11).unwrap();
+        let a = gaussian_matrix(&mut cfg.rng(0), 30, 30, 1.0);
+        let mut s1 = jacobi_singular_values(a.clone());
+        let mut s2: Vec<f64> = a.singular_values().iter().copied().collect();
+        s1.sort_by(f64::total_cmp);
+        s2.sort_by(f64::total_cmp);
+        for (x, y) in s1.iter().zip(&s2) {
+            assert!((x - y).abs() < 1e-12 * s2[29], "{x} vs {y}");
+        }
+    }
+
+    /// A telescoping product `O_T D O_{T−1}ᵀ ⋯ O_1 D O_0ᵀ = O_T D^T O_0ᵀ` has singular values
+    /// `d_i^T` exactly. With `d` spanning 0.3..1 and T = 120 they span 60 orders of magnitude:
+    /// QR accumulation keeps every one to 1e-9 relative, the direct product cannot (its
+    /// absolute error is ≈ ε s_max, so values below ~1e-16 of the largest are noise).
+    #[test]
+    fn qr_accumulation_keeps_small_singular_values() {
+        let n = 12;
+        let t_steps: i32 = 120;
+        let d: Vec<f64> = (0..n)
+            .map(|i| 0.3 + 0.7 * i as f64 / (n - 1) as f64)
+            .collect();
+        let cfg = SimConfig::new(n, 1, 2, 5).unwrap();
+        let mut rng = cfg.rng(0);
+        let mut prev = orthogonal_matrix(&mut rng, n, 1.0);
+        let mut qr = Accumulator::new(n, Accumulation::Qr);
+        let mut direct = Accumulator::new(n, Accumulation::Direct);
+        // Identity accumulators start at I: push O_0ᵀ first as a = 0, b = 1, W = O_0ᵀ.
+        let ones = vec![1.0; n];
+        let zeros = vec![0.0; n];
+        qr.push(&zeros, &ones, &prev.transpose());
+        direct.push(&zeros, &ones, &prev.transpose());
+        for _ in 0..t_steps {
+            let next = orthogonal_matrix(&mut rng, n, 1.0);
+            // Step matrix O_next D O_prevᵀ, applied as diag(0) + diag(1) W.
+            let mut w = &next * DMatrix::from_diagonal(&nalgebra::DVector::from_vec(d.clone()));
+            w *= prev.transpose();
+            qr.push(&zeros, &ones, &w);
+            direct.push(&zeros, &ones, &w);
+            prev = next;
+        }
+        let mut exact: Vec<f64> = d.iter().map(|x| x.powi(2 * t_steps)).collect();
+        exact.sort_by(|a, b| b.total_cmp(a));
+        let got = qr.squared_singular_values();
+        for (g, e) in got.iter().zip(&exact) {
+            assert!((g / e - 1.0).abs() < 1e-9, "QR: {g:e} vs {e:e}");
+        }
+        let dir = direct.squared_singular_values();
+        let worst = dir
+            .iter()
+            .zip(&exact)
+            .map(|(g, e)| (g / e - 1.0).abs())
+            .fold(0.0, f64::max);
+        assert!(worst > 1.0, "the direct product should fail here: {worst}");
+    }
 }

@@ -14,7 +14,10 @@
 //! continuation from large `Im z` (sweeping along `λ` at a moderate height, then descending
 //! vertically at each output point: sweeping directly at a tiny height jumps branches).
 
+pub mod gated;
+
 use num_complex::Complex64 as C64;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::activation::{Activation, Deriv};
@@ -384,95 +387,147 @@ impl ProductSpectrum {
     /// spectrum reaches down to it).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `n < 10`.
+    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::Unsupported`] if the continuation
+    /// from large `Im z` fails.
     pub fn density(&self, n: usize) -> Result<Density> {
-        if n < 10 {
-            return Err(Error::invalid("points", n as f64, "at least 10"));
-        }
         let [_, hi] = self.edges();
-        // Grid: half log-spaced on [1e-10 hi, 0.05 hi], half linear on [0.05 hi, 1.02 hi].
-        let half = n / 2;
-        let mut grid: Vec<f64> = (0..half)
-            .map(|i| hi * 1e-10 * (0.05f64 / 1e-10).powf(i as f64 / half as f64))
-            .collect();
-        grid.extend((0..n - half).map(|i| hi * (0.05 + 0.97 * i as f64 / (n - half - 1) as f64)));
-        let scale = hi;
-        let eps_sweep = 3e-2 * scale;
-        let eps_final = 1e-12 * scale;
-        // Start high above the right end (where m ≈ m₁/z + m₂/z² and ζ ≈ μ₁/m; the height
-        // grows with T because z(m) ∝ z (1+m)^{±(T−1)}) and come down to the sweep height.
-        let mut z = C64::new(grid[n - 1], 10.0 * scale * (1.0 + self.steps as f64));
         let mom = self.moments();
-        let m0 = C64::new(mom.m1, 0.0) / z + C64::new(mom.m2, 0.0) / (z * z);
-        let mut sol = (m0, C64::new(self.law.moment(1), 0.0) / m0);
-        let mut y = z.im;
-        while y > eps_sweep {
-            let ny = (0.7 * y).max(eps_sweep);
-            let mut fac = 0.7;
+        let mu1 = self.law.moment(1);
+        let height = 10.0 * hi * (1.0 + self.steps as f64);
+        continuation_density(&ProductEquations(self), hi, n, height, |z| {
+            // Large z: m ≈ m₁/z + m₂/z², ζ ≈ μ₁/m.
+            let m0 = C64::new(mom.m1, 0.0) / z + C64::new(mom.m2, 0.0) / (z * z);
+            (m0, C64::new(mu1, 0.0) / m0)
+        })
+    }
+}
+
+/// A system of spectral equations solved pointwise in `z`: its state determines the moment
+/// generating function `m(z) = ∫ λ ρ(λ)/(z − λ) dλ`.
+pub(crate) trait SpectralEquations: Sync {
+    /// The unknowns.
+    type State: Copy + Send + Sync;
+    /// Newton's method at `z` from `init`, staying on the physical branch; `None` when it
+    /// does not converge.
+    fn solve(&self, z: C64, init: Self::State) -> Option<Self::State>;
+    /// `m(z)` of a solution.
+    fn m(&self, s: &Self::State) -> C64;
+}
+
+struct ProductEquations<'a>(&'a ProductSpectrum);
+
+impl SpectralEquations for ProductEquations<'_> {
+    type State = (C64, C64);
+    fn solve(&self, z: C64, init: (C64, C64)) -> Option<(C64, C64)> {
+        self.0.newton(z, init)
+    }
+    fn m(&self, s: &(C64, C64)) -> C64 {
+        s.0
+    }
+}
+
+/// The density `ρ(λ) = −Im[(1 + m(λ + i0))/λ]/π` on `n` points over `[0, 1.02 hi]` by
+/// continuation: start at `1.02 hi + i·height` from `init(z)`, descend to a moderate height,
+/// sweep right to left along `λ` at that height, and at each output point descend vertically
+/// to `Im z = 1e-12 hi` (sweeping directly at a tiny height jumps between branches).
+pub(crate) fn continuation_density<E: SpectralEquations>(
+    eq: &E,
+    hi: f64,
+    n: usize,
+    height: f64,
+    init: impl Fn(C64) -> E::State,
+) -> Result<Density> {
+    if n < 10 {
+        return Err(Error::invalid("points", n as f64, "at least 10"));
+    }
+    if !(hi.is_finite() && hi > 0.0) {
+        return Err(Error::Unsupported(format!(
+            "spectral solver: upper edge {hi} is not a positive number"
+        )));
+    }
+    // Grid: half log-spaced on [1e-10 hi, 0.05 hi], half linear on [0.05 hi, 1.02 hi].
+    let half = n / 2;
+    let mut grid: Vec<f64> = (0..half)
+        .map(|i| hi * 1e-10 * (0.05f64 / 1e-10).powf(i as f64 / half as f64))
+        .collect();
+    grid.extend((0..n - half).map(|i| hi * (0.05 + 0.97 * i as f64 / (n - half - 1) as f64)));
+    let scale = hi;
+    let eps_sweep = 3e-2 * scale;
+    let eps_final = 1e-12 * scale;
+    let mut z = C64::new(grid[n - 1], height);
+    let mut sol = eq
+        .solve(z, init(z))
+        .ok_or_else(|| Error::Unsupported("spectral solver: no solution at large Im z".into()))?;
+    let mut y = z.im;
+    while y > eps_sweep {
+        let ny = (0.7 * y).max(eps_sweep);
+        let mut fac = 0.7;
+        loop {
+            let zt = C64::new(z.re, ny.max(y * fac));
+            if let Some(s) = eq.solve(zt, sol) {
+                sol = s;
+                y = zt.im;
+                break;
+            }
+            fac = 0.5 * (1.0 + fac);
+            if fac > 0.999 {
+                return Err(Error::Unsupported("spectral solver: descent failed".into()));
+            }
+        }
+        z = C64::new(z.re, y);
+    }
+    // Phase 1 (sequential): sweep right to left at eps_sweep, keeping the state at every
+    // grid point (None where the branch was lost).
+    let mut swept: Vec<Option<E::State>> = vec![None; n];
+    let mut cur = (grid[n - 1], sol);
+    for i in (0..n).rev() {
+        let target = grid[i];
+        let mut x = cur.0;
+        let mut s = cur.1;
+        let mut ok = true;
+        while x > target {
+            let mut dx = x - target;
             loop {
-                let zt = C64::new(z.re, ny.max(y * fac));
-                if let Some(s) = self.newton(zt, sol) {
-                    sol = s;
-                    y = zt.im;
+                let zt = C64::new(
+                    x - dx,
+                    eps_sweep.min(0.3 * (x - dx).max(1e-300) + eps_final),
+                );
+                if let Some(ns) = eq.solve(zt, s) {
+                    s = ns;
+                    x -= dx;
                     break;
                 }
-                fac = 0.5 * (1.0 + fac);
-                if fac > 0.999 {
-                    return Err(Error::Unsupported("spectral solver: descent failed".into()));
-                }
-            }
-            z = C64::new(z.re, y);
-        }
-        // Sweep right to left at the sweep height, descending at each grid point.
-        let mut density = vec![0.0; n];
-        let mut failures = 0;
-        let mut cur = (grid[n - 1], sol);
-        let mut last_good = f64::INFINITY;
-        for i in (0..n).rev() {
-            let target = grid[i];
-            // Move along λ at eps_sweep (halving the step on failure).
-            let mut x = cur.0;
-            let mut s = cur.1;
-            let mut ok = true;
-            while x > target {
-                let mut dx = x - target;
-                loop {
-                    let zt = C64::new(
-                        x - dx,
-                        eps_sweep.min(0.3 * (x - dx).max(1e-300) + eps_final),
-                    );
-                    if let Some(ns) = self.newton(zt, s) {
-                        s = ns;
-                        x -= dx;
-                        break;
-                    }
-                    dx *= 0.5;
-                    if dx < 1e-12 * scale {
-                        ok = false;
-                        break;
-                    }
-                }
-                if !ok {
+                dx *= 0.5;
+                if dx < 1e-12 * scale {
+                    ok = false;
                     break;
                 }
             }
             if !ok {
-                // Past the left end of the bulk, where the density has already fallen below
-                // 1e-6/λ_max, a lost branch means (exponentially) small density: record 0.
-                if last_good * scale >= 1e-6 {
-                    failures += 1;
-                }
-                continue;
+                break;
             }
+        }
+        if ok {
             cur = (target, s);
-            // Descend vertically to the final height.
+            swept[i] = Some(s);
+        }
+    }
+    // Phase 2 (parallel, independent per point): descend vertically to the final height,
+    // `1e-7 λ` (plenty for a density smooth on the scale of the grid) but at most
+    // `1e-12 λ_max` near zero.
+    let descended: Vec<Option<(f64, bool)>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let s = swept[i]?;
+            let target = grid[i];
+            let floor = (1e-7 * target).max(eps_final);
             let mut yy = eps_sweep.min(0.3 * target + eps_final);
             let mut sv = s;
             let mut good = true;
             let mut factor = 0.1;
-            while yy > eps_final {
-                let ny = (factor * yy).max(eps_final);
-                match self.newton(C64::new(target, ny), sv) {
+            while yy > floor {
+                let ny = (factor * yy).max(floor);
+                match eq.solve(C64::new(target, ny), sv) {
                     Some(ns) => {
                         sv = ns;
                         yy = ny;
@@ -485,38 +540,52 @@ impl ProductSpectrum {
                     }
                 }
             }
-            if !good {
-                // Where the smoothed density at the current height is already negligible the
-                // true density is (exponentially) small: record 0, not a failure. The solution
-                // is nearly real there and the descent loses the branch.
-                let z_now = C64::new(target, yy);
-                let rho_now = -((sv.0 + 1.0) / z_now).im / std::f64::consts::PI;
-                if rho_now * scale >= 1e-8 && last_good * scale >= 1e-6 {
+            let z_now = C64::new(target, yy);
+            let rho = -((eq.m(&sv) + 1.0) / z_now).im / std::f64::consts::PI;
+            Some((rho, good))
+        })
+        .collect();
+    // Phase 3 (sequential, right to left): failures. Past the left end of the bulk, where
+    // the mass density per unit of log λ (ρ λ) has already fallen below 1e-6, a lost branch
+    // means (exponentially) small density: record 0, not a failure; likewise where the
+    // smoothed density at the height reached is negligible (the solution is nearly real).
+    let mut density = vec![0.0; n];
+    let mut failures = 0;
+    let mut last_good = f64::INFINITY;
+    for i in (0..n).rev() {
+        let lam = grid[i];
+        match descended[i] {
+            None => {
+                if last_good * lam >= 1e-6 {
                     failures += 1;
                 }
-                continue;
             }
-            let zf = C64::new(target, yy);
-            let g = (sv.0 + 1.0) / zf;
-            density[i] = (-g.im / std::f64::consts::PI).max(0.0);
-            last_good = density[i];
+            Some((rho, false)) => {
+                if rho * lam >= 1e-8 && last_good * lam >= 1e-6 {
+                    failures += 1;
+                }
+            }
+            Some((rho, true)) => {
+                density[i] = rho.max(0.0);
+                last_good = density[i];
+            }
         }
-        let mut mass = 0.0;
-        let mut mean = 0.0;
-        for i in 1..n {
-            let dx = grid[i] - grid[i - 1];
-            mass += 0.5 * dx * (density[i] + density[i - 1]);
-            mean += 0.5 * dx * (grid[i] * density[i] + grid[i - 1] * density[i - 1]);
-        }
-        Ok(Density {
-            lambda: grid,
-            density,
-            support: [0.0, hi],
-            mass,
-            mean,
-            failures,
-        })
     }
+    let mut mass = 0.0;
+    let mut mean = 0.0;
+    for i in 1..n {
+        let dx = grid[i] - grid[i - 1];
+        mass += 0.5 * dx * (density[i] + density[i - 1]);
+        mean += 0.5 * dx * (grid[i] * density[i] + grid[i - 1] * density[i - 1]);
+    }
+    Ok(Density {
+        lambda: grid,
+        density,
+        support: [0.0, hi],
+        mass,
+        mean,
+        failures,
+    })
 }
 
 #[cfg(test)]
