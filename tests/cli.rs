@@ -595,21 +595,47 @@ fn spectrum_json_keys_and_simulation() {
     assert_eq!(v["lambda"].as_array().unwrap().len(), 100);
     assert_eq!(v["exact"], true);
     assert!(v["ks_distance"].as_f64().unwrap() < 0.2);
-    // The minimal cell's spectrum is not available yet: a clear error.
-    let (code, _, err) = run(&[
-        "spectrum",
-        "--cell",
-        "minimal",
-        "--sigma-w",
-        "3",
-        "--sigma-v",
-        "1",
-        "--sigma-b",
-        "0",
-        "--r",
-        "0.46",
-    ]
-    .map(String::from));
-    assert_ne!(code, 0);
-    assert!(err.contains("not implemented yet"), "{err}");
+    // The minimalRNN: one step is exact, several steps are the free approximation.
+    for (steps, exact) in [("1", true), ("4", false)] {
+        let (code, out, err) = run(&[
+            "spectrum",
+            "--cell",
+            "minimal",
+            "--sigma-w",
+            "3",
+            "--sigma-v",
+            "1",
+            "--sigma-b",
+            "0",
+            "--mu-b",
+            "3",
+            "--r",
+            "0.46",
+            "--steps",
+            steps,
+            "--units",
+            "2000",
+            "--points",
+            "100",
+            "--simulate",
+            "--width",
+            "100",
+            "--seeds",
+            "2",
+            "--accumulation",
+            "qr",
+            "--json",
+        ]
+        .map(String::from));
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["cell"], "minimal");
+        assert_eq!(v["exact"], exact, "steps {steps}");
+        assert_eq!(v["law_atoms"], 2000);
+        assert_eq!(v["unit_recursion"]["exact_for"], "untied");
+        assert!(v["unit_recursion"]["m1"].as_f64().unwrap() > 0.0);
+        assert!(v["ks_distance"].as_f64().unwrap() < 0.2);
+        let mass = v["mass_on_grid"].as_f64().unwrap();
+        assert!((mass - 1.0).abs() < 0.02, "{mass}");
+    }
 }

@@ -218,7 +218,14 @@ fn run_replica(
             for i in 0..d {
                 diag -= l[(d, i)] * l[(d, i)];
             }
-            l[(d, d)] = diag.max(0.0).sqrt();
+            // A dimension (numerically) determined by the earlier ones — e.g. the second
+            // sequence when ρ = 1 — gets no fresh noise and, later, no weight: dividing by
+            // a pivot made of rounding error would amplify it without bound.
+            l[(d, d)] = if diag > 1e-10 * k[d].abs() {
+                diag.sqrt()
+            } else {
+                0.0
+            };
             for i in 0..m {
                 xi[(i, d)] = rng.sample::<f64, _>(StandardNormal);
             }
@@ -293,7 +300,7 @@ pub fn trajectory(
     Ok(estimates(&reps, rho.len(), *cfg))
 }
 
-/// Samples the unit process on one input sequence for `burn_in + steps` steps and returns,
+/// Samples the unit process for `burn_in + steps` steps and returns,
 /// per replica, the Jacobian entries of the last `steps` steps.
 ///
 /// # Errors
@@ -309,7 +316,9 @@ pub fn jacobian_paths(
     if steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
-    let rho = RhoSchedule::constant(1.0, burn_in + steps)?;
+    // The second sequence is not needed; make it independent (ρ = 0) so that it adds no
+    // degenerate dimensions.
+    let rho = RhoSchedule::constant(0.0, burn_in + steps)?;
     let m = cfg.units / cfg.replicas;
     let hidden_corr = matches!(upd, UnitUpdate::Minimal);
     Ok((0..cfg.replicas)
@@ -327,7 +336,7 @@ pub fn jacobian_paths(
 /// `m₁ = tr(J_T J_Tᵀ)/N` over the recorded steps by the per-unit recursion
 /// `p_{t,i} = a_{t,i}² p_{t−1,i} + σ_w² b_{t,i}² ⟨p_{t−1}⟩`, `p_0 = 1` — exact for a
 /// Jacobian whose `W` is drawn afresh each step, given the diagonals
-/// (`theory/04-spectra.md`, (S.9)). Returns the replica means and their standard errors;
+/// (`theory/04-spectra.md`, (S.6)). Returns the replica means and their standard errors;
 /// entry `t` is after `t + 1` steps.
 pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> (Vec<f64>, Vec<f64>) {
     let steps = paths.first().map_or(0, |p| p.a.ncols());

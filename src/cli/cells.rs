@@ -102,7 +102,7 @@ impl CellArgs {
         }
     }
 
-    fn process(&self) -> ProcessParams {
+    pub(crate) fn process(&self) -> ProcessParams {
         ProcessParams {
             sigma_w: self.sigma_w,
             sigma_v: self.sigma_v,

@@ -8,9 +8,11 @@ use serde::Serialize;
 use super::cells::{CellArgs, Theory};
 use super::sim_phase::{WeightsArg, write_atomic};
 use super::svg::{PALETTE, Series, line_chart};
+use crate::cells::exact::{self, ExactConfig, Regime, UnitUpdate};
 use crate::error::{Error, Result};
-use crate::sim::jacobian::{self, EmpiricalMoments};
+use crate::sim::jacobian::{self, Accumulation, EmpiricalMoments, JacobianCell};
 use crate::sim::{SimConfig, Weights};
+use crate::spectrum::gated::{GatedLaw, GatedSpectrum};
 use crate::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
 
 /// Arguments of `mfrnn spectrum`.
@@ -42,9 +44,17 @@ pub(crate) struct SpectrumArgs {
     /// Steps run before the product starts (to reach the fixed point).
     #[arg(long = "burn-in", default_value_t = 50)]
     pub burn_in: usize,
-    /// Untied weights in the simulation (fresh W every step).
+    /// Untied weights (fresh W every step) in the simulation and, for the minimalRNN, in the
+    /// unit process that supplies the law of the Jacobian diagonals.
     #[arg(long)]
     pub untied: bool,
+    /// How the simulated Jacobian product is accumulated: `direct`, or `qr` (keeps small
+    /// singular values accurate over long horizons and off criticality).
+    #[arg(long, value_enum, default_value = "direct")]
+    pub accumulation: AccumulationArg,
+    /// minimalRNN: unit paths of the exact theory that give the law of (u, g).
+    #[arg(long, default_value_t = 8000)]
+    pub units: usize,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -53,8 +63,28 @@ pub(crate) struct SpectrumArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `--accumulation`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum AccumulationArg {
+    /// Multiply the matrices.
+    Direct,
+    /// QR-accumulated product with a Jacobi SVD.
+    Qr,
+}
+
+/// The exact per-unit `m₁` recursion (minimalRNN).
+#[derive(Serialize)]
+struct UnitRecursion {
+    m1: f64,
+    m1_se: f64,
+    /// Weights for which the recursion is exact ("untied"); for tied weights it is the
+    /// untied answer on the tied network's unit paths.
+    exact_for: &'static str,
+}
+
 #[derive(Serialize)]
 struct SpectrumOut {
+    cell: &'static str,
     m1: f64,
     m2: f64,
     normalized_variance: f64,
@@ -63,7 +93,12 @@ struct SpectrumOut {
     density: Vec<f64>,
     exact: bool,
     q_star: f64,
+    chi_1: f64,
     mass_on_grid: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit_recursion: Option<UnitRecursion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    law_atoms: Option<usize>,
     solver_failures: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     empirical: Option<EmpiricalMoments>,
@@ -71,35 +106,107 @@ struct SpectrumOut {
     ks_distance: Option<f64>,
 }
 
+/// What the two cells share for output: moments, density and labels.
+struct Computed {
+    cell: &'static str,
+    m1: f64,
+    m2: f64,
+    nv: f64,
+    exact: bool,
+    q_star: f64,
+    chi_1: f64,
+    density: crate::spectrum::Density,
+    unit_recursion: Option<UnitRecursion>,
+    law_atoms: Option<usize>,
+    label: String,
+}
+
 pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
-    let v = match a.cell.theory()? {
-        Theory::Vanilla(v) => v,
-        Theory::Minimal(_) => {
-            return Err(Error::Unsupported(
-                "spectrum --cell minimal is not implemented yet (issue 5 in progress: the \
-                 minimalRNN's Jacobian needs the per-unit theory)"
-                    .into(),
-            ));
-        }
-    };
     if a.steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
-    let s = v.summary(1.0)?;
-    let law = DiagonalLaw::of_activation(v.activation().as_ref(), v.params().mu_b, s.q_star)?;
     let (wl, w) = match a.weights {
         WeightsArg::Gaussian => (WeightLaw::Gaussian, Weights::Gaussian),
         WeightsArg::Orthogonal => (WeightLaw::Orthogonal, Weights::Orthogonal),
     };
-    let sigma_w2 = v.params().sigma_w * v.params().sigma_w;
-    let sp = ProductSpectrum::new(law, sigma_w2, a.steps, wl)?;
-    let mom = sp.moments();
-    let d = sp.density(a.points)?;
+    let acc = match a.accumulation {
+        AccumulationArg::Direct => Accumulation::Direct,
+        AccumulationArg::Qr => Accumulation::Qr,
+    };
+    let theory = a.cell.theory()?;
+    let c = match &theory {
+        Theory::Vanilla(v) => {
+            let s = v.summary(1.0)?;
+            let law =
+                DiagonalLaw::of_activation(v.activation().as_ref(), v.params().mu_b, s.q_star)?;
+            let sigma_w2 = v.params().sigma_w * v.params().sigma_w;
+            let sp = ProductSpectrum::new(law, sigma_w2, a.steps, wl)?;
+            let mom = sp.moments();
+            Computed {
+                cell: "vanilla",
+                m1: mom.m1,
+                m2: mom.m2,
+                nv: mom.normalized_variance,
+                exact: true,
+                q_star: s.q_star,
+                chi_1: s.chi_1,
+                density: sp.density(a.points)?,
+                unit_recursion: None,
+                law_atoms: None,
+                label: v.activation().name().to_string(),
+            }
+        }
+        Theory::Minimal(m) => {
+            let s = m.summary(1.0)?;
+            let p = m.params();
+            let regime = Regime {
+                tied: !a.untied,
+                fresh_bias: false,
+            };
+            let cfg = ExactConfig::new(a.units, 8, a.seed)?;
+            let paths = exact::jacobian_paths(
+                &UnitUpdate::Minimal,
+                &a.cell.process(),
+                regime,
+                a.burn_in,
+                a.steps,
+                &cfg,
+            )?;
+            let (m1s, m1_se) = exact::m1_by_unit_recursion(&paths, p.sigma_w);
+            // The stationary one-step law: the first step after the burn-in.
+            let law = GatedLaw::from_paths(&paths, 0, p.sigma_w)?;
+            let atoms = law.len();
+            let sp = GatedSpectrum::new(law, wl, a.steps)?;
+            let mom = sp.moments();
+            Computed {
+                cell: "minimal",
+                m1: mom.m1,
+                m2: mom.m2,
+                nv: mom.normalized_variance,
+                exact: mom.exact,
+                q_star: s.q_star,
+                chi_1: s.chi_1,
+                density: sp.density(a.points)?,
+                unit_recursion: Some(UnitRecursion {
+                    m1: m1s[a.steps - 1],
+                    m1_se: m1_se[a.steps - 1],
+                    exact_for: "untied",
+                }),
+                law_atoms: Some(atoms),
+                label: format!("minimalRNN, μ_b = {}", p.mu_b),
+            }
+        }
+    };
+    let d = &c.density;
     let (empirical, ks, sample) = if a.simulate {
         let cfg = SimConfig::new(a.width, 1, a.seeds, a.seed)?
             .weights(w)
             .tied(!a.untied);
-        let js = jacobian::vanilla(&v, &cfg, a.steps, a.burn_in)?;
+        let cell = match &theory {
+            Theory::Vanilla(v) => JacobianCell::Vanilla(v),
+            Theory::Minimal(m) => JacobianCell::Minimal(m),
+        };
+        let js = jacobian::sample(cell, &cfg, a.steps, a.burn_in, acc)?;
         let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
         (Some(js.moments), Some(ks), js.squared_singular_values)
     } else {
@@ -139,7 +246,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             } else {
                 "Gaussian"
             },
-            v.activation().name()
+            c.label
         );
         let svg = line_chart(
             &title,
@@ -147,9 +254,14 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             "density",
             &series,
             &format!(
-                "q* = {:.4}, χ₁ = {:.4}; λ < {:.3} not drawn (mass there: {:.3})",
-                s.q_star,
-                s.chi_1,
+                "q* = {:.4}, χ₁ = {:.4}{}; λ < {:.3} not drawn (mass there: {:.3})",
+                c.q_star,
+                c.chi_1,
+                if c.exact {
+                    ""
+                } else {
+                    "; free approximation (not exact)"
+                },
                 0.02 * hi,
                 d.cdf(0.02 * hi)
             ),
@@ -157,15 +269,19 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         write_atomic(path, svg.as_bytes())?;
     }
     let out = SpectrumOut {
-        m1: mom.m1,
-        m2: mom.m2,
-        normalized_variance: mom.normalized_variance,
+        cell: c.cell,
+        m1: c.m1,
+        m2: c.m2,
+        normalized_variance: c.nv,
         support: d.support,
         lambda: d.lambda.clone(),
         density: d.density.clone(),
-        exact: true,
-        q_star: s.q_star,
+        exact: c.exact,
+        q_star: c.q_star,
+        chi_1: c.chi_1,
         mass_on_grid: d.mass,
+        unit_recursion: c.unit_recursion,
+        law_atoms: c.law_atoms,
         solver_failures: d.failures,
         empirical,
         ks_distance: ks,
@@ -174,18 +290,30 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         return Ok(serde_json::to_string_pretty(&out).expect("serialisable"));
     }
     let mut text = format!(
-        "J_T J_T^T, T = {}, {:?} weights, q* = {:.6}, χ₁ = {:.6}\n  m1 = {:.6}  m2 = {:.6}  normalized variance = {:.6}\n  support = [{:.4e}, {:.6}]  mass on grid = {:.6}",
+        "J_T J_T^T ({}), T = {}, {:?} weights, q* = {:.6}, χ₁ = {:.6}{}\n  m1 = {:.6}  m2 = {:.6}  normalized variance = {:.6}\n  support = [{:.4e}, {:.6}]  mass on grid = {:.6}",
+        c.label,
         a.steps,
         wl,
-        s.q_star,
-        s.chi_1,
-        mom.m1,
-        mom.m2,
-        mom.normalized_variance,
+        c.q_star,
+        c.chi_1,
+        if c.exact {
+            ""
+        } else {
+            "\n  (free approximation across steps: exact: false)"
+        },
+        c.m1,
+        c.m2,
+        c.nv,
         d.support[0],
         d.support[1],
         d.mass
     );
+    if let Some(u) = &out.unit_recursion {
+        text += &format!(
+            "\n  m1 by the per-unit recursion (exact for untied W): {:.6} ± {:.6}",
+            u.m1, u.m1_se
+        );
+    }
     if let (Some(e), Some(k)) = (empirical, ks) {
         text += &format!(
             "\n  sampled (N = {}, {} networks): m1 = {:.4} ± {:.4}, normalized variance = {:.4} ± {:.4}, KS distance = {:.4}",

@@ -154,7 +154,7 @@ impl GatedLaw {
             .sum()
     }
 
-    /// One-step moments `(m₁, m₂)` of `JJᵀ` (S.10):
+    /// One-step moments `(m₁, m₂)` of `JJᵀ` (`theory/04-spectra.md`, (S.5)):
     /// `m₁ = ⟨a²⟩ + ⟨b²⟩`; `m₂ = ⟨(a² + b²)²⟩ + 2⟨a²⟩⟨b²⟩ (+ ⟨b²⟩²` for Gaussian `W`).
     pub fn one_step_moments(&self, weights: WeightLaw) -> (f64, f64) {
         let a2 = self.mean(|a, _| a);
