@@ -639,3 +639,43 @@ fn spectrum_json_keys_and_simulation() {
         assert!((mass - 1.0).abs() < 0.02, "{mass}");
     }
 }
+
+/// `spectrum --transient`: the laws along the trajectory from h⁰ = 0; with no burn-in the early
+/// steps have small q, so m₁ (the product of the per-step χ's) differs from the fixed point's.
+#[test]
+fn spectrum_transient() {
+    let base = [
+        "spectrum",
+        "--phi",
+        "tanh",
+        "--sigma-w",
+        "1.5",
+        "--sigma-v",
+        "0.3",
+        "--sigma-b",
+        "0.05",
+        "--r",
+        "1",
+        "--steps",
+        "4",
+        "--burn-in",
+        "0",
+        "--points",
+        "60",
+        "--json",
+    ];
+    let run_json = |extra: &[&str]| -> serde_json::Value {
+        let args: Vec<String> = base.iter().chain(extra).map(|s| s.to_string()).collect();
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let fixed = run_json(&[]);
+    let transient = run_json(&["--transient"]);
+    let (mf, mt) = (
+        fixed["m1"].as_f64().unwrap(),
+        transient["m1"].as_f64().unwrap(),
+    );
+    assert_eq!(transient["exact"], true);
+    assert!(mt > 1.2 * mf, "transient m1 {mt} vs fixed point {mf}");
+}

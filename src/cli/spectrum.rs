@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::cells::{CellArgs, Theory};
 use super::sim_phase::{WeightsArg, write_atomic};
 use super::svg::{PALETTE, Series, line_chart};
+use crate::cells::RhoSchedule;
 use crate::cells::exact::{self, ExactConfig, Regime, UnitUpdate};
 use crate::error::{Error, Result};
 use crate::sim::jacobian::{self, Accumulation, EmpiricalMoments, JacobianCell};
@@ -52,6 +53,10 @@ pub(crate) struct SpectrumArgs {
     /// singular values accurate over long horizons and off criticality).
     #[arg(long, value_enum, default_value = "direct")]
     pub accumulation: AccumulationArg,
+    /// Vanilla: use the laws of D^t along the mean-field trajectory from h⁰ = 0 over steps
+    /// burn-in+1 … burn-in+T, instead of the fixed point (spectra of the transient).
+    #[arg(long)]
+    pub transient: bool,
     /// minimalRNN: unit paths of the exact theory that give the law of (u, g).
     #[arg(long, default_value_t = 8000)]
     pub units: usize,
@@ -137,10 +142,20 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     let c = match &theory {
         Theory::Vanilla(v) => {
             let s = v.summary(1.0)?;
-            let law =
-                DiagonalLaw::of_activation(v.activation().as_ref(), v.params().mu_b, s.q_star)?;
+            let act = v.activation().as_ref();
+            let mu_b = v.params().mu_b;
             let sigma_w2 = v.params().sigma_w * v.params().sigma_w;
-            let sp = ProductSpectrum::new(law, sigma_w2, a.steps, wl)?;
+            let sp = if a.transient {
+                let tr = v.trajectory(&RhoSchedule::constant(1.0, a.burn_in + a.steps)?)?;
+                let laws = tr.q[a.burn_in..]
+                    .iter()
+                    .map(|&q| DiagonalLaw::of_activation(act, mu_b, q))
+                    .collect::<Result<Vec<_>>>()?;
+                ProductSpectrum::along(laws, sigma_w2, wl)?
+            } else {
+                let law = DiagonalLaw::of_activation(act, mu_b, s.q_star)?;
+                ProductSpectrum::new(law, sigma_w2, a.steps, wl)?
+            };
             let mom = sp.moments();
             Computed {
                 cell: "vanilla",
@@ -157,6 +172,13 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             }
         }
         Theory::Minimal(m) => {
+            if a.transient {
+                return Err(Error::Unsupported(
+                    "--transient applies to --cell vanilla; for the minimalRNN the law of the \
+                     Jacobian diagonals after --burn-in steps already comes from the unit paths"
+                        .into(),
+                ));
+            }
             let s = m.summary(1.0)?;
             let p = m.params();
             let regime = Regime {

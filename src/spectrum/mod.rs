@@ -141,6 +141,24 @@ impl DiagonalLaw {
         DiagonalLaw::atoms(d, w)
     }
 
+    /// Equal atoms and probabilities to 1e-13 (relative to the largest atom): laws this close
+    /// give spectra equal far below any solver tolerance, so [`ProductSpectrum::along`] merges
+    /// them — a trajectory that has converged to its fixed point costs one law.
+    pub fn close_to(&self, other: &DiagonalLaw) -> bool {
+        let scale = self.max().max(other.max());
+        self.d.len() == other.d.len()
+            && self
+                .d
+                .iter()
+                .zip(&other.d)
+                .all(|(a, b)| (a - b).abs() <= 1e-13 * scale)
+            && self
+                .w
+                .iter()
+                .zip(&other.w)
+                .all(|(a, b)| (a - b).abs() <= 1e-13)
+    }
+
     /// `μ_k = E[d^k]`.
     pub fn moment(&self, k: i32) -> f64 {
         self.d.iter().zip(&self.w).map(|(d, w)| w * d.powi(k)).sum()
@@ -168,10 +186,13 @@ impl DiagonalLaw {
     }
 }
 
-/// The squared singular values of `J_T` from free probability.
+/// The squared singular values of `J_T` from free probability: a product of `T` factors
+/// `D_t W`, where the laws of `D_t²` may differ from step to step (a finite trajectory) or all
+/// be the fixed-point law.
 #[derive(Debug, Clone)]
 pub struct ProductSpectrum {
-    law: DiagonalLaw,
+    /// Distinct laws with their multiplicities (order does not matter: S-transforms commute).
+    factors: Vec<(DiagonalLaw, usize)>,
     sigma_w2: f64,
     steps: usize,
     weights: WeightLaw,
@@ -236,7 +257,8 @@ impl Density {
 }
 
 impl ProductSpectrum {
-    /// `T`-step product with diagonal law `law`, weight scale `σ_w²` and weight law.
+    /// `T`-step product with one diagonal law `law` at every step (the fixed point), weight
+    /// scale `σ_w²` and weight law.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for `steps == 0` or a non-positive `σ_w²`.
@@ -244,6 +266,35 @@ impl ProductSpectrum {
         if steps == 0 {
             return Err(Error::invalid("steps", 0.0, "at least 1"));
         }
+        ProductSpectrum::with_factors(vec![(law, steps)], sigma_w2, weights)
+    }
+
+    /// The product along a trajectory: step `t` has diagonal law `laws[t]` (laws equal to
+    /// 1e-13, [`DiagonalLaw::close_to`], are merged, so a trajectory that has reached its fixed point costs no more than one
+    /// law). Only the marginal law of each `D_t` enters, for tied and untied weights alike
+    /// (`theory/04-spectra.md`, (S.7)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for no laws or a non-positive `σ_w²`.
+    pub fn along(laws: Vec<DiagonalLaw>, sigma_w2: f64, weights: WeightLaw) -> Result<Self> {
+        if laws.is_empty() {
+            return Err(Error::invalid("steps", 0.0, "at least 1"));
+        }
+        let mut factors: Vec<(DiagonalLaw, usize)> = Vec::new();
+        for law in laws {
+            match factors.iter_mut().find(|(l, _)| l.close_to(&law)) {
+                Some(f) => f.1 += 1,
+                None => factors.push((law, 1)),
+            }
+        }
+        ProductSpectrum::with_factors(factors, sigma_w2, weights)
+    }
+
+    fn with_factors(
+        factors: Vec<(DiagonalLaw, usize)>,
+        sigma_w2: f64,
+        weights: WeightLaw,
+    ) -> Result<Self> {
         if !(sigma_w2.is_finite() && sigma_w2 > 0.0) {
             return Err(Error::invalid(
                 "sigma-w",
@@ -251,22 +302,31 @@ impl ProductSpectrum {
                 "a finite number > 0",
             ));
         }
+        let steps = factors.iter().map(|f| f.1).sum();
         Ok(ProductSpectrum {
-            law,
+            factors,
             sigma_w2,
             steps,
             weights,
         })
     }
 
-    /// Moments from the S-transform series: `m₁ = (σ_w² μ₁)^T`, normalised variance
-    /// `T(μ₂/μ₁² − 1 − s₁)`.
+    /// Number of steps `T`.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Moments from the S-transform series: `m₁ = σ_w^{2T} ∏_t μ₁(t)`, normalised variance
+    /// `Σ_t (μ₂(t)/μ₁(t)² − 1) − T s₁` (additive over free factors).
     pub fn moments(&self) -> SpectrumMoments {
-        let mu1 = self.law.moment(1);
-        let mu2 = self.law.moment(2);
-        let t = self.steps as f64;
-        let m1 = (self.sigma_w2 * mu1).powf(t);
-        let nv = t * (mu2 / (mu1 * mu1) - 1.0 - self.weights.s1());
+        let mut log_m1 = self.steps as f64 * self.sigma_w2.ln();
+        let mut nv = -(self.steps as f64) * self.weights.s1();
+        for (law, n) in &self.factors {
+            let (mu1, mu2) = (law.moment(1), law.moment(2));
+            log_m1 += *n as f64 * mu1.ln();
+            nv += *n as f64 * (mu2 / (mu1 * mu1) - 1.0);
+        }
+        let m1 = log_m1.exp();
         SpectrumMoments {
             m1,
             m2: m1 * m1 * (1.0 + nv),
@@ -274,6 +334,7 @@ impl ProductSpectrum {
         }
     }
 
+    /// Exponents `(a, b)` of `m^a (1+m)^b` in `z(m, ζ)`.
     fn exponents(&self) -> (f64, f64) {
         let t = self.steps as f64;
         match self.weights {
@@ -282,56 +343,79 @@ impl ProductSpectrum {
         }
     }
 
-    /// `z(m, ζ) = σ_w^{2T} ζ^T m^{a} (1+m)^{b}` computed through logarithms (integer
-    /// exponents, so the branch of the logarithm does not matter).
-    fn z_of(&self, m: C64, zeta: C64) -> C64 {
+    /// `ln z(m, ζ) = T ln σ_w² + Σ_j n_j ln ζ_j + a ln m + b ln(1+m)` (integer exponents, so the
+    /// branch of the logarithm does not matter once exponentiated).
+    fn ln_z_of(&self, m: C64, zeta: &[C64]) -> C64 {
         let (a, b) = self.exponents();
-        let t = self.steps as f64;
-        (t * self.sigma_w2.ln() + t * zeta.ln() + a * m.ln() + b * (m + 1.0).ln()).exp()
+        let mut acc =
+            C64::new(self.steps as f64 * self.sigma_w2.ln(), 0.0) + a * m.ln() + b * (m + 1.0).ln();
+        for ((_, n), z) in self.factors.iter().zip(zeta) {
+            acc += *n as f64 * z.ln();
+        }
+        acc
     }
 
-    /// Newton's method for `(m, ζ)` at `z` from `init`; `None` if it does not converge.
-    fn newton(&self, z: C64, init: (C64, C64)) -> Option<(C64, C64)> {
+    /// Newton's method for `(m, ζ_1..ζ_J)` at `z` from `init`; `None` if it does not
+    /// converge. The Jacobian is an arrow (each `ζ_j` couples only to `m`), solved in `O(J)`.
+    fn newton(&self, z: C64, init: &ProductState) -> Option<ProductState> {
         let (a, b) = self.exponents();
-        let t = self.steps as f64;
-        let (mut m, mut zeta) = init;
-        let resid = |m: C64, zeta: C64| -> (C64, C64, C64) {
-            let (mz, dmz) = self.law.stieltjes(zeta);
-            let q = self.z_of(m, zeta) / z;
-            (mz - m, q - 1.0, dmz)
+        let nf = self.factors.len();
+        let resid = |st: &ProductState| -> (C64, Vec<C64>, Vec<C64>) {
+            let q = (self.ln_z_of(st.m, &st.zeta) - z.ln()).exp();
+            let mut r = Vec::with_capacity(nf);
+            let mut d = Vec::with_capacity(nf);
+            for ((law, _), zj) in self.factors.iter().zip(&st.zeta) {
+                let (mz, dmz) = law.stieltjes(*zj);
+                r.push(mz - st.m);
+                d.push(dmz);
+            }
+            (q - 1.0, r, d)
         };
-        let (mut r1, mut r2, mut dmz) = resid(m, zeta);
-        let mut norm = r1.norm() + r2.norm();
+        let norm_of = |r0: C64, r: &[C64]| r0.norm() + r.iter().map(|x| x.norm()).sum::<f64>();
+        let mut st = init.clone();
+        let (mut r0, mut r, mut dm) = resid(&st);
+        let mut norm = norm_of(r0, &r);
         for _ in 0..60 {
             if norm < 1e-13 {
-                return Some((m, zeta));
+                return Some(st);
             }
-            let q = r2 + 1.0;
-            // Jacobian [[−1, M'(ζ)], [q(a/m + b/(1+m)), q T/ζ]].
-            let j11 = C64::new(-1.0, 0.0);
-            let j12 = dmz;
-            let j21 = q * (a / m + b / (m + 1.0));
-            let j22 = q * t / zeta;
-            let det = j11 * j22 - j12 * j21;
-            if det.norm() == 0.0 || !det.is_finite() {
+            // Rows: r_j: M_j'(ζ_j) δζ_j − δm = r_j;  r_0: qA δm + Σ q n_j/ζ_j δζ_j = r_0.
+            let q = r0 + 1.0;
+            let big_a = q * (a / st.m + b / (st.m + 1.0));
+            let mut denom = big_a;
+            let mut rhs = r0;
+            for (j, ((_, n), zj)) in self.factors.iter().zip(&st.zeta).enumerate() {
+                let bj = q * (*n as f64) / zj;
+                if dm[j].norm() == 0.0 || !dm[j].is_finite() {
+                    return None;
+                }
+                denom += bj / dm[j];
+                rhs -= bj * r[j] / dm[j];
+            }
+            if denom.norm() == 0.0 || !denom.is_finite() {
                 return None;
             }
-            let dm = (r1 * j22 - r2 * j12) / det;
-            let dz = (j11 * r2 - j21 * r1) / det;
+            let dmm = rhs / denom;
+            let dz: Vec<C64> = (0..nf).map(|j| (r[j] + dmm) / dm[j]).collect();
             let mut step = 1.0;
             let mut accepted = false;
             for _ in 0..30 {
-                let (mn, zn) = (m - dm * step, zeta - dz * step);
+                let cand = ProductState {
+                    m: st.m - dmm * step,
+                    zeta: st.zeta.iter().zip(&dz).map(|(z, d)| z - d * step).collect(),
+                };
                 // The physical branch: Im m < 0 and Im ζ > 0 for Im z > 0.
-                if mn.im <= 0.0 && zn.im >= 0.0 && mn.is_finite() && zn.is_finite() {
-                    let (a1, a2, a3) = resid(mn, zn);
-                    let nn = a1.norm() + a2.norm();
+                let ok = cand.m.im <= 0.0
+                    && cand.m.is_finite()
+                    && cand.zeta.iter().all(|z| z.im >= 0.0 && z.is_finite());
+                if ok {
+                    let (a0, a1, a2) = resid(&cand);
+                    let nn = norm_of(a0, &a1);
                     if nn < norm || nn < 1e-13 {
-                        m = mn;
-                        zeta = zn;
-                        r1 = a1;
-                        r2 = a2;
-                        dmz = a3;
+                        st = cand;
+                        r0 = a0;
+                        r = a1;
+                        dm = a2;
                         norm = nn;
                         accepted = true;
                         break;
@@ -340,33 +424,43 @@ impl ProductSpectrum {
                 step *= 0.5;
             }
             if !accepted {
-                return if norm < 1e-10 { Some((m, zeta)) } else { None };
+                return if norm < 1e-10 { Some(st) } else { None };
             }
         }
-        (norm < 1e-10).then_some((m, zeta))
+        (norm < 1e-10).then_some(st)
     }
 
     /// Edges of the support: `λ_max = min_{m > 0} z(m)` and `λ_min = max_{−1 < m < 0} z(m)`
-    /// (or 0), with `ζ` real solving `M_{D²}(ζ) = m` outside the support of `d`.
+    /// (or 0), with each `ζ_j` real solving `M_{D_j²}(ζ_j) = m` outside the support of `d`.
     pub fn edges(&self) -> [f64; 2] {
-        let dmax = self.law.max();
         // ζ(m) for m > 0: M is decreasing from +∞ to 0 on (d_max, ∞).
-        let zeta_of = |m: f64| -> f64 {
+        let zeta_of = |law: &DiagonalLaw, m: f64| -> f64 {
+            let dmax = law.max();
             let (mut lo, mut hi) = (dmax * (1.0 + 1e-15) + 1e-300, dmax.max(1.0) * 2.0 + 1.0);
-            while self.law.stieltjes(C64::new(hi, 0.0)).0.re > m {
+            while law.stieltjes(C64::new(hi, 0.0)).0.re > m {
                 hi *= 2.0;
             }
             for _ in 0..200 {
                 let mid = 0.5 * (lo + hi);
-                if self.law.stieltjes(C64::new(mid, 0.0)).0.re > m {
+                if law.stieltjes(C64::new(mid, 0.0)).0.re > m {
                     lo = mid;
                 } else {
                     hi = mid;
                 }
+                if hi - lo <= 4.0 * f64::EPSILON * hi {
+                    break;
+                }
             }
             0.5 * (lo + hi)
         };
-        let zr = |m: f64| -> f64 { self.z_of(C64::new(m, 0.0), C64::new(zeta_of(m), 0.0)).re };
+        let zr = |m: f64| -> f64 {
+            let zeta: Vec<C64> = self
+                .factors
+                .iter()
+                .map(|(law, _)| C64::new(zeta_of(law, m), 0.0))
+                .collect();
+            self.ln_z_of(C64::new(m, 0.0), &zeta).exp().re
+        };
         // Golden-section search for the minimum over log m.
         let (mut a, mut b) = (-30.0f64, 30.0f64);
         let g = 0.618_033_988_749_894_9;
@@ -377,6 +471,9 @@ impl ProductSpectrum {
                 b = d;
             } else {
                 a = c;
+            }
+            if b - a < 1e-13 {
+                break;
             }
         }
         let hi = zr((0.5 * (a + b)).exp());
@@ -392,24 +489,34 @@ impl ProductSpectrum {
     pub fn density(&self, n: usize) -> Result<Density> {
         let [_, hi] = self.edges();
         let mom = self.moments();
-        let mu1 = self.law.moment(1);
         let height = 10.0 * hi * (1.0 + self.steps as f64);
+        let mu1: Vec<f64> = self.factors.iter().map(|(l, _)| l.moment(1)).collect();
         continuation_density(&ProductEquations(self), hi, n, height, |z| {
-            // Large z: m ≈ m₁/z + m₂/z², ζ ≈ μ₁/m.
+            // Large z: m ≈ m₁/z + m₂/z², ζ_j ≈ μ₁(j)/m.
             let m0 = C64::new(mom.m1, 0.0) / z + C64::new(mom.m2, 0.0) / (z * z);
-            (m0, C64::new(mu1, 0.0) / m0)
+            ProductState {
+                m: m0,
+                zeta: mu1.iter().map(|u| C64::new(*u, 0.0) / m0).collect(),
+            }
         })
     }
+}
+
+/// Unknowns of the product equations: `m` and one `ζ_j` per distinct diagonal law.
+#[derive(Debug, Clone)]
+pub(crate) struct ProductState {
+    m: C64,
+    zeta: Vec<C64>,
 }
 
 /// A system of spectral equations solved pointwise in `z`: its state determines the moment
 /// generating function `m(z) = ∫ λ ρ(λ)/(z − λ) dλ`.
 pub(crate) trait SpectralEquations: Sync {
     /// The unknowns.
-    type State: Copy + Send + Sync;
+    type State: Clone + Send + Sync;
     /// Newton's method at `z` from `init`, staying on the physical branch; `None` when it
     /// does not converge.
-    fn solve(&self, z: C64, init: Self::State) -> Option<Self::State>;
+    fn solve(&self, z: C64, init: &Self::State) -> Option<Self::State>;
     /// `m(z)` of a solution.
     fn m(&self, s: &Self::State) -> C64;
 }
@@ -417,12 +524,12 @@ pub(crate) trait SpectralEquations: Sync {
 struct ProductEquations<'a>(&'a ProductSpectrum);
 
 impl SpectralEquations for ProductEquations<'_> {
-    type State = (C64, C64);
-    fn solve(&self, z: C64, init: (C64, C64)) -> Option<(C64, C64)> {
+    type State = ProductState;
+    fn solve(&self, z: C64, init: &ProductState) -> Option<ProductState> {
         self.0.newton(z, init)
     }
-    fn m(&self, s: &(C64, C64)) -> C64 {
-        s.0
+    fn m(&self, s: &ProductState) -> C64 {
+        s.m
     }
 }
 
@@ -456,7 +563,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     let eps_final = 1e-12 * scale;
     let mut z = C64::new(grid[n - 1], height);
     let mut sol = eq
-        .solve(z, init(z))
+        .solve(z, &init(z))
         .ok_or_else(|| Error::Unsupported("spectral solver: no solution at large Im z".into()))?;
     let mut y = z.im;
     while y > eps_sweep {
@@ -464,7 +571,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
         let mut fac = 0.7;
         loop {
             let zt = C64::new(z.re, ny.max(y * fac));
-            if let Some(s) = eq.solve(zt, sol) {
+            if let Some(s) = eq.solve(zt, &sol) {
                 sol = s;
                 y = zt.im;
                 break;
@@ -483,7 +590,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     for i in (0..n).rev() {
         let target = grid[i];
         let mut x = cur.0;
-        let mut s = cur.1;
+        let mut s = cur.1.clone();
         let mut ok = true;
         while x > target {
             let mut dx = x - target;
@@ -492,7 +599,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
                     x - dx,
                     eps_sweep.min(0.3 * (x - dx).max(1e-300) + eps_final),
                 );
-                if let Some(ns) = eq.solve(zt, s) {
+                if let Some(ns) = eq.solve(zt, &s) {
                     s = ns;
                     x -= dx;
                     break;
@@ -508,8 +615,8 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
             }
         }
         if ok {
+            swept[i] = Some(s.clone());
             cur = (target, s);
-            swept[i] = Some(s);
         }
     }
     // Phase 2 (parallel, independent per point): descend vertically to the final height,
@@ -518,7 +625,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     let descended: Vec<Option<(f64, bool)>> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let s = swept[i]?;
+            let s = swept[i].clone()?;
             let target = grid[i];
             let floor = (1e-7 * target).max(eps_final);
             let mut yy = eps_sweep.min(0.3 * target + eps_final);
@@ -527,7 +634,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
             let mut factor = 0.1;
             while yy > floor {
                 let ny = (factor * yy).max(floor);
-                match eq.solve(C64::new(target, ny), sv) {
+                match eq.solve(C64::new(target, ny), &sv) {
                     Some(ns) => {
                         sv = ns;
                         yy = ny;
