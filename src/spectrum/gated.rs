@@ -457,8 +457,8 @@ impl GatedSpectrum {
 
 impl SpectralEquations for GatedSpectrum {
     type State = Tracked;
-    fn solve(&self, z: C64, init: Tracked) -> Option<Tracked> {
-        self.track(z, init, true)
+    fn solve(&self, z: C64, init: &Tracked) -> Option<Tracked> {
+        self.track(z, *init, true)
     }
     fn m(&self, s: &Tracked) -> C64 {
         s.s[0]
