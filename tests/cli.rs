@@ -594,6 +594,14 @@ fn spectrum_json_keys_and_simulation() {
     }
     assert_eq!(v["lambda"].as_array().unwrap().len(), 100);
     assert_eq!(v["exact"], true);
+    // The series moments start with m1, m2.
+    let mom = v["moments"].as_array().unwrap();
+    assert_eq!(mom.len(), 4);
+    for (k, key) in [(0, "m1"), (1, "m2")] {
+        let (a, b) = (mom[k].as_f64().unwrap(), v[key].as_f64().unwrap());
+        assert!((a - b).abs() < 1e-10 * b, "{key}: {a} vs {b}");
+    }
+    assert!(v["empirical"]["m4_se"].as_f64().unwrap() > 0.0);
     assert!(v["ks_distance"].as_f64().unwrap() < 0.2);
     // The minimalRNN: one step is exact, several steps are the free approximation.
     for (steps, exact) in [("1", true), ("4", false)] {

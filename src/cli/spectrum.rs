@@ -93,6 +93,9 @@ struct SpectrumOut {
     m1: f64,
     m2: f64,
     normalized_variance: f64,
+    /// `[m1, m2, m3, m4]` from the S-transform series (vanilla cell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    moments: Option<Vec<f64>>,
     support: [f64; 2],
     lambda: Vec<f64>,
     density: Vec<f64>,
@@ -117,6 +120,7 @@ struct Computed {
     m1: f64,
     m2: f64,
     nv: f64,
+    higher: Option<Vec<f64>>,
     exact: bool,
     q_star: f64,
     chi_1: f64,
@@ -162,6 +166,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                 m1: mom.m1,
                 m2: mom.m2,
                 nv: mom.normalized_variance,
+                higher: Some(sp.moment_series(4)?),
                 exact: true,
                 q_star: s.q_star,
                 chi_1: s.chi_1,
@@ -205,6 +210,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                 m1: mom.m1,
                 m2: mom.m2,
                 nv: mom.normalized_variance,
+                higher: None,
                 exact: mom.exact,
                 q_star: s.q_star,
                 chi_1: s.chi_1,
@@ -295,6 +301,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         m1: c.m1,
         m2: c.m2,
         normalized_variance: c.nv,
+        moments: c.higher.clone(),
         support: d.support,
         lambda: d.lambda.clone(),
         density: d.density.clone(),
@@ -330,6 +337,12 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         d.support[1],
         d.mass
     );
+    if let Some(h) = &out.moments {
+        text += &format!(
+            "\n  m3 = {:.6}  m4 = {:.6} (S-transform series)",
+            h[2], h[3]
+        );
+    }
     if let Some(u) = &out.unit_recursion {
         text += &format!(
             "\n  m1 by the per-unit recursion (exact for untied W): {:.6} ± {:.6}",

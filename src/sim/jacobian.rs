@@ -24,6 +24,14 @@ pub struct EmpiricalMoments {
     pub m2: f64,
     /// Its standard error.
     pub m2_se: f64,
+    /// `E[λ³]` (sixth power of the singular values).
+    pub m3: f64,
+    /// Its standard error.
+    pub m3_se: f64,
+    /// `E[λ⁴]`.
+    pub m4: f64,
+    /// Its standard error.
+    pub m4_se: f64,
     /// `(m₂ − m₁²)/m₁²` (per network, then averaged).
     pub normalized_variance: f64,
     /// Its standard error.
@@ -137,14 +145,16 @@ pub fn sample(
         let n = l.len() as f64;
         let m1 = l.iter().sum::<f64>() / n;
         let m2 = l.iter().map(|x| x * x).sum::<f64>() / n;
-        stats.push((m1, m2, (m2 - m1 * m1) / (m1 * m1)));
+        let m3 = l.iter().map(|x| x * x * x).sum::<f64>() / n;
+        let m4 = l.iter().map(|x| (x * x) * (x * x)).sum::<f64>() / n;
+        stats.push([m1, m2, m3, m4, (m2 - m1 * m1) / (m1 * m1)]);
     }
-    let col = |f: fn(&(f64, f64, f64)) -> f64| -> (f64, f64) {
-        mean_se(&stats.iter().map(f).collect::<Vec<_>>())
-    };
-    let (m1, m1_se) = col(|s| s.0);
-    let (m2, m2_se) = col(|s| s.1);
-    let (nv, nv_se) = col(|s| s.2);
+    let col = |i: usize| -> (f64, f64) { mean_se(&stats.iter().map(|s| s[i]).collect::<Vec<_>>()) };
+    let (m1, m1_se) = col(0);
+    let (m2, m2_se) = col(1);
+    let (m3, m3_se) = col(2);
+    let (m4, m4_se) = col(3);
+    let (nv, nv_se) = col(4);
     let mut all: Vec<f64> = per.into_iter().flatten().collect();
     all.sort_by(f64::total_cmp);
     Ok(JacobianSample {
@@ -154,6 +164,10 @@ pub fn sample(
             m1_se,
             m2,
             m2_se,
+            m3,
+            m3_se,
+            m4,
+            m4_se,
             normalized_variance: nv,
             normalized_variance_se: nv_se,
         },
@@ -226,13 +240,26 @@ impl Accumulator {
     /// Squared singular values of the product, in decreasing order.
     pub fn squared_singular_values(&self) -> Vec<f64> {
         let mut s: Vec<f64> = match self.mode {
-            Accumulation::Direct => self.m.singular_values().iter().copied().collect(),
+            Accumulation::Direct => singular_values(&self.m),
             Accumulation::Qr => jacobi_singular_values(self.r.clone()),
         };
         s.sort_by(|a, b| b.total_cmp(a));
         let f = 2f64.powi(self.log2_scale);
         s.iter().map(|x| (x * f) * (x * f)).collect()
     }
+}
+
+/// Singular values of a dense matrix: nalgebra's bidiagonal QR, or faer's divide and conquer
+/// with the `faer` feature (faster from a few hundred rows; `docs/performance.md`).
+pub fn singular_values(m: &DMatrix<f64>) -> Vec<f64> {
+    #[cfg(feature = "faer")]
+    {
+        let f = faer::Mat::<f64>::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)]);
+        if let Ok(s) = f.singular_values() {
+            return s;
+        }
+    }
+    m.singular_values().iter().copied().collect()
 }
 
 /// Singular values by the one-sided (Hestenes) Jacobi method on the rows of `a`: rotate
@@ -386,6 +413,21 @@ mod tests {
         s2.sort_by(f64::total_cmp);
         for (x, y) in s1.iter().zip(&s2) {
             assert!((x - y).abs() < 1e-12 * s2[29], "{x} vs {y}");
+        }
+    }
+
+    /// The faer backend agrees with nalgebra.
+    #[cfg(feature = "faer")]
+    #[test]
+    fn backend_singular_values_agree() {
+        let cfg = SimConfig::new(10, 1, 2, 12).unwrap();
+        let a = gaussian_matrix(&mut cfg.rng(0), 60, 60, 1.0);
+        let mut s1 = singular_values(&a);
+        let mut s2: Vec<f64> = a.singular_values().iter().copied().collect();
+        s1.sort_by(f64::total_cmp);
+        s2.sort_by(f64::total_cmp);
+        for (x, y) in s1.iter().zip(&s2) {
+            assert!((x - y).abs() < 1e-12 * s2[59], "{x} vs {y}");
         }
     }
 

@@ -15,6 +15,7 @@
 //! vertically at each output point: sweeping directly at a tiny height jumps branches).
 
 pub mod gated;
+pub mod series;
 
 use num_complex::Complex64 as C64;
 use rayon::prelude::*;
@@ -332,6 +333,23 @@ impl ProductSpectrum {
             m2: m1 * m1 * (1.0 + nv),
             normalized_variance: nv,
         }
+    }
+
+    /// Moments `[m₁, …, m_order]` of the squared singular values, `m_k = E[λ^k]`, exact up to
+    /// rounding from the truncated S-transform power series ([`series::product_moments`],
+    /// `theory/04-spectra.md` (S.8); checked in `tests/spectrum_series.rs`). `m₁` and `m₂`
+    /// agree with [`ProductSpectrum::moments`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `order == 0`; [`Error::Unsupported`] if the
+    /// normalised series overflows.
+    pub fn moment_series(&self, order: usize) -> Result<Vec<f64>> {
+        let factors: Vec<(Vec<f64>, usize)> = self
+            .factors
+            .iter()
+            .map(|(law, n)| ((1..=order).map(|k| law.moment(k as i32)).collect(), *n))
+            .collect();
+        series::product_moments(&factors, self.sigma_w2, self.weights, order)
     }
 
     /// Exponents `(a, b)` of `m^a (1+m)^b` in `z(m, ζ)`.
