@@ -74,6 +74,18 @@ pub enum Error {
         /// Why, with the diagnostics the solver had.
         reason: String,
     },
+    /// A design target cannot be met: which constraint failed and what is attainable.
+    #[error("infeasible `{parameter}` = {value}: {constraint}; {feasible}")]
+    Infeasible {
+        /// The target parameter as the user wrote it.
+        parameter: &'static str,
+        /// The requested value.
+        value: f64,
+        /// The constraint that failed, with the numbers.
+        constraint: String,
+        /// The feasible range (or what is attainable instead).
+        feasible: String,
+    },
     /// A requested combination of options is not supported.
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -8,8 +8,11 @@ pub mod cells;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod error;
+/// Small-variance (power-series in q) expansions, Taylor-mode jets and the critical line near q* = 0.
+pub mod expansion;
 pub mod expect;
 pub mod gauss;
+pub mod init;
 pub mod phase;
 pub mod roots;
 pub mod sim;

@@ -687,3 +687,166 @@ fn spectrum_transient() {
     assert_eq!(transient["exact"], true);
     assert!(mt > 1.2 * mf, "transient m1 {mt} vs fixed point {mf}");
 }
+
+#[test]
+fn series_json_keys_and_exact_coefficients() {
+    let (code, out, err) = mfrnn(&["series", "--phi", "tanh", "--order", "4", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["phi"], "tanh");
+    assert_eq!(v["order"], 4);
+    for k in [
+        "E_phi2",
+        "E_dphi2",
+        "E_dphi4",
+        "sigma_w2",
+        "sigma_b2_plus_sigma_v2_R",
+        "spectral_growth",
+    ] {
+        let q = &v[k];
+        for key in ["coefficients", "exact", "pi_power", "formula"] {
+            assert!(q.get(key).is_some(), "{k} lacks {key}: {out}");
+        }
+        assert_eq!(q["coefficients"].as_array().unwrap().len(), 5, "{k}");
+    }
+    // σ_w² = 1 + 2q − 3q² + 34/3 q³ − 61 q⁴ on the tanh critical line.
+    let exact: Vec<&str> = v["sigma_w2"]["exact"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(exact, ["1", "2", "-3", "34/3", "-61"]);
+    assert!((v["sigma_w2"]["coefficients"][3].as_f64().unwrap() - 34.0 / 3.0).abs() < 1e-14);
+    assert_eq!(
+        v["E_phi2"]["formula"],
+        "q - 2 q^2 + 17/3 q^3 - 62/3 q^4 + O(q^5)"
+    );
+    // softplus: E[φ²] has no exact form (ln 2), σ_w² does.
+    let (code, out, _) = mfrnn(&["series", "--phi", "softplus", "--order", "2", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["E_phi2"]["exact"].is_null());
+    assert_eq!(v["sigma_w2"]["formula"], "4 - q + 3/4 q^2 + O(q^3)");
+    // erf: rationals times a power of π.
+    let (code, out, _) = mfrnn(&["series", "--phi", "erf", "--order", "2", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sigma_w2"]["pi_power"], 1);
+}
+
+#[test]
+fn series_human_output_and_errors() {
+    let (code, out, err) = mfrnn(&["series", "--phi", "tanh", "--order", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 + 2 q - 3 q^2 + 34/3 q^3 + O(q^4)"), "{out}");
+    assert!(out.contains("4/3 q^3 + O(q^4)"), "{out}");
+    for (args, needle) in [
+        (vec!["series", "--phi", "relu"], "kink"),
+        (vec!["series", "--phi", "hard_tanh"], "kinks"),
+        (vec!["series", "--phi", "tanh", "--order", "41"], "`order`"),
+        (vec!["series", "--phi", "tanh", "--order", "-1"], "`order`"),
+        (vec!["series", "--phi", "gelu"], "gelu"),
+    ] {
+        let (code, out, err) = mfrnn(&args);
+        assert_eq!(code, 1, "{args:?} succeeded: {out}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+/// `mfrnn init`: the issue's exact commands and keys, the design, sampled weights, and a
+/// typed error with a non-zero exit for an infeasible target.
+#[test]
+fn init_commands() {
+    let keys = [
+        "sigma_w",
+        "sigma_v",
+        "sigma_b",
+        "mu_b",
+        "q_star",
+        "Q_star",
+        "chi_1",
+        "normalized_variance_per_step",
+    ];
+    for args in [
+        &[
+            "init",
+            "--cell",
+            "vanilla",
+            "--phi",
+            "tanh",
+            "--q-star",
+            "0.05",
+            "--r",
+            "1",
+            "--sigma-b",
+            "0",
+            "--json",
+        ][..],
+        &[
+            "init",
+            "--cell",
+            "minimal",
+            "--q-star",
+            "16",
+            "--mu-b",
+            "0",
+            "--r",
+            "0.46",
+            "--sigma-b",
+            "0",
+            "--json",
+        ][..],
+    ] {
+        let (code, out, err) = mfrnn(args);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        for k in keys {
+            assert!(v.get(k).is_some(), "missing {k}");
+        }
+        assert!((v["chi_1"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+        for w in ["orthogonal", "gaussian"] {
+            assert!(v["normalized_variance_per_step"][w].as_f64().unwrap() > 0.0);
+        }
+    }
+    let (code, out, err) = mfrnn(&[
+        "init",
+        "--cell",
+        "vanilla",
+        "--phi",
+        "tanh",
+        "--r",
+        "1",
+        "--horizon",
+        "1000",
+        "--max-width-ratio",
+        "1.5",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rms = v["design"]["rms_ratio"].as_f64().unwrap();
+    assert!(rms <= 1.5 + 1e-9 && rms > 1.49, "{rms}");
+    let dir = std::env::temp_dir().join(format!("mfrnn-cli-init-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = mfrnn(&[
+        "init", "--cell", "minimal", "--q-star", "16", "--mu-b", "4", "--r", "0.46", "--sample",
+        "--width", "32", "--seed", "7", "--out", d, "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 4);
+    let (w, shape) =
+        mfrnn::init::npy::from_bytes(&std::fs::read(dir.join("W.npy")).unwrap()).unwrap();
+    assert_eq!(shape, vec![32, 32]);
+    assert!(w.iter().all(|x| x.is_finite()));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (code, _, err) = mfrnn(&[
+        "init", "--cell", "minimal", "--q-star", "4", "--mu-b", "1", "--r", "0.46",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("infeasible `q-star`") && err.contains("feasible q*"),
+        "{err}"
+    );
+}

@@ -1,7 +1,9 @@
 //! The `mfrnn` command-line tool (feature `cli`): a thin layer over library calls.
 
 mod cells;
+mod init;
 mod report;
+mod series;
 mod sim_phase;
 mod spectrum;
 mod svg;
@@ -36,6 +38,11 @@ enum Command {
     Phase(sim_phase::PhaseArgs),
     /// Singular-value spectrum of the T-step Jacobian (free probability; --simulate to compare).
     Spectrum(spectrum::SpectrumArgs),
+    /// Small-variance expansions in q: E[φ²], E[φ'²], E[φ'⁴] and the critical line near q* = 0.
+    Series(series::SeriesArgs),
+    /// Critical initialization (χ₁ = 1 at a target q*), its predicted spectra, an inverse
+    /// design for a horizon, and sampled weights as .npy files.
+    Init(init::InitArgs),
     /// Run the analysis on built-in defaults and write a report directory.
     Report(report::ReportArgs),
 }
@@ -129,6 +136,8 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => sim_phase::run_simulate(a).map_err(|e| e.to_string()),
         Command::Phase(a) => sim_phase::run_phase(a).map_err(|e| e.to_string()),
         Command::Spectrum(a) => spectrum::run_spectrum(a).map_err(|e| e.to_string()),
+        Command::Init(a) => init::run_init(a).map_err(|e| e.to_string()),
+        Command::Series(a) => series::run_series(a).map_err(|e| e.to_string()),
         Command::Report(a) => report::run(a),
     };
     match out {

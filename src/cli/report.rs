@@ -2,9 +2,9 @@
 //! report directory (HTML + the data behind every table as CSV/JSON).
 //!
 //! Stages: (1) timescale phase diagrams of both cells with the critical line; (2) signal
-//! propagation, theory (factorised and exact) against simulation of real networks; (3) the
-//! accuracy of the expectation engine against its independent adaptive path. Jacobian spectra
-//! and critical initialization join when those modules land.
+//! propagation, theory (factorised and exact) against simulation of real networks; (3) Jacobian
+//! spectra of the critical vanilla RNN; (4) critical initialization of both cells; (5) the
+//! accuracy of the expectation engine against its independent adaptive path.
 //! The directory is written under a temporary name and renamed into place at the end, so an
 //! interrupted run never replaces a good report with a partial one.
 
@@ -18,13 +18,14 @@ use serde::Serialize;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::sim_phase::phase_svg;
-use super::svg::{PALETTE, Series, line_chart};
+use super::svg::{PALETTE, Series, esc, line_chart};
 use crate::activation::Builtin;
 use crate::cells::RhoSchedule;
 use crate::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
 use crate::cells::minimal::{Minimal, MinimalParams};
 use crate::cells::vanilla::{Vanilla, VanillaParams};
 use crate::expect::{BivariateNormal, Fun, Integrator, Normal, Strategy};
+use crate::init;
 use crate::phase::{self, Axis, Param, PhaseDiagram, Quantity};
 use crate::sim::{self, SimConfig, Weights, jacobian};
 use crate::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
@@ -568,16 +569,13 @@ fn stage_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, 
          <th>sampled</th><th>m₁ sampled</th><th>KS distance</th></tr>\n"
     );
     let q = 0.1;
+    // The critical initialization at q*, with the whole remaining variance in the bias.
+    let c = init::vanilla(act.clone(), q, 1.0, 0.0, init::Given::SigmaV(0.0)).map_err(e)?;
     let law = DiagonalLaw::of_activation(act.as_ref(), 0.0, q).map_err(e)?;
-    let sw2 = 1.0 / law.moment(1);
-    let probe = Vanilla::new(
-        act.clone(),
-        VanillaParams::new(sw2.sqrt(), 0.0, 0.0, 0.0, 1.0).map_err(e)?,
-    );
-    let sb2 = (q - sw2 * probe.hidden_second_moment(q).map_err(e)?).max(0.0);
+    let sw2 = c.sigma_w * c.sigma_w;
     let v = Vanilla::new(
         act,
-        VanillaParams::new(sw2.sqrt(), 0.0, sb2.sqrt(), 0.0, 1.0).map_err(e)?,
+        VanillaParams::new(c.sigma_w, 0.0, c.sigma_b, 0.0, 1.0).map_err(e)?,
     );
     let mut figs = String::new();
     for &t in horizons {
@@ -652,6 +650,216 @@ fn stage_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, 
     })
 }
 
+/// One row of the critical-initialization table.
+#[derive(Debug, Serialize)]
+struct InitRow {
+    cell: &'static str,
+    q_star: f64,
+    mu_b: f64,
+    r: f64,
+    feasible: bool,
+    sigma_w: Option<f64>,
+    sigma_v: Option<f64>,
+    big_q_star: Option<f64>,
+    normalized_variance_per_step_orthogonal: Option<f64>,
+    rms_ratio_t100_orthogonal: Option<f64>,
+    simulated_chi_1: Option<f64>,
+    simulated_chi_1_se: Option<f64>,
+    note: String,
+}
+
+/// Stage 4: critical initialization of both cells across q* and μ_b, with feasibility and
+/// (full run) the χ₁ of simulated networks.
+fn stage_init(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, String> {
+    let e = |x: crate::Error| x.to_string();
+    let act = Builtin::Tanh.arc();
+    let (width, seeds, burn_in) = (400, 4, 500);
+    let vq: &[f64] = if quick {
+        &[0.05, 0.5]
+    } else {
+        &[0.01, 0.05, 0.1, 0.5, 1.0, 2.0]
+    };
+    let mq: &[f64] = if quick {
+        &[16.0]
+    } else {
+        &[4.0, 8.0, 16.0, 32.0]
+    };
+    let mmu: &[f64] = if quick {
+        &[0.0, 4.0]
+    } else {
+        &[-2.0, 0.0, 2.0, 4.0, 8.0]
+    };
+    let mut rows = Vec::new();
+    let simulate = |cell: jacobian::JacobianCell<'_>| -> Result<(f64, f64), String> {
+        let cfg = SimConfig::new(width, 1, seeds, 9)
+            .map_err(e)?
+            .weights(Weights::Orthogonal);
+        let m = jacobian::sample(cell, &cfg, 1, burn_in, jacobian::Accumulation::Direct)
+            .map_err(e)?
+            .moments;
+        Ok((m.m1, m.m1_se))
+    };
+    let mut push = |cell: &'static str,
+                    q: f64,
+                    mu_b: f64,
+                    r: f64,
+                    res: crate::Result<init::CriticalInit>|
+     -> Result<(), String> {
+        let row = match res {
+            Ok(c) => {
+                let w = c.spectral_width(100).map_err(e)?;
+                let sim = if quick {
+                    None
+                } else if c.cell == init::CellKind::Vanilla {
+                    let v = Vanilla::new(
+                        Builtin::Tanh.arc(),
+                        VanillaParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r)
+                            .map_err(e)?,
+                    );
+                    Some(simulate(jacobian::JacobianCell::Vanilla(&v))?)
+                } else {
+                    let m = Minimal::new(
+                        MinimalParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r)
+                            .map_err(e)?,
+                    );
+                    Some(simulate(jacobian::JacobianCell::Minimal(&m))?)
+                };
+                InitRow {
+                    cell,
+                    q_star: q,
+                    mu_b,
+                    r,
+                    feasible: true,
+                    sigma_w: Some(c.sigma_w),
+                    sigma_v: Some(c.sigma_v),
+                    big_q_star: Some(c.big_q_star),
+                    normalized_variance_per_step_orthogonal: Some(
+                        c.normalized_variance_per_step.orthogonal,
+                    ),
+                    rms_ratio_t100_orthogonal: Some(w.rms_ratio.orthogonal),
+                    simulated_chi_1: sim.map(|s| s.0),
+                    simulated_chi_1_se: sim.map(|s| s.1),
+                    note: c.warnings.join("; "),
+                }
+            }
+            Err(crate::Error::Infeasible { feasible, .. }) => InitRow {
+                cell,
+                q_star: q,
+                mu_b,
+                r,
+                feasible: false,
+                sigma_w: None,
+                sigma_v: None,
+                big_q_star: None,
+                normalized_variance_per_step_orthogonal: None,
+                rms_ratio_t100_orthogonal: None,
+                simulated_chi_1: None,
+                simulated_chi_1_se: None,
+                note: feasible,
+            },
+            Err(x) => return Err(x.to_string()),
+        };
+        rows.push(row);
+        Ok(())
+    };
+    for &q in vq {
+        push(
+            "vanilla",
+            q,
+            0.0,
+            1.0,
+            init::vanilla(act.clone(), q, 1.0, 0.0, init::Given::SigmaB(0.0)),
+        )?;
+    }
+    bar.inc(1);
+    for &mu_b in mmu {
+        for &q in mq {
+            push(
+                "minimal",
+                q,
+                mu_b,
+                0.46,
+                init::minimal(q, mu_b, 0.46, init::Given::SigmaB(0.0)),
+            )?;
+        }
+    }
+    bar.inc(1);
+    fs::write(
+        dir.join("init.json"),
+        serde_json::to_string_pretty(&rows).expect("serialisable"),
+    )
+    .map_err(io_err)?;
+    let opt = |x: Option<f64>, p: usize| x.map_or("—".to_string(), |v| format!("{v:.p$}"));
+    let mut csv = String::from(
+        "cell,q_star,mu_b,r,feasible,sigma_w,sigma_v,Q_star,normalized_variance_per_step_orthogonal,rms_ratio_t100_orthogonal,simulated_chi_1,simulated_chi_1_se,note\n",
+    );
+    let mut body = format!(
+        "<p>Closed-form critical initializations (χ₁ = 1 at the target q*, σ_b = 0, σ_v solved \
+         for; <code>mfrnn init</code>, theory/06): vanilla tanh at R = 1 and the minimalRNN at \
+         R = 0.46 across q* and μ_b. The spread column is √(m₂)/m₁ of the squared singular \
+         values after T = 100 steps with orthogonal W (exact for the vanilla cell, the free \
+         approximation on the factorised law for the minimalRNN). {}</p>\n<table><tr><th>cell</th>\
+         <th>q*</th><th>μ_b</th><th>σ_w</th><th>σ_v</th><th>Q*</th><th>v₁ (orth.)</th>\
+         <th>√(m₂)/m₁ at T = 100</th><th>simulated χ₁</th><th>note</th></tr>\n",
+        if quick {
+            "Quick run: no simulation.".to_string()
+        } else {
+            format!(
+                "Simulated χ₁: the one-step Jacobian's mean squared singular value in {seeds} \
+                 tied networks of width {width} (orthogonal W) after {burn_in} steps from h⁰ = 0, ± \
+                 standard error (near the linear regime and at large μ_b the approach to the \
+                 fixed point is slow: ξ_q is long)."
+            )
+        }
+    );
+    for r in &rows {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            r.cell,
+            r.q_star,
+            r.mu_b,
+            r.r,
+            r.feasible,
+            opt(r.sigma_w, 10),
+            opt(r.sigma_v, 10),
+            opt(r.big_q_star, 10),
+            opt(r.normalized_variance_per_step_orthogonal, 10),
+            opt(r.rms_ratio_t100_orthogonal, 10),
+            opt(r.simulated_chi_1, 6),
+            opt(r.simulated_chi_1_se, 6),
+            r.note.replace('"', "'")
+        );
+        let sim = match (r.simulated_chi_1, r.simulated_chi_1_se) {
+            (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
+            _ => "—".into(),
+        };
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{sim}</td><td style=\"text-align:left\">{}</td></tr>",
+            r.cell,
+            r.q_star,
+            r.mu_b,
+            opt(r.sigma_w, 4),
+            opt(r.sigma_v, 4),
+            opt(r.big_q_star, 4),
+            opt(r.normalized_variance_per_step_orthogonal, 4),
+            opt(r.rms_ratio_t100_orthogonal, 3),
+            if r.feasible {
+                esc(&r.note)
+            } else {
+                format!("infeasible: {}", esc(&r.note))
+            }
+        );
+    }
+    fs::write(dir.join("init.csv"), csv).map_err(io_err)?;
+    body.push_str("</table>\n<p>Data: <a href=\"init.csv\">init.csv</a>, <a href=\"init.json\">init.json</a>.</p>\n");
+    Ok(Section {
+        title: "4. Critical initialization".into(),
+        body,
+    })
+}
+
 pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
     let started = Instant::now();
     let out = &a.out;
@@ -675,19 +883,22 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
         b
     };
     let mut sections = Vec::new();
-    let bar = stage_bar(3, "[1/4] phase diagrams");
+    let bar = stage_bar(3, "[1/5] phase diagrams");
     sections.push(stage_phase(&tmp, a.quick, &bar)?);
     bar.finish();
     let bar = stage_bar(
         if a.quick { 9 } else { 15 },
-        "[2/4] signal propagation vs simulation",
+        "[2/5] signal propagation vs simulation",
     );
     sections.push(stage_propagation(&tmp, a.quick, &bar)?);
     bar.finish();
-    let bar = stage_bar(if a.quick { 2 } else { 4 }, "[3/4] Jacobian spectra");
+    let bar = stage_bar(if a.quick { 2 } else { 4 }, "[3/5] Jacobian spectra");
     sections.push(stage_spectra(&tmp, a.quick, &bar)?);
     bar.finish();
-    let bar = stage_bar(1, "[4/4] accuracy of the expectation engine");
+    let bar = stage_bar(2, "[4/5] critical initialization");
+    sections.push(stage_init(&tmp, a.quick, &bar)?);
+    bar.finish();
+    let bar = stage_bar(1, "[5/5] accuracy of the expectation engine");
     let rows = accuracy_rows(a.quick).map_err(|e| e.to_string())?;
     write_csv(&tmp.join("accuracy.csv"), &rows).map_err(io)?;
     fs::write(
@@ -696,7 +907,7 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
     )
     .map_err(io)?;
     sections.push(Section {
-        title: "4. Accuracy of the Gaussian-expectation engine".into(),
+        title: "5. Accuracy of the Gaussian-expectation engine".into(),
         body: accuracy_html(&rows),
     });
     bar.inc(1);
@@ -736,8 +947,8 @@ fn page(sections: &[Section], quick: bool, seconds: f64) -> String {
          figure{{margin:1em 0}}figcaption{{font-size:90%;color:#333}}</style></head><body>\n\
          <h1>mfrnn report</h1>\n<p>Mean-field theory of signal propagation in RNNs (Chen, Pennington &amp; \
          Schoenholz, ICML 2018), computed and checked by mfrnn {} — {} run, {:.0} s. Re-run with \
-         <code>cargo run --release -- report{}</code>. Not yet included: minimalRNN spectra and critical \
-         initialization tables (later stages of the project).</p>\n",
+         <code>cargo run --release -- report{}</code>. Not yet included: minimalRNN spectra (a later \
+         stage of the project).</p>\n",
         env!("CARGO_PKG_VERSION"),
         if quick { "quick" } else { "full" },
         seconds,

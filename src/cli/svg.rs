@@ -139,7 +139,8 @@ fn fmt_tick(v: f64) -> String {
     if s == "-0" { "0".into() } else { s.to_string() }
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for SVG/HTML.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

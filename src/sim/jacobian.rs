@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{SimConfig, Weights, gaussian_matrix, mean_se, orthogonal_matrix};
+use super::{SimConfig, bias_vector, input_matrix, mean_se, recurrent_matrix};
 use crate::activation::{Deriv, sigmoid};
 use crate::cells::minimal::Minimal;
 use crate::cells::vanilla::Vanilla;
@@ -328,18 +328,10 @@ fn run_seed(
     } else {
         nin
     };
-    let sample_w = |rng: &mut rand_chacha::ChaCha8Rng| match cfg.weights {
-        Weights::Gaussian => gaussian_matrix(rng, n, n, sigma_w / (n as f64).sqrt()),
-        Weights::Orthogonal => orthogonal_matrix(rng, n, sigma_w),
-    };
-    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| {
-        gaussian_matrix(rng, n, nin, sigma_v / (nin as f64).sqrt())
-    };
-    let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
-        (0..n)
-            .map(|_| mu_b + sigma_b * rng.sample::<f64, _>(StandardNormal))
-            .collect()
-    };
+    let sample_w =
+        |rng: &mut rand_chacha::ChaCha8Rng| recurrent_matrix(rng, cfg.weights, n, sigma_w);
+    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| input_matrix(rng, n, nin, sigma_v);
+    let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| bias_vector(rng, n, mu_b, sigma_b);
     let mut w = sample_w(&mut rng);
     let mut vin = sample_v(&mut rng);
     let mut bias = sample_b(&mut rng);
@@ -401,6 +393,7 @@ pub fn ks_distance(sample: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::{gaussian_matrix, orthogonal_matrix};
 
     /// Jacobi singular values agree with nalgebra's on a generic matrix.
     #[test]

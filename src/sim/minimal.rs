@@ -6,7 +6,7 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
 use super::vanilla::SimTrajectory;
-use super::{SimConfig, Weights, gaussian_matrix, orthogonal_matrix};
+use super::{SimConfig, bias_vector, input_matrix, recurrent_matrix};
 use crate::activation::sigmoid;
 use crate::cells::RhoSchedule;
 use crate::cells::minimal::Minimal;
@@ -18,18 +18,10 @@ fn run_seed(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
     let mut rng = cfg.rng(s);
     let p = m.params();
     let (n, b) = (cfg.width, cfg.batch);
-    let sample_w = |rng: &mut rand_chacha::ChaCha8Rng| match cfg.weights {
-        Weights::Gaussian => gaussian_matrix(rng, n, n, p.sigma_w / (n as f64).sqrt()),
-        Weights::Orthogonal => orthogonal_matrix(rng, n, p.sigma_w),
-    };
-    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| {
-        gaussian_matrix(rng, n, n, p.sigma_v / (n as f64).sqrt())
-    };
-    let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
-        (0..n)
-            .map(|_| p.mu_b + p.sigma_b * rng.sample::<f64, _>(StandardNormal))
-            .collect()
-    };
+    let sample_w =
+        |rng: &mut rand_chacha::ChaCha8Rng| recurrent_matrix(rng, cfg.weights, n, p.sigma_w);
+    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| input_matrix(rng, n, n, p.sigma_v);
+    let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| bias_vector(rng, n, p.mu_b, p.sigma_b);
     let mut w = sample_w(&mut rng);
     let mut vin = sample_v(&mut rng);
     let mut bias = sample_b(&mut rng);

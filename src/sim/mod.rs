@@ -126,6 +126,32 @@ pub fn gaussian_matrix<R: Rng>(rng: &mut R, n: usize, m: usize, sd: f64) -> DMat
     DMatrix::from_fn(n, m, |_, _| sd * rng.sample::<f64, _>(StandardNormal))
 }
 
+/// The recurrent weights `W` of one network: entries `N(0, σ_w²/N)`, or `σ_w` times a Haar
+/// orthogonal matrix (so `W Wᵀ = σ_w² I`).
+pub fn recurrent_matrix<R: Rng>(
+    rng: &mut R,
+    weights: Weights,
+    n: usize,
+    sigma_w: f64,
+) -> DMatrix<f64> {
+    match weights {
+        Weights::Gaussian => gaussian_matrix(rng, n, n, sigma_w / (n as f64).sqrt()),
+        Weights::Orthogonal => orthogonal_matrix(rng, n, sigma_w),
+    }
+}
+
+/// The input weights `V` (`n × n_in`, entries `N(0, σ_v²/n_in)`).
+pub fn input_matrix<R: Rng>(rng: &mut R, n: usize, nin: usize, sigma_v: f64) -> DMatrix<f64> {
+    gaussian_matrix(rng, n, nin, sigma_v / (nin as f64).sqrt())
+}
+
+/// The bias `b` (entries `N(μ_b, σ_b²)`).
+pub fn bias_vector<R: Rng>(rng: &mut R, n: usize, mu_b: f64, sigma_b: f64) -> Vec<f64> {
+    (0..n)
+        .map(|_| mu_b + sigma_b * rng.sample::<f64, _>(StandardNormal))
+        .collect()
+}
+
 /// `scale · O` with `O` Haar-distributed on the orthogonal group: QR of a Gaussian matrix with
 /// the signs of `diag(R)` moved into `Q` (Mezzadri 2007), so that the law is exactly Haar.
 pub fn orthogonal_matrix<R: Rng>(rng: &mut R, n: usize, scale: f64) -> DMatrix<f64> {

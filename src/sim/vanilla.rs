@@ -5,7 +5,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-use super::{Estimates, SimConfig, Weights, gaussian_matrix, orthogonal_matrix};
+use super::{Estimates, SimConfig, bias_vector, input_matrix, recurrent_matrix};
 use crate::activation::Deriv;
 use crate::cells::RhoSchedule;
 use crate::cells::vanilla::Vanilla;
@@ -25,18 +25,12 @@ fn run_seed(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
     let mut rng = cfg.rng(s);
     let p = v.params();
     let (n, nin, b) = (cfg.width, cfg.input_dim, cfg.batch);
-    let sample_w = |rng: &mut rand_chacha::ChaCha8Rng| match cfg.weights {
-        Weights::Gaussian => gaussian_matrix(rng, n, n, p.sigma_w / (n as f64).sqrt()),
-        Weights::Orthogonal => orthogonal_matrix(rng, n, p.sigma_w),
-    };
-    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| {
-        gaussian_matrix(rng, n, nin, p.sigma_v / (nin as f64).sqrt())
-    };
+    let sample_w =
+        |rng: &mut rand_chacha::ChaCha8Rng| recurrent_matrix(rng, cfg.weights, n, p.sigma_w);
+    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| input_matrix(rng, n, nin, p.sigma_v);
     let mut w = sample_w(&mut rng);
     let mut vin = sample_v(&mut rng);
-    let bias: Vec<f64> = (0..n)
-        .map(|_| p.mu_b + p.sigma_b * rng.sample::<f64, _>(StandardNormal))
-        .collect();
+    let bias = bias_vector(&mut rng, n, p.mu_b, p.sigma_b);
     let act = v.activation().clone();
     let sr = p.r.sqrt();
     // Columns 0..b: sequence a; b..2b: sequence b. h⁰ = 0.

@@ -14,3 +14,9 @@ pub mod minimal_rnn {}
 
 #[doc = include_str!("../../theory/04-spectra.md")]
 pub mod spectra {}
+
+#[doc = include_str!("../../theory/05-small-variance.md")]
+pub mod small_variance {}
+
+#[doc = include_str!("../../theory/06-critical-initialization.md")]
+pub mod critical_initialization {}

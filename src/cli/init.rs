@@ -1,0 +1,257 @@
+//! `mfrnn init`: critical initialization, its predicted spectra, the inverse design for a
+//! horizon, and sampled weights as `.npy` files.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::cells::Cell;
+use super::sim_phase::WeightsArg;
+use crate::activation::Builtin;
+use crate::error::{Error, Result};
+use crate::init::design::{self, Design, WidthBound};
+use crate::init::{self, CriticalInit, FixedPointCheck, Given, PerWeights, SpectralWidth, weights};
+use crate::sim::Weights;
+
+/// Arguments of `mfrnn init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The recurrent cell.
+    #[arg(long, value_enum, default_value = "vanilla")]
+    pub cell: Cell,
+    /// Activation (vanilla cell only).
+    #[arg(long)]
+    pub phi: Option<String>,
+    /// Target pre-activation variance q* at the fixed point (not needed with
+    /// --max-width-ratio, which searches for it).
+    #[arg(long = "q-star")]
+    pub q_star: Option<f64>,
+    /// Bias mean μ_b (default 0; with --cell minimal and --max-width-ratio and no --mu-b, the
+    /// search runs over μ_b = −4, −3, …, 8).
+    #[arg(long = "mu-b", allow_hyphen_values = true)]
+    pub mu_b: Option<f64>,
+    /// Input second moment per coordinate R.
+    #[arg(long = "r")]
+    pub r: f64,
+    /// Bias standard deviation (σ_v is solved for). Default when neither is given: 0.
+    #[arg(long = "sigma-b", conflicts_with = "sigma_v")]
+    pub sigma_b: Option<f64>,
+    /// Input weight scale (σ_b is solved for instead).
+    #[arg(long = "sigma-v")]
+    pub sigma_v: Option<f64>,
+    /// Horizon T for the predicted spectral width (and for the design).
+    #[arg(long, default_value_t = 10)]
+    pub horizon: usize,
+    /// Inverse design: the largest q* whose √(m₂)/m₁ at the horizon stays below this.
+    #[arg(long = "max-width-ratio")]
+    pub max_width_ratio: Option<f64>,
+    /// Weight law for the design and the sampled weights.
+    #[arg(long, value_enum, default_value = "orthogonal")]
+    pub weights: WeightsArg,
+    /// Sample W, V, b and write them as .npy files with a manifest.
+    #[arg(long)]
+    pub sample: bool,
+    /// Width N of the sampled network.
+    #[arg(long, default_value_t = 512)]
+    pub width: usize,
+    /// Input dimension (vanilla; default the width; the minimalRNN needs the width).
+    #[arg(long = "input-dim")]
+    pub input_dim: Option<usize>,
+    /// Seed of the sampled weights (ChaCha8; the simulators' network 0 for this seed).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory for the .npy files and manifest.json.
+    #[arg(long, default_value = "weights")]
+    pub out: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct InitOut<'a> {
+    cell: init::CellKind,
+    activation: &'a str,
+    sigma_w: f64,
+    sigma_v: f64,
+    sigma_b: f64,
+    mu_b: f64,
+    r: f64,
+    q_star: f64,
+    #[serde(rename = "Q_star")]
+    big_q_star: f64,
+    chi_1: f64,
+    #[serde(skip_serializing_if = "<[f64]>::is_empty")]
+    mu: &'a [f64],
+    normalized_variance_per_step: PerWeights,
+    spectrum_exact: bool,
+    spectral_width: SpectralWidth,
+    fixed_point: &'a Option<FixedPointCheck>,
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    design: Option<DesignOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct DesignOut<'a> {
+    horizon: usize,
+    max_width_ratio: f64,
+    weights: Weights,
+    rms_ratio: f64,
+    frontier: &'a [design::FrontierPoint],
+    attainable: &'a str,
+}
+
+pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
+    let given = match (a.sigma_b, a.sigma_v) {
+        (_, Some(sv)) => Given::SigmaV(sv),
+        (Some(sb), None) => Given::SigmaB(sb),
+        (None, None) => Given::SigmaB(0.0),
+    };
+    let w = match a.weights {
+        WeightsArg::Gaussian => Weights::Gaussian,
+        WeightsArg::Orthogonal => Weights::Orthogonal,
+    };
+    let act = match a.cell {
+        Cell::Vanilla => {
+            let phi = a.phi.as_deref().ok_or_else(|| Error::Parse {
+                what: "arguments",
+                input: "--cell vanilla".into(),
+                reason: "--phi is required for the vanilla cell".into(),
+            })?;
+            Some(Builtin::from_name(phi)?.arc())
+        }
+        Cell::Minimal => {
+            if a.phi.is_some() {
+                return Err(Error::Unsupported(
+                    "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)"
+                        .into(),
+                ));
+            }
+            None
+        }
+    };
+    let mut design: Option<Design> = None;
+    let c: CriticalInit = if let Some(ratio) = a.max_width_ratio {
+        let bound = WidthBound::new(a.horizon, ratio, w)?;
+        let d = match &act {
+            Some(act) => {
+                design::design_vanilla(act.clone(), a.r, a.mu_b.unwrap_or(0.0), given, bound)?
+            }
+            None => {
+                let grid: Vec<f64> = match a.mu_b {
+                    Some(m) => vec![m],
+                    None => (-4..=8).map(f64::from).collect(),
+                };
+                design::design_minimal(a.r, given, &grid, bound)?
+            }
+        };
+        let c = d.init.clone();
+        design = Some(d);
+        c
+    } else {
+        let q = a.q_star.ok_or_else(|| Error::Parse {
+            what: "arguments",
+            input: "init".into(),
+            reason: "give --q-star, or --max-width-ratio (with --horizon) to search for it".into(),
+        })?;
+        match &act {
+            Some(act) => init::vanilla(act.clone(), q, a.r, a.mu_b.unwrap_or(0.0), given)?,
+            None => init::minimal(q, a.mu_b.unwrap_or(0.0), a.r, given)?,
+        }
+    };
+    let width = c.spectral_width(a.horizon)?;
+    let files = if a.sample {
+        let nin = a.input_dim.unwrap_or(a.width);
+        let m = weights::write(&c, a.width, nin, w, a.seed, &a.out)?;
+        let mut f: Vec<String> = m
+            .files
+            .iter()
+            .map(|(name, _)| a.out.join(name).display().to_string())
+            .collect();
+        f.push(a.out.join("manifest.json").display().to_string());
+        Some(f)
+    } else {
+        None
+    };
+    let out = InitOut {
+        cell: c.cell,
+        activation: &c.activation,
+        sigma_w: c.sigma_w,
+        sigma_v: c.sigma_v,
+        sigma_b: c.sigma_b,
+        mu_b: c.mu_b,
+        r: c.r,
+        q_star: c.q_star,
+        big_q_star: c.big_q_star,
+        chi_1: c.chi_1,
+        mu: &c.mu,
+        normalized_variance_per_step: c.normalized_variance_per_step,
+        spectrum_exact: c.spectrum_exact,
+        spectral_width: width,
+        fixed_point: &c.fixed_point,
+        warnings: &c.warnings,
+        design: design.as_ref().map(|d| DesignOut {
+            horizon: d.bound.horizon,
+            max_width_ratio: d.bound.max_rms_ratio,
+            weights: d.bound.weights,
+            rms_ratio: d.rms_ratio,
+            frontier: &d.frontier,
+            attainable: &d.attainable,
+        }),
+        files,
+    };
+    if a.json {
+        return Ok(serde_json::to_string_pretty(&out).expect("serialisable"));
+    }
+    let mut t = format!(
+        "critical initialization ({}, {}): σ_w = {:.6}  σ_v = {:.6}  σ_b = {:.6}  μ_b = {}  R = {}\n  \
+         q* = {:.6}  Q* = {:.6}  χ₁ = {:.15}",
+        match c.cell {
+            init::CellKind::Vanilla => "vanilla",
+            init::CellKind::Minimal => "minimalRNN",
+        },
+        c.activation,
+        c.sigma_w,
+        c.sigma_v,
+        c.sigma_b,
+        c.mu_b,
+        c.r,
+        c.q_star,
+        c.big_q_star,
+        c.chi_1
+    );
+    t += &format!(
+        "\n  per-step normalised variance of J Jᵀ: orthogonal {:.6}, Gaussian {:.6}{}",
+        c.normalized_variance_per_step.orthogonal,
+        c.normalized_variance_per_step.gaussian,
+        if c.spectrum_exact {
+            ""
+        } else {
+            " (factorised law, free approximation across steps: not exact)"
+        }
+    );
+    t += &format!(
+        "\n  at T = {}: √(m₂)/m₁ orthogonal {:.4}, Gaussian {:.4}",
+        width.horizon, width.rms_ratio.orthogonal, width.rms_ratio.gaussian
+    );
+    if let Some(l) = width.lambda_max {
+        t += &format!(
+            "; largest squared singular value orthogonal {:.4}, Gaussian {:.4}",
+            l.orthogonal, l.gaussian
+        );
+    }
+    if let Some(d) = &design {
+        t += &format!("\n  design: {}", d.attainable);
+    }
+    for w in &c.warnings {
+        t += &format!("\n  warning: {w}");
+    }
+    if let Some(f) = &out.files {
+        t += &format!("\n  wrote {}", f.join(", "));
+    }
+    Ok(t)
+}

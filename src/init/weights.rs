@@ -1,0 +1,130 @@
+//! Sampled weights for a critical initialization, ready to load in numpy, PyTorch or JAX.
+
+use std::path::Path;
+
+use nalgebra::DMatrix;
+use serde::Serialize;
+
+use super::{CellKind, CriticalInit, npy};
+use crate::error::{Error, Result};
+use crate::sim::{SimConfig, Weights, bias_vector, input_matrix, recurrent_matrix};
+
+/// One network's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkWeights {
+    /// Recurrent weights `W` (`N × N`).
+    pub w: DMatrix<f64>,
+    /// Input weights `V` (`N × N_in`).
+    pub v: DMatrix<f64>,
+    /// Bias `b` (`N`).
+    pub b: Vec<f64>,
+}
+
+/// The manifest written next to the `.npy` files.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Manifest {
+    /// Tool and version that wrote the files.
+    pub generator: String,
+    /// The cell and its update equation (which matrix multiplies what).
+    pub cell: CellKind,
+    /// The update equation, in words.
+    pub equation: &'static str,
+    /// Hidden width `N`.
+    pub width: usize,
+    /// Input dimension `N_in`.
+    pub input_dim: usize,
+    /// `gaussian` or `orthogonal`.
+    pub weights: Weights,
+    /// The seed (ChaCha8, stream 0: the same network as simulation seed `seed`, network 0).
+    pub seed: u64,
+    /// Files: name → shape.
+    pub files: Vec<(String, Vec<usize>)>,
+    /// The initialization the weights were drawn from.
+    pub init: CriticalInit,
+}
+
+/// Draws `W, V, b` at the scales of `init` for width `n` and input dimension `nin` (the
+/// minimalRNN needs `nin = n`: its input enters the state directly). The draw is the one the
+/// simulators make for network 0 of seed `seed` (`SimConfig::rng(0)`, in the order `W, V, b`),
+/// so `mfrnn simulate --seed s` runs exactly these weights first.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for `n == 0`, `nin == 0`, or `nin != n` for the minimalRNN.
+pub fn sample(
+    init: &CriticalInit,
+    n: usize,
+    nin: usize,
+    weights: Weights,
+    seed: u64,
+) -> Result<NetworkWeights> {
+    if nin == 0 {
+        return Err(Error::invalid("input-dim", 0.0, "at least 1"));
+    }
+    if init.cell == CellKind::Minimal && nin != n {
+        return Err(Error::invalid(
+            "input-dim",
+            nin as f64,
+            "equal to the width for the minimalRNN (h = u h + (1 − u) z)",
+        ));
+    }
+    let mut rng = SimConfig::new(n, 1, 2, seed)?.rng(0);
+    let w = recurrent_matrix(&mut rng, weights, n, init.sigma_w);
+    let v = input_matrix(&mut rng, n, nin, init.sigma_v);
+    let b = bias_vector(&mut rng, n, init.mu_b, init.sigma_b);
+    Ok(NetworkWeights { w, v, b })
+}
+
+fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
+    let mut out = Vec::with_capacity(m.len());
+    for i in 0..m.nrows() {
+        out.extend(m.row(i).iter());
+    }
+    out
+}
+
+/// Writes `W.npy`, `V.npy`, `b.npy` (float64, C order) and `manifest.json` into `dir`
+/// (created if missing). Returns the manifest.
+///
+/// # Errors
+/// As [`sample`]; [`Error::Unsupported`] with the I/O error's message.
+pub fn write(
+    init: &CriticalInit,
+    n: usize,
+    nin: usize,
+    weights: Weights,
+    seed: u64,
+    dir: &Path,
+) -> Result<Manifest> {
+    let net = sample(init, n, nin, weights, seed)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Unsupported(format!("creating {}: {e}", dir.display())))?;
+    npy::write(&dir.join("W.npy"), &row_major(&net.w), &[n, n])?;
+    npy::write(&dir.join("V.npy"), &row_major(&net.v), &[n, nin])?;
+    npy::write(&dir.join("b.npy"), &net.b, &[n])?;
+    let manifest = Manifest {
+        generator: format!("mfrnn {}", env!("CARGO_PKG_VERSION")),
+        cell: init.cell,
+        equation: match init.cell {
+            CellKind::Vanilla => "h_t = phi(W h_{t-1} + V x_t + b)",
+            CellKind::Minimal => {
+                "u_t = sigmoid(W h_{t-1} + V z_t + b); h_t = u_t * h_{t-1} + (1 - u_t) * z_t"
+            }
+        },
+        width: n,
+        input_dim: nin,
+        weights,
+        seed,
+        files: vec![
+            ("W.npy".into(), vec![n, n]),
+            ("V.npy".into(), vec![n, nin]),
+            ("b.npy".into(), vec![n]),
+        ],
+        init: init.clone(),
+    };
+    let json = serde_json::to_string_pretty(&manifest).expect("serialisable");
+    let tmp = dir.join("manifest.json.partial");
+    std::fs::write(&tmp, json)
+        .and_then(|_| std::fs::rename(&tmp, dir.join("manifest.json")))
+        .map_err(|e| Error::Unsupported(format!("writing the manifest: {e}")))?;
+    Ok(manifest)
+}
