@@ -30,7 +30,7 @@ fn run_seed(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
     let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| input_matrix(rng, n, nin, p.sigma_v);
     let mut w = sample_w(&mut rng);
     let mut vin = sample_v(&mut rng);
-    let bias = bias_vector(&mut rng, n, p.mu_b, p.sigma_b);
+    let mut bias = bias_vector(&mut rng, n, p.mu_b, p.sigma_b);
     let act = v.activation().clone();
     let sr = p.r.sqrt();
     // Columns 0..b: sequence a; b..2b: sequence b. h⁰ = 0.
@@ -40,6 +40,9 @@ fn run_seed(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
         if !cfg.tied && t > 0 {
             w = sample_w(&mut rng);
             vin = sample_v(&mut rng);
+        }
+        if cfg.fresh_bias && t > 0 {
+            bias = bias_vector(&mut rng, n, p.mu_b, p.sigma_b);
         }
         let mut x = DMatrix::<f64>::zeros(nin, 2 * b);
         let orth = ((1.0 - r) * (1.0 + r)).max(0.0).sqrt();

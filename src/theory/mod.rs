@@ -20,3 +20,6 @@ pub mod small_variance {}
 
 #[doc = include_str!("../../theory/06-critical-initialization.md")]
 pub mod critical_initialization {}
+
+#[doc = include_str!("../../theory/07-simulation.md")]
+pub mod simulation {}
