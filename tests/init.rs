@@ -365,8 +365,14 @@ fn inverse_design() {
     assert!(design::WidthBound::new(10, 1.0, Weights::Orthogonal).is_err());
     // The minimalRNN: every frontier point meets the bound and is reached from zero.
     let b = mk(100, 2.0, Weights::Orthogonal);
-    let d =
-        design::design_minimal(0.46, Given::SigmaB(0.0), &[0.0, 2.0, 4.0, 6.0, 8.0], b).unwrap();
+    let d = design::design_minimal(
+        0.46,
+        Given::SigmaB(0.0),
+        &[0.0, 2.0, 4.0, 6.0, 8.0],
+        b,
+        design::Objective::LargestQStar,
+    )
+    .unwrap();
     assert!(d.rms_ratio <= 2.0 + 1e-9);
     for f in &d.frontier {
         if let Some(q) = f.q_star {
@@ -376,6 +382,35 @@ fn inverse_design() {
         }
     }
     assert!(!d.init.spectrum_exact);
+    // (I.8): the longest-memory objective picks the frontier point with the largest ξ_c, and
+    // ξ_c is the cell's own timescale at ρ = 0.
+    let b4 = mk(100, 4.0, Weights::Orthogonal);
+    let grid = [0.0, 2.0, 4.0, 6.0, 7.0, 8.0];
+    let long = design::design_minimal(
+        0.46,
+        Given::SigmaB(0.0),
+        &grid,
+        b4,
+        design::Objective::LongestMemory,
+    )
+    .unwrap();
+    let best = long
+        .frontier
+        .iter()
+        .filter_map(|f| f.xi_c)
+        .fold(0.0, f64::max);
+    assert_eq!(long.xi_c, best);
+    let s = minimal_cell(&long.init).summary(0.0).unwrap();
+    assert_eq!(s.xi_c.unwrap(), long.xi_c);
+    let wide = design::design_minimal(
+        0.46,
+        Given::SigmaB(0.0),
+        &grid,
+        b4,
+        design::Objective::LargestQStar,
+    )
+    .unwrap();
+    assert!(wide.init.q_star >= long.init.q_star && long.xi_c >= wide.xi_c);
     // Only a large gate bias keeps 100 steps this narrow (measured: μ_b = 8, q* ≈ 5.3).
     assert_eq!(d.init.mu_b, 8.0);
     assert!(d.frontier[..4].iter().all(|f| f.q_star.is_none()));

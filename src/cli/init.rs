@@ -46,6 +46,10 @@ pub(crate) struct InitArgs {
     /// Inverse design: the largest q* whose √(m₂)/m₁ at the horizon stays below this.
     #[arg(long = "max-width-ratio")]
     pub max_width_ratio: Option<f64>,
+    /// Design objective: the largest q* meeting the bound, or (minimalRNN, over μ_b) the
+    /// longest memory timescale ξ_c at independent inputs.
+    #[arg(long, value_enum, default_value = "largest-q-star")]
+    pub objective: ObjectiveArg,
     /// Weight law for the design and the sampled weights.
     #[arg(long, value_enum, default_value = "orthogonal")]
     pub weights: WeightsArg,
@@ -67,6 +71,15 @@ pub(crate) struct InitArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--objective`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ObjectiveArg {
+    /// The largest admissible q*.
+    LargestQStar,
+    /// The longest memory timescale ξ_c (ρ = 0) among the frontier points.
+    LongestMemory,
 }
 
 #[derive(Serialize)]
@@ -101,6 +114,8 @@ struct DesignOut<'a> {
     max_width_ratio: f64,
     weights: Weights,
     rms_ratio: f64,
+    xi_c: f64,
+    objective: design::Objective,
     frontier: &'a [design::FrontierPoint],
     attainable: &'a str,
 }
@@ -146,7 +161,11 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
                     Some(m) => vec![m],
                     None => (-4..=8).map(f64::from).collect(),
                 };
-                design::design_minimal(a.r, given, &grid, bound)?
+                let objective = match a.objective {
+                    ObjectiveArg::LargestQStar => design::Objective::LargestQStar,
+                    ObjectiveArg::LongestMemory => design::Objective::LongestMemory,
+                };
+                design::design_minimal(a.r, given, &grid, bound, objective)?
             }
         };
         let c = d.init.clone();
@@ -199,6 +218,8 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
             max_width_ratio: d.bound.max_rms_ratio,
             weights: d.bound.weights,
             rms_ratio: d.rms_ratio,
+            xi_c: d.xi_c,
+            objective: d.objective,
             frontier: &d.frontier,
             attainable: &d.attainable,
         }),
@@ -245,7 +266,21 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         );
     }
     if let Some(d) = &design {
-        t += &format!("\n  design: {}", d.attainable);
+        t += &format!(
+            "\n  design ({:?}): memory timescale ξ_c (ρ = 0) = {:.4}; {}",
+            d.objective, d.xi_c, d.attainable
+        );
+        if d.frontier.len() > 1 {
+            t += "\n  frontier (μ_b: largest q*, √(m₂)/m₁, ξ_c):";
+            for f in &d.frontier {
+                match (f.q_star, f.rms_ratio, f.xi_c) {
+                    (Some(q), Some(r), Some(x)) => {
+                        t += &format!("\n    {:>5}: {q:.4}, {r:.4}, {x:.4}", f.mu_b)
+                    }
+                    _ => t += &format!("\n    {:>5}: none", f.mu_b),
+                }
+            }
+        }
     }
     for w in &c.warnings {
         t += &format!("\n  warning: {w}");

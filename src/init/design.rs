@@ -1,6 +1,7 @@
 //! Inverse design: "my sequences have length T — give me an initialization". Searches the
-//! critical family for the initialization furthest from the linear regime (largest `q*`)
-//! whose predicted spectral spread at horizon `T` stays below a bound (`theory/06`, (I.7)).
+//! critical family for initializations whose predicted spectral spread at horizon `T` stays
+//! below a bound, and picks the one furthest from the linear regime (largest `q*`) or the one
+//! with the longest memory timescale `ξ_c` (`theory/06`, (I.7)–(I.8)).
 
 use std::sync::Arc;
 
@@ -8,6 +9,8 @@ use serde::Serialize;
 
 use super::{CriticalInit, Given, minimal, vanilla};
 use crate::activation::Activation;
+use crate::cells::minimal::{Minimal, MinimalParams};
+use crate::cells::vanilla::{Vanilla, VanillaParams};
 use crate::error::{Error, Result};
 use crate::sim::Weights;
 
@@ -59,6 +62,46 @@ impl WidthBound {
     }
 }
 
+/// Which admissible initialization the design returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    /// The largest admissible `q*` (furthest from the linear regime), over all bias means.
+    #[default]
+    LargestQStar,
+    /// Among the frontier points (the largest admissible `q*` of each bias mean), the one
+    /// with the longest memory timescale `ξ_c` at independent inputs (ρ = 0), (I.8).
+    LongestMemory,
+}
+
+/// `ξ_c` at input correlation 0 (I.8) of a critical initialization: how many steps the
+/// correlation of two hidden states driven by independent inputs takes to relax by a factor
+/// e; `f64::INFINITY` when the map is marginal.
+///
+/// # Errors
+/// Errors of the cell's `summary`.
+pub fn memory_timescale(c: &CriticalInit, act: Option<Arc<dyn Activation>>) -> Result<f64> {
+    let s = match (c.cell, act) {
+        (super::CellKind::Vanilla, Some(act)) => Vanilla::new(
+            act,
+            VanillaParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r)?,
+        )
+        .summary(0.0)?,
+        (super::CellKind::Vanilla, None) => {
+            return Err(Error::invalid(
+                "phi",
+                0.0,
+                "the activation of a vanilla initialization",
+            ));
+        }
+        (super::CellKind::Minimal, _) => Minimal::new(MinimalParams::new(
+            c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r,
+        )?)
+        .summary(0.0)?,
+    };
+    Ok(s.xi_c.unwrap_or(f64::INFINITY))
+}
+
 /// One point of the search: the largest admissible `q*` at a bias mean.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FrontierPoint {
@@ -69,6 +112,8 @@ pub struct FrontierPoint {
     pub q_star: Option<f64>,
     /// Its `√(1 + T v₁)`.
     pub rms_ratio: Option<f64>,
+    /// Its memory timescale `ξ_c` at ρ = 0 (I.8).
+    pub xi_c: Option<f64>,
 }
 
 /// The result of a design search.
@@ -80,6 +125,10 @@ pub struct Design {
     pub bound: WidthBound,
     /// Its predicted `√(1 + T v₁)` at the horizon.
     pub rms_ratio: f64,
+    /// Its memory timescale `ξ_c` at ρ = 0 (I.8).
+    pub xi_c: f64,
+    /// The objective used.
+    pub objective: Objective,
     /// The largest admissible `q*` per bias mean examined.
     pub frontier: Vec<FrontierPoint>,
     /// What is attainable for this cell, in words.
@@ -156,9 +205,12 @@ pub fn design_vanilla(
             ),
         });
     };
-    let init = vanilla(act, q, r, mu_b, given)?;
+    let init = vanilla(act.clone(), q, r, mu_b, given)?;
     let rms = (1.0 + bound.horizon as f64 * bound.per_step(&init)).sqrt();
+    let xi_c = memory_timescale(&init, Some(act))?;
     Ok(Design {
+        xi_c,
+        objective: Objective::LargestQStar,
         attainable: format!(
             "vanilla: any √(m₂)/m₁ > 1 at any horizon, by taking q* small (v₁ → 0 as q* → 0, \
              the linear regime); here q* <= {q:.4e}"
@@ -167,6 +219,7 @@ pub fn design_vanilla(
             mu_b,
             q_star: Some(q),
             rms_ratio: Some(rms),
+            xi_c: Some(xi_c),
         }],
         init,
         bound,
@@ -176,12 +229,19 @@ pub fn design_vanilla(
 
 /// minimalRNN (I.7): for each bias mean in `mu_bs`, the largest `q*` in `[1e-4, 1e3]` that is
 /// feasible, reached from `h⁰ = 0`, and meets `bound` under the free approximation across
-/// steps; the chosen initialization is the one with the largest `q*` over the bias means.
+/// steps; the chosen initialization is, by `objective`, the one with the largest `q*` or the
+/// longest memory timescale `ξ_c` (I.8) over the bias means.
 ///
 /// # Errors
 /// [`Error::Infeasible`] when no bias mean admits one; [`Error::InvalidParameter`] for an
 /// empty `mu_bs`.
-pub fn design_minimal(r: f64, given: Given, mu_bs: &[f64], bound: WidthBound) -> Result<Design> {
+pub fn design_minimal(
+    r: f64,
+    given: Given,
+    mu_bs: &[f64],
+    bound: WidthBound,
+    objective: Objective,
+) -> Result<Design> {
     if mu_bs.is_empty() {
         return Err(Error::invalid(
             "mu-b",
@@ -191,7 +251,8 @@ pub fn design_minimal(r: f64, given: Given, mu_bs: &[f64], bound: WidthBound) ->
     }
     let budget = bound.per_step_budget();
     let mut frontier = Vec::with_capacity(mu_bs.len());
-    let mut best: Option<(f64, f64)> = None;
+    // (score, q*, μ_b): the score is q* or ξ_c by the objective.
+    let mut best: Option<(f64, f64, f64)> = None;
     for &mu_b in mu_bs {
         let ok = |q: f64| {
             minimal(q, mu_b, r, given)
@@ -204,21 +265,31 @@ pub fn design_minimal(r: f64, given: Given, mu_bs: &[f64], bound: WidthBound) ->
             .map(|i| Q_LO * 10f64.powf(7.0 * i as f64 / 70.0))
             .find(|&q| ok(q));
         let q = start.and_then(|s| largest_ok(ok, s, 1e3));
-        let rms = q
-            .and_then(|q| minimal(q, mu_b, r, given).ok())
-            .map(|c| (1.0 + bound.horizon as f64 * bound.per_step(&c)).sqrt());
+        let init = q.and_then(|q| minimal(q, mu_b, r, given).ok());
+        let rms = init
+            .as_ref()
+            .map(|c| (1.0 + bound.horizon as f64 * bound.per_step(c)).sqrt());
+        let xi_c = match &init {
+            Some(c) => Some(memory_timescale(c, None)?),
+            None => None,
+        };
         frontier.push(FrontierPoint {
             mu_b,
             q_star: q,
             rms_ratio: rms,
+            xi_c,
         });
-        if let Some(q) = q
-            && best.is_none_or(|(bq, _)| q > bq)
-        {
-            best = Some((q, mu_b));
+        if let (Some(q), Some(xi)) = (q, xi_c) {
+            let score = match objective {
+                Objective::LargestQStar => q,
+                Objective::LongestMemory => xi,
+            };
+            if best.is_none_or(|(b, _, _)| score > b) {
+                best = Some((score, q, mu_b));
+            }
         }
     }
-    let Some((q, mu_b)) = best else {
+    let Some((_, q, mu_b)) = best else {
         return Err(Error::Infeasible {
             parameter: "max-width-ratio",
             value: bound.max_rms_ratio,
@@ -232,6 +303,7 @@ pub fn design_minimal(r: f64, given: Given, mu_bs: &[f64], bound: WidthBound) ->
     };
     let init = minimal(q, mu_b, r, given)?;
     let rms = (1.0 + bound.horizon as f64 * bound.per_step(&init)).sqrt();
+    let xi_c = memory_timescale(&init, None)?;
     let reached = frontier.iter().filter(|f| f.q_star.is_some()).count();
     Ok(Design {
         attainable: format!(
@@ -242,6 +314,8 @@ pub fn design_minimal(r: f64, given: Given, mu_bs: &[f64], bound: WidthBound) ->
         init,
         bound,
         rms_ratio: rms,
+        xi_c,
+        objective,
         frontier,
     })
 }
