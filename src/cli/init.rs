@@ -98,6 +98,9 @@ struct InitOut<'a> {
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     mu: &'a [f64],
     normalized_variance_per_step: PerWeights,
+    /// minimalRNN: the same from the exact unit process of the tied network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    normalized_variance_per_step_unit_process: Option<init::UnitProcessVariance>,
     spectrum_exact: bool,
     spectral_width: SpectralWidth,
     fixed_point: &'a Option<FixedPointCheck>,
@@ -183,6 +186,10 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         }
     };
     let width = c.spectral_width(a.horizon)?;
+    let unit = match c.cell {
+        init::CellKind::Minimal => Some(c.unit_process_step_variance(32_000, 100, a.seed)?),
+        init::CellKind::Vanilla => None,
+    };
     let files = if a.sample {
         let nin = a.input_dim.unwrap_or(a.width);
         let m = weights::write(&c, a.width, nin, w, a.seed, &a.out)?;
@@ -209,6 +216,7 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         chi_1: c.chi_1,
         mu: &c.mu,
         normalized_variance_per_step: c.normalized_variance_per_step,
+        normalized_variance_per_step_unit_process: unit,
         spectrum_exact: c.spectrum_exact,
         spectral_width: width,
         fixed_point: &c.fixed_point,
@@ -255,6 +263,12 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
             " (factorised law, free approximation across steps: not exact)"
         }
     );
+    if let Some(u) = unit {
+        t += &format!(
+            "\n  the same from the exact unit process (tied network): orthogonal {:.4} ± {:.4}, Gaussian {:.4} ± {:.4}",
+            u.value.orthogonal, u.se.orthogonal, u.value.gaussian, u.se.gaussian
+        );
+    }
     t += &format!(
         "\n  at T = {}: √(m₂)/m₁ orthogonal {:.4}, Gaussian {:.4}",
         width.horizon, width.rms_ratio.orthogonal, width.rms_ratio.gaussian

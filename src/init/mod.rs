@@ -108,6 +108,16 @@ pub struct CriticalInit {
     pub warnings: Vec<String>,
 }
 
+/// A per-step normalised variance estimated from sampled unit paths, with standard errors
+/// over the process's independent replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct UnitProcessVariance {
+    /// The estimate from all paths.
+    pub value: PerWeights,
+    /// Its standard error.
+    pub se: PerWeights,
+}
+
 /// Predicted spread of the squared singular values of `J_T` at horizon `T`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SpectralWidth {
@@ -516,6 +526,75 @@ fn minimal_step_variance(g: &[f64; 6], sw2: f64, s2: f64) -> (f64, f64) {
 }
 
 impl CriticalInit {
+    /// minimalRNN: the one-step normalised variance `v₁` of `J Jᵀ` from the exact unit process
+    /// of the tied-weight network (`cells::exact`, `units` paths after `burn_in` steps, seeded
+    /// by `seed`) instead of the factorised Gaussian law of (I.6). Exact for one step given
+    /// the unit law (`theory/04-spectra.md`, (S.5)); across steps it is still the free
+    /// approximation. Checked against sampled networks in `tests/init.rs`
+    /// (`minimal_width_from_unit_process`).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for the vanilla cell (its law is exact already); errors of the
+    /// exact theory.
+    pub fn unit_process_step_variance(
+        &self,
+        units: usize,
+        burn_in: usize,
+        seed: u64,
+    ) -> Result<UnitProcessVariance> {
+        use crate::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
+        use crate::spectrum::gated::GatedLaw;
+        if self.cell != CellKind::Minimal {
+            return Err(Error::Unsupported(
+                "the unit-process law applies to the minimalRNN; the vanilla per-step variance \
+                 is exact already"
+                    .into(),
+            ));
+        }
+        let p = ProcessParams {
+            sigma_w: self.sigma_w,
+            sigma_v: self.sigma_v,
+            sigma_b: self.sigma_b,
+            mu_b: self.mu_b,
+            r: self.r,
+        };
+        let regime = Regime {
+            tied: true,
+            fresh_bias: false,
+        };
+        let paths = exact::jacobian_paths(
+            &UnitUpdate::Minimal,
+            &p,
+            regime,
+            burn_in,
+            1,
+            &ExactConfig::new(units, 8, seed)?,
+        )?;
+        let nv = |law: &GatedLaw, w| {
+            let (m1, m2) = law.one_step_moments(w);
+            m2 / (m1 * m1) - 1.0
+        };
+        let law = GatedLaw::from_paths(&paths, 0, self.sigma_w)?;
+        // Standard errors from the spread over the independent replicas.
+        let mut per = [Vec::new(), Vec::new()];
+        for r in 0..paths.len() {
+            let l = GatedLaw::from_paths(&paths[r..r + 1], 0, self.sigma_w)?;
+            per[0].push(nv(&l, WeightLaw::Orthogonal));
+            per[1].push(nv(&l, WeightLaw::Gaussian));
+        }
+        let se = |xs: &[f64]| crate::sim::mean_se(xs).1;
+        Ok(UnitProcessVariance {
+            value: PerWeights {
+                orthogonal: nv(&law, WeightLaw::Orthogonal),
+                gaussian: nv(&law, WeightLaw::Gaussian),
+            },
+            se: PerWeights {
+                orthogonal: se(&per[0]),
+                gaussian: se(&per[1]),
+            },
+        })
+    }
+
     /// Predicted spread of the squared singular values of `J_T` at horizon `T` (I.3): the
     /// normalised variance `T v₁` and, for the vanilla cell, the upper edge of the support from
     /// free probability. For the minimalRNN the multi-step numbers are the free approximation.
