@@ -12,6 +12,9 @@ pub mod vanilla_rnn {}
 #[doc = include_str!("../../theory/03-minimal-rnn.md")]
 pub mod minimal_rnn {}
 
+#[doc = include_str!("../../theory/08-fixed-points-and-timescales.md")]
+pub mod fixed_points_and_timescales {}
+
 #[doc = include_str!("../../theory/04-spectra.md")]
 pub mod spectra {}
 
