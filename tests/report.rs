@@ -83,6 +83,49 @@ fn quick_report_is_complete_and_well_formed() {
         linked += 1;
     }
     assert!(linked >= 12, "only {linked} linked files");
+    // The minimalRNN spectra and the finite-width study are linked from the page.
+    for name in [
+        "spectrum_minimal_T1.svg",
+        "spectrum_minimal_cdf_T1.svg",
+        "spectrum_minimal.csv",
+        "spectrum_minimal.json",
+        "finite_width_vanilla.svg",
+        "finite_width_minimal.svg",
+        "finite_width.csv",
+        "finite_width.json",
+    ] {
+        assert!(
+            html.contains(&format!("src=\"{name}\"")) || html.contains(&format!("href=\"{name}\"")),
+            "{name} not linked"
+        );
+    }
+    // Spectrum rows are flagged exact exactly for one step; moments are finite and positive.
+    let spectra: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("spectrum_minimal.json")).unwrap())
+            .unwrap();
+    let spectra = spectra.as_array().unwrap();
+    assert!(!spectra.is_empty());
+    for r in spectra {
+        let t = r["steps"].as_u64().unwrap();
+        assert_eq!(r["exact"].as_bool().unwrap(), t == 1, "{r}");
+        for k in ["theory_m1", "sampled_m1", "theory_normalized_variance"] {
+            let x = r[k].as_f64().unwrap();
+            assert!(x.is_finite() && x > 0.0, "{k}: {r}");
+        }
+        let ks = r["ks_distance"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&ks), "{r}");
+    }
+    // The finite-width study: both cells, Q and c, at least two widths each, and a fit each.
+    let fw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("finite_width.json")).unwrap())
+            .unwrap();
+    assert!(fw["rows"].as_array().unwrap().len() >= 8);
+    let fits = fw["fits"].as_array().unwrap();
+    assert_eq!(fits.len(), 4);
+    for f in fits {
+        assert!(f["kappa"].as_f64().unwrap().is_finite(), "{f}");
+        assert!(f["kappa_se"].as_f64().unwrap() > 0.0, "{f}");
+    }
     // The automatic method agrees with the independent adaptive path everywhere.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("accuracy.json")).unwrap()).unwrap();
