@@ -103,14 +103,16 @@ fn critical_tanh(q: f64) -> (Vanilla, DiagonalLaw, f64) {
     (v, law, sw2)
 }
 
-/// Theory against sampled Jacobians of real networks (N = 400, 4 networks, T = 10, tanh at
+/// Theory against sampled Jacobians of real networks (N = 400, 16 networks, T = 10, tanh at
 /// criticality, q* = 0.5): tied and untied, orthogonal and Gaussian.
 ///
-/// KS threshold 0.05: at this size the measured KS distances are 0.006–0.021 (the pooled
-/// singular values of one matrix repel, so they behave better than 1600 independent draws,
-/// whose 99% KS quantile would be 0.041); the finite-width deviation of the mean (0.78–1.1 at
-/// N = 400, T = 10, cf. Hanin & Nica: fluctuations grow with T/N) is judged by its standard
-/// error plus 0.15.
+/// Measured: KS distances 0.0049–0.0076 and m₁ = 0.965–1.031, each within 1.1 standard errors
+/// of 1. KS threshold 0.025, about 3× the worst measured value (the pooled singular values of
+/// one matrix repel, so they behave better than 6400 independent draws). m₁ within 4 standard
+/// errors: the per-network m₁ fluctuates strongly (cf. Hanin & Nica: fluctuations grow with
+/// T/N), and with only 4 networks the same seed gave 1.218 ± 0.037 for tied orthogonal weights
+/// and KS 0.035 — an underestimated standard error of a heavy-tailed statistic, not a bias
+/// (16 networks: 1.030 ± 0.056), which is why 16 are used.
 #[test]
 fn theory_matches_sampled_jacobians() {
     let (v, law, sw2) = critical_tanh(0.5);
@@ -123,13 +125,13 @@ fn theory_matches_sampled_jacobians() {
         let sp = ProductSpectrum::new(law.clone(), sw2, 10, wl).unwrap();
         let d = sp.density(400).unwrap();
         for tied in [true, false] {
-            let cfg = SimConfig::new(400, 1, 4, 3).unwrap().weights(w).tied(tied);
+            let cfg = SimConfig::new(400, 1, 16, 3).unwrap().weights(w).tied(tied);
             let js = jacobian::vanilla(&v, &cfg, 10, 50).unwrap();
             let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
-            assert!(ks < 0.05, "{w:?} tied={tied}: KS {ks}");
+            assert!(ks < 0.025, "{w:?} tied={tied}: KS {ks}");
             let m = js.moments;
             assert!(
-                (m.m1 - 1.0).abs() < 3.0 * m.m1_se + 0.15,
+                (m.m1 - 1.0).abs() < 4.0 * m.m1_se,
                 "{w:?} tied={tied}: m1 {} ± {}",
                 m.m1,
                 m.m1_se

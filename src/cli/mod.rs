@@ -143,7 +143,15 @@ pub fn main() -> ExitCode {
     match out {
         Ok(s) => {
             if !s.is_empty() {
-                println!("{s}");
+                use std::io::Write;
+                // A closed pipe (`mfrnn ... | head`) is not an error of ours: stop quietly.
+                let mut stdout = std::io::stdout().lock();
+                if let Err(e) = writeln!(stdout, "{s}")
+                    && e.kind() != std::io::ErrorKind::BrokenPipe
+                {
+                    eprintln!("error: writing output: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
             ExitCode::SUCCESS
         }
