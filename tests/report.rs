@@ -105,6 +105,9 @@ fn quick_report_is_complete_and_well_formed() {
             .unwrap();
     let spectra = spectra.as_array().unwrap();
     assert!(!spectra.is_empty());
+    for w in ["orthogonal", "gaussian"] {
+        assert!(spectra.iter().any(|r| r["weights"] == w), "no {w} rows");
+    }
     for r in spectra {
         let t = r["steps"].as_u64().unwrap();
         assert_eq!(r["exact"].as_bool().unwrap(), t == 1, "{r}");

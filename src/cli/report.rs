@@ -971,6 +971,8 @@ fn stage_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, 
 /// One row of the minimalRNN spectrum table.
 #[derive(Debug, Serialize)]
 struct MinimalSpectrumRow {
+    /// Weight law of `W` (theory and sampled networks).
+    weights: &'static str,
     q_star: f64,
     mu_b: f64,
     r: f64,
@@ -1057,47 +1059,56 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
             // The stationary one-step law: the first step after the burn-in.
             let law = GatedLaw::from_paths(paths, 0, c.sigma_w).map_err(e)?;
             let atoms = law.len();
-            let sp = GatedSpectrum::new(law, WeightLaw::Orthogonal, t).map_err(e)?;
-            let mom = sp.moments();
-            let d = sp.density(points).map_err(e)?;
-            let cfg = SimConfig::new(width, 1, seeds, 71 + k as u64)
-                .map_err(e)?
-                .weights(Weights::Orthogonal);
-            let js = jacobian::sample(
-                jacobian::JacobianCell::Minimal(m),
-                &cfg,
-                t,
-                burn_in,
-                jacobian::Accumulation::Direct,
-            )
-            .map_err(e)?;
-            let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
-            let em = js.moments;
-            rows.push(MinimalSpectrumRow {
-                q_star: c.q_star,
-                mu_b: c.mu_b,
-                r: c.r,
-                sigma_w: c.sigma_w,
-                sigma_v: c.sigma_v,
-                steps: t,
-                exact: mom.exact,
-                theory_m1: mom.m1,
-                unit_recursion_m1: m1s[t - 1],
-                unit_recursion_m1_se: m1_se[t - 1],
-                theory_normalized_variance: mom.normalized_variance,
-                sampled_m1: em.m1,
-                sampled_m1_se: em.m1_se,
-                sampled_normalized_variance: em.normalized_variance,
-                sampled_normalized_variance_se: em.normalized_variance_se,
-                ks_distance: ks,
-                theory_mass_on_grid: d.mass,
-                law_atoms: atoms,
-                width,
-                networks: seeds,
-                burn_in,
-                warnings: c.warnings.join("; "),
-            });
-            curves.push((c.mu_b, d, js.squared_singular_values));
+            // Orthogonal W is drawn in the figures; Gaussian W joins the table.
+            for (wl, w, wname) in [
+                (WeightLaw::Orthogonal, Weights::Orthogonal, "orthogonal"),
+                (WeightLaw::Gaussian, Weights::Gaussian, "gaussian"),
+            ] {
+                let sp = GatedSpectrum::new(law.clone(), wl, t).map_err(e)?;
+                let mom = sp.moments();
+                let d = sp.density(points).map_err(e)?;
+                let cfg = SimConfig::new(width, 1, seeds, 71 + k as u64)
+                    .map_err(e)?
+                    .weights(w);
+                let js = jacobian::sample(
+                    jacobian::JacobianCell::Minimal(m),
+                    &cfg,
+                    t,
+                    burn_in,
+                    jacobian::Accumulation::Direct,
+                )
+                .map_err(e)?;
+                let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+                let em = js.moments;
+                rows.push(MinimalSpectrumRow {
+                    weights: wname,
+                    q_star: c.q_star,
+                    mu_b: c.mu_b,
+                    r: c.r,
+                    sigma_w: c.sigma_w,
+                    sigma_v: c.sigma_v,
+                    steps: t,
+                    exact: mom.exact,
+                    theory_m1: mom.m1,
+                    unit_recursion_m1: m1s[t - 1],
+                    unit_recursion_m1_se: m1_se[t - 1],
+                    theory_normalized_variance: mom.normalized_variance,
+                    sampled_m1: em.m1,
+                    sampled_m1_se: em.m1_se,
+                    sampled_normalized_variance: em.normalized_variance,
+                    sampled_normalized_variance_se: em.normalized_variance_se,
+                    ks_distance: ks,
+                    theory_mass_on_grid: d.mass,
+                    law_atoms: atoms,
+                    width,
+                    networks: seeds,
+                    burn_in,
+                    warnings: c.warnings.join("; "),
+                });
+                if wl == WeightLaw::Orthogonal {
+                    curves.push((c.mu_b, d, js.squared_singular_values));
+                }
+            }
             bar.inc(1);
         }
         // Show the bulk: up to the largest 97% quantile of the samples.
@@ -1221,7 +1232,7 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
     )
     .map_err(io_err)?;
     let mut csv = String::from(
-        "q_star,mu_b,r,sigma_w,sigma_v,steps,exact,theory_m1,unit_recursion_m1,unit_recursion_m1_se,theory_normalized_variance,sampled_m1,sampled_m1_se,sampled_normalized_variance,sampled_normalized_variance_se,ks_distance,theory_mass_on_grid,law_atoms,width,networks,burn_in\n",
+        "weights,q_star,mu_b,r,sigma_w,sigma_v,steps,exact,theory_m1,unit_recursion_m1,unit_recursion_m1_se,theory_normalized_variance,sampled_m1,sampled_m1_se,sampled_normalized_variance,sampled_normalized_variance_se,ks_distance,theory_mass_on_grid,law_atoms,width,networks,burn_in\n",
     );
     let mut body = format!(
         "<h3>minimalRNN</h3>\n<p>Critical minimalRNNs (<code>init::minimal</code>: χ₁ = 1 in \
@@ -1234,12 +1245,12 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
          diagonal entries across time and are not free (<code>exact: false</code>). m₁ by the \
          per-unit recursion is exact for untied W given the diagonals, here evaluated on the tied \
          paths (± its standard error over 8 replicas). Sampled: {seeds} tied networks of width \
-         {width} with orthogonal W after the same burn-in (± standard error over networks; the \
+         {width} with orthogonal (figures and table) and Gaussian W (table) after the same burn-in (± standard error over networks; the \
          normalised variance (m₂ − m₁²)/m₁² is heavy-tailed, so its error bar is wide). The \
          theory's density is computed on a grid from λ = 0; the mass it misses (1 − mass on grid) \
          is placed below the first grid point by a power-law continuation, which dominates the \
          KS distance when the grid misses a few per cent.</p>\n\
-         <table><tr><th>q*</th><th>μ_b</th><th>σ_w</th><th>σ_v</th><th>T</th><th>exact</th>\
+         <table><tr><th>W</th><th>q*</th><th>μ_b</th><th>σ_w</th><th>σ_v</th><th>T</th><th>exact</th>\
          <th>m₁ theory</th><th>m₁ unit recursion</th><th>m₁ sampled</th>\
          <th>normalised variance (theory)</th><th>sampled</th><th>KS distance</th>\
          <th>theory mass on grid</th></tr>\n"
@@ -1247,7 +1258,8 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
     for r in &rows {
         let _ = writeln!(
             csv,
-            "{},{},{},{:.10},{:.10},{},{},{:.10},{:.10},{:.10},{:.10},{:.10},{:.10},{:.10},{:.10},{:.6},{:.6},{},{},{},{}",
+            "{},{},{},{},{:.10},{:.10},{},{},{:.10},{:.10},{:.10},{:.10},{:.10},{:.10},{:.10},{:.10},{:.6},{:.6},{},{},{},{}",
+            r.weights,
             r.q_star,
             r.mu_b,
             r.r,
@@ -1272,9 +1284,10 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
         );
         let _ = writeln!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td><td>{}</td>\
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td><td>{}</td>\
              <td>{:.4}</td><td>{:.4} ± {:.4}</td><td>{:.4} ± {:.4}</td><td>{:.4}</td>\
              <td>{:.4} ± {:.4}</td><td>{:.4}</td><td>{:.3}</td></tr>",
+            r.weights,
             r.q_star,
             r.mu_b,
             r.sigma_w,
