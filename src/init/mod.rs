@@ -68,6 +68,24 @@ pub struct FixedPointCheck {
     pub all: Vec<f64>,
 }
 
+impl FixedPointCheck {
+    /// The check of `target` against all fixed points `(value, stable, reached_from_zero)`
+    /// of a map: the closest one, and the one the dynamics reach. `None` for no points.
+    fn against(target: f64, points: &[(f64, bool, bool)]) -> Option<FixedPointCheck> {
+        let closest = points
+            .iter()
+            .min_by(|a, b| (a.0 - target).abs().total_cmp(&(b.0 - target).abs()))?;
+        Some(FixedPointCheck {
+            found: closest.0,
+            relative_error: (closest.0 - target).abs() / target,
+            stable: closest.1,
+            reached_from_zero: closest.2,
+            reached: points.iter().find(|p| p.2).map(|p| p.0),
+            all: points.iter().map(|p| p.0).collect(),
+        })
+    }
+}
+
 /// A critical initialization with its predictions and checks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CriticalInit {
@@ -127,7 +145,8 @@ pub struct SpectralWidth {
     pub normalized_variance: PerWeights,
     /// `√(m₂)/m₁ = √(1 + v)`: root-mean-square of `λ` over its mean (1 at isometry).
     pub rms_ratio: PerWeights,
-    /// Upper edge of the support of `J_T J_Tᵀ` (vanilla cell only; `m₁ = 1` at criticality).
+    /// Upper edge of the support of `J_T J_Tᵀ` (vanilla cell with a built-in activation;
+    /// `None` otherwise; `m₁ = 1` at criticality).
     pub lambda_max: Option<PerWeights>,
 }
 
@@ -144,6 +163,35 @@ fn validate_given(given: Given) -> Result<()> {
         Given::SigmaB(s) => check_finite("sigma-b", s, "a finite number >= 0", s >= 0.0),
         Given::SigmaV(s) => check_finite("sigma-v", s, "a finite number >= 0", s >= 0.0),
     }
+}
+
+/// Splits the remaining pre-activation variance `rest = σ_v² R + σ_b²` between input and bias
+/// ((I.2)) as [`split`] does, or returns [`Error::Infeasible`] with the constraint (`what` names
+/// `rest` and its ingredients) and the feasible range of `q*` from `rest_at(q)`, the remaining
+/// variance at another target.
+fn split_or_infeasible(
+    rest: f64,
+    r: f64,
+    given: Given,
+    q_star: f64,
+    what: String,
+    rest_at: impl Fn(f64) -> Option<f64>,
+) -> Result<(f64, f64)> {
+    if let Some(scales) = split(rest, r, given, q_star) {
+        return Ok(scales);
+    }
+    let (need, label) = match given {
+        Given::SigmaB(s) => (s * s, "σ_b²"),
+        Given::SigmaV(s) => (s * s * r, "σ_v² R"),
+    };
+    Err(Error::Infeasible {
+        parameter: "q-star",
+        value: q_star,
+        constraint: format!(
+            "the remaining variance {what} = {rest:.6e} must cover the given {label} = {need:.6e}"
+        ),
+        feasible: feasible_intervals(|q| rest_at(q).map(|x| x - need)),
+    })
 }
 
 /// Splits the remaining pre-activation variance `rest = σ_v² R + σ_b²` between input and bias
@@ -277,26 +325,14 @@ pub fn vanilla(
     let sw2 = 1.0 / mu[0];
     let big_q = expect_at(&phi2, mu_b, q_star, &eng)?;
     let rest = q_star - sw2 * big_q;
-    let Some((sigma_v, sigma_b)) = split(rest, r, given, q_star) else {
-        let need = match given {
-            Given::SigmaB(s) => s * s,
-            Given::SigmaV(s) => s * s * r,
-        };
-        let feasible = feasible_intervals(|q| rest_at(q).ok().map(|x| x - need));
-        return Err(Error::Infeasible {
-            parameter: "q-star",
-            value: q_star,
-            constraint: format!(
-                "the remaining variance q* − σ_w² E[φ²] = {rest:.6e} (σ_w² = {sw2:.6}) must \
-                 cover the given {} = {need:.6e}",
-                match given {
-                    Given::SigmaB(_) => "σ_b²",
-                    Given::SigmaV(_) => "σ_v² R",
-                }
-            ),
-            feasible,
-        });
-    };
+    let (sigma_v, sigma_b) = split_or_infeasible(
+        rest,
+        r,
+        given,
+        q_star,
+        format!("q* − σ_w² E[φ²] (σ_w² = {sw2:.6})"),
+        |q| rest_at(q).ok(),
+    )?;
     let v = Vanilla::new(
         act.clone(),
         VanillaParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)?,
@@ -306,17 +342,13 @@ pub fn vanilla(
         .with_integrator(Integrator::with_strategy(Strategy::Adaptive))
         .chi_1(q_star)?;
     let fixed_point = match v.variance_fixed_points() {
-        Ok(fps) => fps
-            .iter()
-            .min_by(|a, b| (a.q - q_star).abs().total_cmp(&(b.q - q_star).abs()))
-            .map(|closest| FixedPointCheck {
-                found: closest.q,
-                relative_error: (closest.q - q_star).abs() / q_star,
-                stable: closest.stable,
-                reached_from_zero: closest.reached_from_zero,
-                reached: fps.iter().find(|f| f.reached_from_zero).map(|f| f.q),
-                all: fps.iter().map(|f| f.q).collect(),
-            }),
+        Ok(fps) => {
+            let points: Vec<_> = fps
+                .iter()
+                .map(|f| (f.q, f.stable, f.reached_from_zero))
+                .collect();
+            FixedPointCheck::against(q_star, &points)
+        }
         Err(Error::NoFixedPoint { .. }) => None,
         Err(e) => return Err(e),
     };
@@ -439,53 +471,34 @@ pub fn minimal(q_star: f64, mu_b: f64, r: f64, given: Given) -> Result<CriticalI
         ));
     }
     let rest = q_star - sw2 * big_q;
-    let Some((sigma_v2r_sv, sigma_b)) = split(rest, r, given, q_star) else {
-        let need = match given {
-            Given::SigmaB(s) => s * s,
-            Given::SigmaV(s) => s * s * r,
-        };
-        let feasible = feasible_intervals(|q| {
+    let (sigma_v, sigma_b) = split_or_infeasible(
+        rest,
+        r,
+        given,
+        q_star,
+        format!("q* − σ_w² Q* (σ_w² = {sw2:.6}, Q* = {big_q:.6e})"),
+        |q| {
             scales(q)
                 .ok()
-                .map(|(bq, s2, _)| q - s2 * bq - need)
+                .map(|(bq, s2, _)| q - s2 * bq)
                 .filter(|x| x.is_finite())
-        });
-        return Err(Error::Infeasible {
-            parameter: "q-star",
-            value: q_star,
-            constraint: format!(
-                "the remaining variance q* − σ_w² Q* = {rest:.6e} (σ_w² = {sw2:.6}, Q* = \
-                 {big_q:.6e}) must cover the given {} = {need:.6e}",
-                match given {
-                    Given::SigmaB(_) => "σ_b²",
-                    Given::SigmaV(_) => "σ_v² R",
-                }
-            ),
-            feasible,
-        });
-    };
-    let sigma_v = sigma_v2r_sv;
+        },
+    )?;
     let m = Minimal::new(MinimalParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)?);
     let chi_1 = m
         .clone()
         .with_integrator(Integrator::with_strategy(Strategy::Adaptive))
         .chi_1(big_q)?;
-    let fps = m.state_fixed_points()?;
-    let closest = fps
+    let points: Vec<_> = m
+        .state_fixed_points()?
         .iter()
-        .min_by(|a, b| (a.big_q - big_q).abs().total_cmp(&(b.big_q - big_q).abs()))
-        .ok_or_else(|| Error::NoFixedPoint {
+        .map(|f| (f.big_q, f.stable, f.reached_from_zero))
+        .collect();
+    let fixed_point =
+        FixedPointCheck::against(big_q, &points).ok_or_else(|| Error::NoFixedPoint {
             map: "state map",
             reason: "the solver returned no fixed point at the critical scales".into(),
         })?;
-    let fixed_point = FixedPointCheck {
-        found: closest.big_q,
-        relative_error: (closest.big_q - big_q).abs() / big_q,
-        stable: closest.stable,
-        reached_from_zero: closest.reached_from_zero,
-        reached: fps.iter().find(|f| f.reached_from_zero).map(|f| f.big_q),
-        all: fps.iter().map(|f| f.big_q).collect(),
-    };
     let warnings = fixed_point_warnings(&fixed_point, "Q*");
     let fixed_point = Some(fixed_point);
     let (orthogonal, gaussian) = minimal_step_variance(&g, sw2, big_q + r);

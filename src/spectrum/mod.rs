@@ -604,15 +604,10 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
         }
         z = C64::new(z.re, y);
     }
-    // Phase 1 (sequential): sweep right to left at eps_sweep, keeping the state at every
-    // grid point (None where the branch was lost).
-    let mut swept: Vec<Option<E::State>> = vec![None; n];
-    let mut cur = (grid[n - 1], sol);
-    for i in (0..n).rev() {
-        let target = grid[i];
-        let mut x = cur.0;
-        let mut s = cur.1.clone();
-        let mut ok = true;
+    // Sweeping left at height eps_sweep (lower near 0) from a solved state at `from` to
+    // `target`, halving the step where Newton fails; `None` if the branch is lost.
+    let sweep_to = |from: f64, s: &E::State, target: f64| -> Option<E::State> {
+        let (mut x, mut s) = (from, s.clone());
         while x > target {
             let mut dx = x - target;
             loop {
@@ -627,51 +622,53 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
                 }
                 dx *= 0.5;
                 if dx < 1e-12 * scale {
-                    ok = false;
+                    return None;
+                }
+            }
+        }
+        Some(s)
+    };
+    // Descending vertically at `target` from the swept state to the final height, `1e-7 λ`
+    // (plenty for a density smooth on the scale of the grid) but at most `1e-12 λ_max` near
+    // zero: the density at the height reached, and whether that is the final height.
+    let descend = |target: f64, s: E::State| -> (f64, bool) {
+        let floor = (1e-7 * target).max(eps_final);
+        let mut yy = eps_sweep.min(0.3 * target + eps_final);
+        let mut sv = s;
+        let mut good = true;
+        let mut factor = 0.1;
+        while yy > floor {
+            let ny = (factor * yy).max(floor);
+            match eq.solve(C64::new(target, ny), &sv) {
+                Some(ns) => {
+                    sv = ns;
+                    yy = ny;
+                    factor = (factor * factor).max(0.01);
+                }
+                None if factor < 0.9 => factor = factor.sqrt(),
+                None => {
+                    good = false;
                     break;
                 }
             }
-            if !ok {
-                break;
-            }
         }
-        if ok {
+        let rho = -((eq.m(&sv) + 1.0) / C64::new(target, yy)).im / std::f64::consts::PI;
+        (rho, good)
+    };
+    // Phase 1 (sequential): sweep right to left at eps_sweep, keeping the state at every
+    // grid point (None where the branch was lost).
+    let mut swept: Vec<Option<E::State>> = vec![None; n];
+    let mut cur = (grid[n - 1], sol);
+    for i in (0..n).rev() {
+        if let Some(s) = sweep_to(cur.0, &cur.1, grid[i]) {
             swept[i] = Some(s.clone());
-            cur = (target, s);
+            cur = (grid[i], s);
         }
     }
-    // Phase 2 (parallel, independent per point): descend vertically to the final height,
-    // `1e-7 λ` (plenty for a density smooth on the scale of the grid) but at most
-    // `1e-12 λ_max` near zero.
+    // Phase 2 (parallel, independent per point): descend vertically.
     let descended: Vec<Option<(f64, bool)>> = (0..n)
         .into_par_iter()
-        .map(|i| {
-            let s = swept[i].clone()?;
-            let target = grid[i];
-            let floor = (1e-7 * target).max(eps_final);
-            let mut yy = eps_sweep.min(0.3 * target + eps_final);
-            let mut sv = s;
-            let mut good = true;
-            let mut factor = 0.1;
-            while yy > floor {
-                let ny = (factor * yy).max(floor);
-                match eq.solve(C64::new(target, ny), &sv) {
-                    Some(ns) => {
-                        sv = ns;
-                        yy = ny;
-                        factor = (factor * factor).max(0.01);
-                    }
-                    None if factor < 0.9 => factor = factor.sqrt(),
-                    None => {
-                        good = false;
-                        break;
-                    }
-                }
-            }
-            let z_now = C64::new(target, yy);
-            let rho = -((eq.m(&sv) + 1.0) / z_now).im / std::f64::consts::PI;
-            Some((rho, good))
-        })
+        .map(|i| Some(descend(grid[i], swept[i].clone()?)))
         .collect();
     // Phase 3 (sequential, right to left): failures. Past the left end of the bulk, where
     // the mass density per unit of log λ (ρ λ) has already fallen below 1e-6, a lost branch
@@ -704,45 +701,6 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     // under-weights it by a large factor. Bisect the suspicious intervals (new points swept
     // from the state of the interval's right end, then descended as above) until linear
     // interpolation predicts each midpoint to 10%, at most 12 levels deep and 2n points in all.
-    let descend = |target: f64, s: E::State| -> Option<f64> {
-        let floor = (1e-7 * target).max(eps_final);
-        let mut yy = eps_sweep.min(0.3 * target + eps_final);
-        let mut sv = s;
-        let mut factor = 0.1;
-        while yy > floor {
-            let ny = (factor * yy).max(floor);
-            match eq.solve(C64::new(target, ny), &sv) {
-                Some(ns) => {
-                    sv = ns;
-                    yy = ny;
-                    factor = (factor * factor).max(0.01);
-                }
-                None if factor < 0.9 => factor = factor.sqrt(),
-                None => return None,
-            }
-        }
-        let rho = -((eq.m(&sv) + 1.0) / C64::new(target, yy)).im / std::f64::consts::PI;
-        Some(rho.max(0.0))
-    };
-    let sweep_to = |from: f64, s: &E::State, target: f64| -> Option<E::State> {
-        let (mut x, mut s) = (from, s.clone());
-        while x > target {
-            let mut dx = x - target;
-            loop {
-                let zt = C64::new(x - dx, eps_sweep.min(0.3 * (x - dx) + eps_final));
-                if let Some(ns) = eq.solve(zt, &s) {
-                    s = ns;
-                    x -= dx;
-                    break;
-                }
-                dx *= 0.5;
-                if dx < 1e-12 * scale {
-                    return None;
-                }
-            }
-        }
-        Some(s)
-    };
     let linear_start = half;
     let mut pts: Vec<(f64, f64, Option<E::State>)> = grid
         .iter()
@@ -780,8 +738,8 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
             .into_par_iter()
             .map(|(a, b, ra, rb, m, st)| {
                 let sm = sweep_to(b, &st, m)?;
-                let rho = descend(m, sm.clone())?;
-                Some((a, b, ra, rb, rho, sm))
+                let (rho, good) = descend(m, sm.clone());
+                good.then_some((a, b, ra, rb, rho.max(0.0), sm))
             })
             .collect();
         todo.clear();
