@@ -234,7 +234,8 @@ fn errors_are_typed() {
 /// 400, 800 (orthogonal: 0.999 ± 0.001 at every N): a finite-width bias that decays roughly
 /// like N^{-0.7}, from the state aligning with the outlying eigenvectors of a non-normal W
 /// whose spectral radius is σ_w ≈ 1.05 (`theory/06-critical-initialization.md`). The tied
-/// Gaussian case is therefore checked at q* = 0.5 only.
+/// Gaussian case is therefore checked at q* = 0.5 only (`examples/init_measurements.rs` prints
+/// and checks the width dependence).
 #[test]
 fn simulated_chi_1_is_one() {
     let check = |cell: JacobianCell<'_>, label: &str, tied_gaussian: bool| {
