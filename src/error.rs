@@ -86,6 +86,25 @@ pub enum Error {
         /// The feasible range (or what is attainable instead).
         feasible: String,
     },
+    /// An output path is refused (before any work is done): it holds something mfrnn did not
+    /// write, or cannot be written safely. See [`crate::output`] for the contract.
+    #[error("refusing `--{flag}` {path}: {reason}")]
+    OutputPath {
+        /// The option the path came from, as the CLI spells it (`out`).
+        flag: &'static str,
+        /// The path.
+        path: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What was being done and the operating system's message.
+        reason: String,
+    },
     /// A requested combination of options is not supported.
     #[error("unsupported: {0}")]
     Unsupported(String),

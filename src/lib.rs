@@ -13,6 +13,7 @@ pub mod expansion;
 pub mod expect;
 pub mod gauss;
 pub mod init;
+pub mod output;
 pub mod phase;
 pub mod roots;
 pub mod sim;

@@ -240,8 +240,13 @@ fn phase_writes_svg_csv_json() {
         assert_eq!(code, 0, "{err}");
         let text = std::fs::read_to_string(&out).unwrap();
         match ext {
-            "svg" => assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>")),
-            "csv" => assert_eq!(text.lines().count(), 12 * 9 + 1),
+            // Each output is signed (src/output.rs): an XML comment, a `#` line, a JSON key.
+            "svg" => assert!(
+                text.starts_with("<!-- mfrnn-output:phase:")
+                    && text.contains("\n<svg")
+                    && text.trim_end().ends_with("</svg>")
+            ),
+            "csv" => assert_eq!(text.lines().count(), 12 * 9 + 2),
             _ => {
                 let v: serde_json::Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(v["values"].as_array().unwrap().len(), 9);
@@ -519,7 +524,7 @@ fn minimal_cell_commands() {
     ]
     .map(String::from));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 21);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 22); // the signature line, the header, 5 × 4 points
     std::fs::remove_file(&out).unwrap();
     // --phi does not apply to the minimal cell.
     let (code, _, err) = run(&with(

@@ -65,7 +65,8 @@ pub(crate) struct InitArgs {
     /// Seed of the sampled weights (ChaCha8; the simulators' network 0 for this seed).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Directory for the .npy files and manifest.json.
+    /// Directory for the .npy files and manifest.json: a new path (its parent must exist), an
+    /// empty directory, or an earlier, unmodified `mfrnn init --sample` output.
     #[arg(long, default_value = "weights")]
     pub out: PathBuf,
     /// Print JSON.
@@ -124,6 +125,10 @@ struct DesignOut<'a> {
 }
 
 pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
+    if a.sample {
+        // The output contract (crate::output), checked before any work.
+        crate::output::check_dir(&a.out, "weights", "out")?;
+    }
     let given = match (a.sigma_b, a.sigma_v) {
         (_, Some(sv)) => Given::SigmaV(sv),
         (Some(sb), None) => Given::SigmaB(sb),

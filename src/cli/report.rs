@@ -9,8 +9,9 @@
 //! networks; (4) critical initialization of both cells; (5) accuracy: the expectation engine
 //! against its independent adaptive path, and the error of the theories against simulated
 //! networks as a function of 1/N (the O(1/N) finite-width bias, fitted as κ/N).
-//! The directory is written under a temporary name and renamed into place at the end, so an
-//! interrupted run never replaces a good report with a partial one.
+//! Output follows the contract of [`crate::output`]: `--out` must be new, an empty directory or
+//! an unmodified earlier report (refused before any work otherwise); files are staged inside
+//! it and moved into place at the end, so an interrupted run never leaves a partial report.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -30,6 +31,7 @@ use crate::cells::minimal::{Minimal, MinimalParams};
 use crate::cells::vanilla::{Vanilla, VanillaParams};
 use crate::expect::{BivariateNormal, Fun, Integrator, Normal, Strategy};
 use crate::init;
+use crate::output::OutputDir;
 use crate::phase::{self, Axis, Param, PhaseDiagram, Quantity};
 use crate::sim::{self, SimConfig, Weights, jacobian};
 use crate::spectrum::gated::{GatedLaw, GatedSpectrum};
@@ -38,7 +40,8 @@ use crate::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
 /// Arguments of `mfrnn report`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReportArgs {
-    /// Output directory (replaced atomically when the run completes).
+    /// Output directory: a new path (its parent must exist), an empty directory, or an
+    /// earlier mfrnn report (replaced when the run completes). Anything else is refused.
     #[arg(long, default_value = "report")]
     out: PathBuf,
     /// A smaller grid, for smoke tests.
@@ -1544,17 +1547,11 @@ fn stage_init(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, Str
 
 pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
     let started = Instant::now();
-    let out = &a.out;
-    let tmp = out.with_file_name(format!(
-        ".{}.partial-{}",
-        out.file_name().and_then(|s| s.to_str()).unwrap_or("report"),
-        std::process::id()
-    ));
+    // The output contract (crate::output): refused before any work unless new, empty, or our
+    // own unmodified earlier report; staged inside the target, moved into place at the end.
+    let target = OutputDir::prepare(&a.out, "report", "out").map_err(|e| e.to_string())?;
+    let tmp = target.staging().to_path_buf();
     let io = io_err;
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io)?;
-    }
-    fs::create_dir_all(&tmp).map_err(io)?;
     let stage_bar = |n: u64, msg: &'static str| {
         let b = ProgressBar::new(n);
         b.set_style(
@@ -1605,19 +1602,8 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String, String> {
         page(&sections, a.quick, started.elapsed().as_secs_f64()),
     )
     .map_err(io)?;
-    // Swap into place only now: an interrupted run leaves the old report untouched.
-    if out.exists() {
-        let old = out.with_file_name(format!(
-            ".{}.old-{}",
-            out.file_name().and_then(|s| s.to_str()).unwrap_or("report"),
-            std::process::id()
-        ));
-        fs::rename(out, &old).map_err(io)?;
-        fs::rename(&tmp, out).map_err(io)?;
-        fs::remove_dir_all(&old).map_err(io)?;
-    } else {
-        fs::rename(&tmp, out).map_err(io)?;
-    }
+    // Move into place only now: an interrupted run leaves the old report's files untouched.
+    let out = target.commit().map_err(|e| e.to_string())?;
     Ok(format!(
         "report written to {}/index.html ({:.1} s)",
         out.display(),

@@ -1,7 +1,7 @@
 //! `simulate` and `phase`.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,6 +11,7 @@ use super::svg::{Heatmap, heatmap};
 use crate::activation::Builtin;
 use crate::cells::vanilla::VanillaParams;
 use crate::error::{Error, Result};
+use crate::output::{self, FileFormat};
 use crate::phase::{self, Axis, Param, PhaseDiagram, Quantity};
 use crate::sim::{SimConfig, Weights};
 
@@ -148,21 +149,10 @@ pub(crate) struct PhaseArgs {
     /// Fixed input correlation ρ (1: identical inputs, the usual ξ_c setting).
     #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub rho: f64,
-    /// Output file: .svg (heatmap with the χ₁ = 1 line), .csv or .json.
+    /// Output file: .svg (heatmap with the χ₁ = 1 line), .csv or .json. A new path (its
+    /// parent must exist) or an earlier, unmodified `mfrnn phase` output; otherwise refused.
     #[arg(long)]
     pub out: PathBuf,
-}
-
-/// Writes `contents` to `path` atomically (temporary file, then rename).
-pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let io = |e: std::io::Error| Error::Unsupported(format!("writing {}: {e}", path.display()));
-    let tmp = path.with_file_name(format!(
-        ".{}.partial-{}",
-        path.file_name().and_then(|s| s.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, contents).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }
 
 /// SVG heatmap of a phase diagram with the critical line.
@@ -232,19 +222,13 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
     let y = Axis::parse(&a.y)?;
     let quantity = Quantity::from_name(&a.quantity)?;
     let base = VanillaParams::new(a.sigma_w, a.sigma_v, a.sigma_b, a.mu_b, a.r)?;
-    let ext = a
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if !["svg", "csv", "json"].contains(&ext.as_str()) {
-        return Err(Error::Parse {
-            what: "output file name",
-            input: a.out.display().to_string(),
-            reason: "extension must be .svg, .csv or .json".into(),
-        });
-    }
+    // The output contract (crate::output), checked before any work.
+    let format = FileFormat::of(
+        &a.out,
+        &[FileFormat::Svg, FileFormat::Csv, FileFormat::Json],
+        "out",
+    )?;
+    output::check_file(&a.out, "phase", "out")?;
     let total = (x.n * y.n) as u64;
     let bar = if total >= 2000 {
         let b = ProgressBar::new(total);
@@ -264,12 +248,12 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
         phase::vanilla(&act, base, a.rho, x, y, quantity, &tick)?
     };
     bar.finish_and_clear();
-    let contents = match ext.as_str() {
-        "svg" => phase_svg(&d),
-        "csv" => d.to_csv(),
-        _ => serde_json::to_string(&d).expect("serialisable"),
+    let contents = match format {
+        FileFormat::Svg => phase_svg(&d),
+        FileFormat::Csv => d.to_csv(),
+        FileFormat::Json => serde_json::to_string(&d).expect("serialisable"),
     };
-    write_atomic(&a.out, contents.as_bytes())?;
+    output::write_file(&a.out, &output::sign(&contents, "phase", format), "out")?;
     let mut msg = format!(
         "wrote {} ({} × {} points, {:.2} s)",
         a.out.display(),

@@ -1,16 +1,18 @@
 //! `mfrnn spectrum`: the singular-value spectrum of the T-step Jacobian.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
 use serde::Serialize;
 
 use super::cells::{CellArgs, Theory};
-use super::sim_phase::{WeightsArg, write_atomic};
+use super::sim_phase::WeightsArg;
 use super::svg::{PALETTE, Series, line_chart};
 use crate::cells::RhoSchedule;
 use crate::cells::exact::{self, ExactConfig, Regime, UnitUpdate};
 use crate::error::{Error, Result};
+use crate::output::{self, FileFormat};
 use crate::sim::jacobian::{self, Accumulation, EmpiricalMoments, JacobianCell};
 use crate::sim::{SimConfig, Weights};
 use crate::spectrum::gated::{GatedLaw, GatedSpectrum};
@@ -63,7 +65,9 @@ pub(crate) struct SpectrumArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Write an SVG of the density (and the sampled histogram with --simulate).
+    /// Write the result to a file: .svg (the density, and the sampled histogram with
+    /// --simulate), .json (what --json prints) or .csv (λ, density). A new path (its parent
+    /// must exist) or an earlier, unmodified `mfrnn spectrum` output; otherwise refused.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -141,6 +145,19 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     let acc = match a.accumulation {
         AccumulationArg::Direct => Accumulation::Direct,
         AccumulationArg::Qr => Accumulation::Qr,
+    };
+    // The output contract (crate::output), checked before any work.
+    let format = match &a.out {
+        Some(path) => {
+            let f = FileFormat::of(
+                path,
+                &[FileFormat::Svg, FileFormat::Json, FileFormat::Csv],
+                "out",
+            )?;
+            output::check_file(path, "spectrum", "out")?;
+            Some((path, f))
+        }
+        None => None,
     };
     let theory = a.cell.theory()?;
     let c = match &theory {
@@ -240,7 +257,8 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     } else {
         (None, None, Vec::new())
     };
-    if let Some(path) = &a.out {
+    let mut svg = None;
+    if let Some((_, FileFormat::Svg)) = format {
         let hi = d.support[1];
         let keep: Vec<usize> = (0..d.lambda.len())
             .filter(|&i| d.lambda[i] >= 0.02 * hi)
@@ -276,7 +294,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             },
             c.label
         );
-        let svg = line_chart(
+        svg = Some(line_chart(
             &title,
             "λ",
             "density",
@@ -293,8 +311,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                 0.02 * hi,
                 d.cdf(0.02 * hi)
             ),
-        );
-        write_atomic(path, svg.as_bytes())?;
+        ));
     }
     let out = SpectrumOut {
         cell: c.cell,
@@ -315,8 +332,23 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         empirical,
         ks_distance: ks,
     };
+    let json = serde_json::to_string_pretty(&out).expect("serialisable");
+    if let Some((path, f)) = format {
+        let body = match f {
+            FileFormat::Svg => svg.take().unwrap_or_default(),
+            FileFormat::Json => json.clone(),
+            FileFormat::Csv => {
+                let mut t = String::from("lambda,density\n");
+                for (l, p) in out.lambda.iter().zip(&out.density) {
+                    let _ = writeln!(t, "{l:e},{p:e}");
+                }
+                t
+            }
+        };
+        output::write_file(path, &output::sign(&body, "spectrum", f), "out")?;
+    }
     if a.json {
-        return Ok(serde_json::to_string_pretty(&out).expect("serialisable"));
+        return Ok(json);
     }
     let mut text = format!(
         "J_T J_T^T ({}), T = {}, {:?} weights, q* = {:.6}, χ₁ = {:.6}{}\n  m1 = {:.6}  m2 = {:.6}  normalized variance = {:.6}\n  support = [{:.4e}, {:.6}]  mass on grid = {:.6}",

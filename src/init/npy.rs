@@ -48,18 +48,21 @@ pub fn to_bytes(data: &[f64], shape: &[usize]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes a `.npy` file atomically (temporary file, then rename).
+/// Writes a new `.npy` file: `path` must not exist (it is never overwritten). Directory
+/// outputs write into their staging area ([`crate::output::OutputDir`]), which makes the
+/// whole set of files appear atomically per file.
 ///
 /// # Errors
-/// As [`to_bytes`]; [`Error::Unsupported`] with the I/O error's message.
+/// As [`to_bytes`]; [`Error::Io`] if `path` exists or cannot be written.
 pub fn write(path: &std::path::Path, data: &[f64], shape: &[usize]) -> Result<()> {
     let bytes = to_bytes(data, shape)?;
-    let tmp = path.with_extension("npy.partial");
-    let io = |e: std::io::Error| Error::Unsupported(format!("writing {}: {e}", path.display()));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        reason: format!("writing: {e}"),
+    };
+    let mut f = std::fs::File::create_new(path).map_err(io)?;
     f.write_all(&bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
     Ok(())
 }
 

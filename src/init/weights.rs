@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{CellKind, CriticalInit, npy};
 use crate::error::{Error, Result};
+use crate::output::{OutputDir, write_new};
 use crate::sim::{SimConfig, Weights, bias_vector, input_matrix, recurrent_matrix};
 
 /// One network's parameters.
@@ -82,11 +83,13 @@ fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
     out
 }
 
-/// Writes `W.npy`, `V.npy`, `b.npy` (float64, C order) and `manifest.json` into `dir`
-/// (created if missing). Returns the manifest.
+/// Writes `W.npy`, `V.npy`, `b.npy` (float64, C order) and `manifest.json` into `dir`, under
+/// the output contract of [`crate::output`]: `dir` must not exist (its parent must), be empty,
+/// or hold an unmodified earlier weights output of mfrnn; anything else is refused before
+/// the weights are drawn. Returns the manifest.
 ///
 /// # Errors
-/// As [`sample`]; [`Error::Unsupported`] with the I/O error's message.
+/// As [`sample`]; [`Error::OutputPath`] for a refused `dir` (flag `out`); [`Error::Io`].
 pub fn write(
     init: &CriticalInit,
     n: usize,
@@ -95,12 +98,12 @@ pub fn write(
     seed: u64,
     dir: &Path,
 ) -> Result<Manifest> {
+    let out = OutputDir::prepare(dir, "weights", "out")?;
     let net = sample(init, n, nin, weights, seed)?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Unsupported(format!("creating {}: {e}", dir.display())))?;
-    npy::write(&dir.join("W.npy"), &row_major(&net.w), &[n, n])?;
-    npy::write(&dir.join("V.npy"), &row_major(&net.v), &[n, nin])?;
-    npy::write(&dir.join("b.npy"), &net.b, &[n])?;
+    let stage = out.staging();
+    npy::write(&stage.join("W.npy"), &row_major(&net.w), &[n, n])?;
+    npy::write(&stage.join("V.npy"), &row_major(&net.v), &[n, nin])?;
+    npy::write(&stage.join("b.npy"), &net.b, &[n])?;
     let manifest = Manifest {
         generator: format!("mfrnn {}", env!("CARGO_PKG_VERSION")),
         cell: init.cell,
@@ -122,9 +125,7 @@ pub fn write(
         init: init.clone(),
     };
     let json = serde_json::to_string_pretty(&manifest).expect("serialisable");
-    let tmp = dir.join("manifest.json.partial");
-    std::fs::write(&tmp, json)
-        .and_then(|_| std::fs::rename(&tmp, dir.join("manifest.json")))
-        .map_err(|e| Error::Unsupported(format!("writing the manifest: {e}")))?;
+    write_new(&stage.join("manifest.json"), json.as_bytes())?;
+    out.commit()?;
     Ok(manifest)
 }
