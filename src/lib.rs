@@ -15,6 +15,7 @@ pub mod gauss;
 pub mod init;
 pub mod output;
 pub mod phase;
+pub mod power_series;
 pub mod roots;
 pub mod sim;
 pub mod spectrum;
