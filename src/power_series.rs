@@ -205,7 +205,7 @@ pub fn recip<T: Coefficient>(a: &[T], out: &mut [T]) -> Result<(), NotInvertible
 }
 
 /// The derivative `out = a'`: $(a')_k = (k+1) a_{k+1}$ (zero where `a` has no coefficient
-/// `k + 1`). Checked by `known_series` (through [`integral`]).
+/// `k + 1`). Checked by `known_series`, where it undoes [`integral`].
 pub fn deriv<T: Coefficient>(a: &[T], out: &mut [T]) {
     for (k, o) in out.iter_mut().enumerate() {
         *o = a
