@@ -4,6 +4,7 @@
 #![warn(rustdoc::broken_intra_doc_links)]
 
 pub mod activation;
+pub mod budget;
 pub mod cells;
 #[cfg(feature = "cli")]
 pub mod cli;
