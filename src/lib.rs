@@ -9,6 +9,7 @@ pub mod cells;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod error;
+pub mod exact;
 /// Small-variance (power-series in q) expansions, Taylor-mode jets and the critical line near q* = 0.
 pub mod expansion;
 pub mod expect;
@@ -20,6 +21,7 @@ pub mod power_series;
 pub mod roots;
 pub mod sim;
 pub mod spectrum;
+pub mod stats;
 pub mod theory;
 
 pub use error::{Error, Result};

@@ -5,16 +5,12 @@
 //! the reason counted in [`PhaseDiagram::failures`]; infinite timescales are `+∞`.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::activation::Activation;
-use crate::cells::Summary;
-use crate::cells::minimal::{Minimal, MinimalParams};
-use crate::cells::vanilla::{Vanilla, VanillaParams};
+use crate::cells::{Cell, CellParams, Summary};
 use crate::error::{Error, Result};
 
 /// A parameter that can vary along a phase-diagram axis.
@@ -253,118 +249,61 @@ pub struct PhaseDiagram {
     pub chi_1: Vec<Vec<Option<f64>>>,
     /// Grid points without an answer, by reason.
     pub failures: Vec<(String, usize)>,
-    /// Fixed parameters (the axes override two of them), in the order σ_w, σ_v, σ_b, μ_b, R.
-    pub base: VanillaParams,
+    /// Fixed parameters (the axes override two of them).
+    pub base: CellParams,
     /// Input correlation ρ when it is not an axis.
     pub rho: f64,
-    /// The cell (`vanilla`, `minimal`).
-    pub cell: String,
-    /// Activation name (the gate's, `sigmoid`, for the minimalRNN).
-    pub activation: String,
+    /// The cell (serialised as `cell` and `activation`: the gate's, `sigmoid`, for the
+    /// minimalRNN).
+    #[serde(flatten)]
+    pub cell: Cell,
 }
 
-fn with_param(p: &VanillaParams, rho: f64, a: Param, v: f64) -> (VanillaParams, f64) {
-    let mut p = *p;
-    let mut rho = rho;
-    match a {
-        Param::SigmaW => p.sigma_w = v,
-        Param::SigmaV => p.sigma_v = v,
-        Param::SigmaB => p.sigma_b = v,
-        Param::MuB => p.mu_b = v,
-        Param::R => p.r = v,
-        Param::Rho => rho = v,
-    }
-    (p, rho)
+/// The parameters at one grid point: `base` with `param` set to `v` (validated), and ρ.
+fn with_param(p: &CellParams, rho: f64, param: Param, v: f64) -> Result<(CellParams, f64)> {
+    let b = p.to_builder();
+    Ok(match param {
+        Param::SigmaW => (b.sigma_w(v).build()?, rho),
+        Param::SigmaV => (b.sigma_v(v).build()?, rho),
+        Param::SigmaB => (b.sigma_b(v).build()?, rho),
+        Param::MuB => (b.mu_b(v).build()?, rho),
+        Param::R => (b.r(v).build()?, rho),
+        Param::Rho => (*p, v),
+    })
 }
 
-/// Vanilla-RNN phase diagram of `quantity` over axes `x` and `y` (parallel over rows;
-/// `progress` is called with the number of finished points).
+/// Phase diagram of `quantity` for `cell`'s mean-field theory over axes `x` and `y`, the other
+/// parameters from `base` and `rho` (parallel over rows; `progress` is called with the number
+/// of finished points).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] if an axis makes a parameter invalid (negative σ, |ρ| > 1);
-/// [`Error::Unsupported`] if both axes are the same parameter.
-pub fn vanilla(
-    act: &Arc<dyn Activation>,
-    base: VanillaParams,
+/// [`Error::InvalidParameter`] if an axis makes a parameter invalid (negative σ, |ρ| > 1,
+/// `R = 0` for the minimalRNN); [`Error::Unsupported`] if both axes are the same parameter.
+pub fn diagram(
+    cell: &Cell,
+    base: CellParams,
     rho: f64,
     x: Axis,
     y: Axis,
     quantity: Quantity,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<PhaseDiagram> {
-    grid(
-        "vanilla",
-        act.name(),
-        base,
-        rho,
-        x,
-        y,
-        quantity,
-        progress,
-        &|p, r| Vanilla::new(Arc::clone(act), p).summary(r),
-    )
-}
-
-/// minimalRNN phase diagram (factorised theory) of `quantity` over axes `x` and `y`.
-///
-/// # Errors
-/// As [`vanilla`]; also `r = 0` is invalid for the minimalRNN.
-pub fn minimal(
-    base: VanillaParams,
-    rho: f64,
-    x: Axis,
-    y: Axis,
-    quantity: Quantity,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Result<PhaseDiagram> {
-    grid(
-        "minimal",
-        "sigmoid",
-        base,
-        rho,
-        x,
-        y,
-        quantity,
-        progress,
-        &|p, r| {
-            let mp = MinimalParams::new(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
-            Minimal::new(mp).summary(r)
-        },
-    )
-}
-
-type SummaryFn<'a> = dyn Fn(VanillaParams, f64) -> Result<Summary> + Sync + 'a;
-
-#[allow(clippy::too_many_arguments)]
-fn grid(
-    cell: &str,
-    activation: &str,
-    base: VanillaParams,
-    rho: f64,
-    x: Axis,
-    y: Axis,
-    quantity: Quantity,
-    progress: &(dyn Fn(usize) + Sync),
-    summary: &SummaryFn<'_>,
 ) -> Result<PhaseDiagram> {
     if x.param == y.param {
         return Err(Error::Unsupported(format!(
-            "both axes (`x`, `y`; --x, --y) vary `{}`: give two different parameters",
+            "both axes vary {}",
             x.param.as_str()
         )));
     }
     // Validate the corners (every grid point lies between them).
     for (xv, yv) in [(x.lo, y.lo), (x.hi, y.hi), (x.lo, y.hi), (x.hi, y.lo)] {
-        let (p, r) = with_param(&base, rho, x.param, xv);
-        let (p, r) = with_param(&p, r, y.param, yv);
-        VanillaParams::new(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
-        if cell == "minimal" {
-            MinimalParams::new(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
-        }
+        let (p, r) = with_param(&base, rho, x.param, xv)?;
+        let (p, r) = with_param(&p, r, y.param, yv)?;
+        cell.validate(&p)?;
         if !(-1.0..=1.0).contains(&r) {
             return Err(Error::invalid("rho", r, "a correlation in [-1, 1]"));
         }
     }
+    let summary = |p: CellParams, r: f64| -> Result<Summary> { cell.mean_field(&p)?.summary(r) };
     let done = AtomicUsize::new(0);
     type Row = (Vec<Option<f64>>, Vec<Option<f64>>, Vec<String>);
     let rows: Vec<Row> = (0..y.n)
@@ -374,9 +313,10 @@ fn grid(
             let mut chis = Vec::with_capacity(x.n);
             let mut errs = Vec::new();
             for i in 0..x.n {
-                let (p, r) = with_param(&base, rho, x.param, x.value(i));
-                let (p, r) = with_param(&p, r, y.param, y.value(j));
-                match summary(p, r) {
+                let point = with_param(&base, rho, x.param, x.value(i))
+                    .and_then(|(p, r)| with_param(&p, r, y.param, y.value(j)))
+                    .and_then(|(p, r)| summary(p, r));
+                match point {
                     Ok(s) => {
                         vals.push(quantity.of(&s));
                         chis.push(Some(s.chi_1));
@@ -420,8 +360,7 @@ fn grid(
         failures,
         base,
         rho,
-        cell: cell.to_string(),
-        activation: activation.to_string(),
+        cell: cell.clone(),
     })
 }
 

@@ -15,52 +15,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{Phase, RhoSchedule, Summary, Trajectory};
+use super::{
+    Analysis, Cell, CellParams, FixedPoints, MeanField, Phase, RhoSchedule, Summary, Trajectory,
+};
 use crate::activation::{Activation, Builtin};
-use crate::error::{Error, Result, finite, non_negative};
+use crate::error::{Error, Result};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::gauss::trapezoid::{StepModel, gauss_trapezoid_pair};
 use crate::roots::{Root, brent, roots_on_grid, timescale};
-
-/// Hyper-parameters of the minimalRNN (validated). `V_ij ~ N(0, σ_v²/N)`; the embedded
-/// input `z^t` has per-coordinate second moment `R`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct MinimalParams {
-    /// Recurrent (gate) weight scale σ_w.
-    pub sigma_w: f64,
-    /// Input-to-gate weight scale σ_v.
-    pub sigma_v: f64,
-    /// Gate bias standard deviation σ_b.
-    pub sigma_b: f64,
-    /// Gate bias mean μ_b.
-    pub mu_b: f64,
-    /// Second moment of the embedded input, `R = ‖z‖²/N`.
-    pub r: f64,
-}
-
-impl MinimalParams {
-    /// Validates and builds the parameters.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
-    /// `mu-b` (finite) or `r` (finite, > 0: the cell's state is driven by its input), or the
-    /// scale whose variance makes `σ_w² + σ_v² R + σ_b²` overflow (or `mu-b` beyond `1e150`).
-    pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
-        let r = non_negative("r", r)?;
-        if r == 0.0 {
-            return Err(Error::invalid("r", r, "a finite number > 0"));
-        }
-        let p = MinimalParams {
-            sigma_w: non_negative("sigma-w", sigma_w)?,
-            sigma_v: non_negative("sigma-v", sigma_v)?,
-            sigma_b: non_negative("sigma-b", sigma_b)?,
-            mu_b: finite("mu-b", mu_b)?,
-            r,
-        };
-        super::check_variances(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
-        Ok(p)
-    }
-}
 
 /// A fixed point `Q*` of the factorised `Q`-map (M.2).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -100,44 +62,25 @@ pub struct CovarianceFixedPoint {
     pub iterations: usize,
 }
 
-/// Fixed points, slopes, timescales and phase of a minimalRNN (factorised theory).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MinimalAnalysis {
-    /// `q*` at the state fixed point reached from `h^0 = 0`.
-    pub q_star: f64,
-    /// That `Q*`.
-    #[serde(rename = "Q_star")]
-    pub big_q_star: f64,
-    /// The stable hidden-state correlation `c* = C*/Q*`.
-    pub c_star: Option<f64>,
-    /// `χ_Q`.
-    pub chi_q: f64,
-    /// `χ_C` at `C*`.
-    pub chi_c: Option<f64>,
-    /// `χ₁ = E[u²] + σ_w² E[σ'²](Q* + R)`.
-    pub chi_1: f64,
-    /// `ξ_Q`.
-    pub xi_q: Option<f64>,
-    /// `ξ_C`.
-    pub xi_c: Option<f64>,
-    /// `ξ₁`.
-    pub xi_1: Option<f64>,
-    /// Phase from `χ₁`.
-    pub phase: Phase,
-    /// Largest residual of the reported fixed points.
-    pub residual: f64,
-    /// Total map evaluations of the refinements.
-    pub iterations: usize,
-    /// Every `Q`-map fixed point in `[0, R]`.
-    pub fixed_points: Vec<StateFixedPoint>,
-    /// Every `C`-map fixed point in `[−Q*, Q*]`.
-    pub covariance_fixed_points: Vec<CovarianceFixedPoint>,
+/// One step of the minimalRNN's maps for two sequences ([`Minimal::pair_map`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PairStep {
+    /// Gate pre-activation variance `q^t = σ_w² Q^{t−1} + σ_v² R + σ_b²`.
+    pub q: f64,
+    /// State second moment `Q^t`.
+    #[serde(rename = "Q")]
+    pub big_q: f64,
+    /// Gate pre-activation covariance `q_ab^t`.
+    pub q_ab: f64,
+    /// State second moment between the sequences `C^t`.
+    #[serde(rename = "C")]
+    pub big_c: f64,
 }
 
 /// The minimalRNN's factorised mean-field theory for one parameter set.
 #[derive(Debug, Clone)]
 pub struct Minimal {
-    p: MinimalParams,
+    p: CellParams,
     eng: Integrator,
     u: Fun,
     one_minus_u: Fun,
@@ -150,14 +93,19 @@ pub struct Minimal {
 
 impl Minimal {
     /// The theory for parameters `p`.
-    pub fn new(p: MinimalParams) -> Minimal {
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `r` for `R = 0` (the cell's state is driven by its
+    /// input; [`Cell::validate`]).
+    pub fn new(p: CellParams) -> Result<Minimal> {
+        Cell::Minimal.validate(&p)?;
         let sig: Arc<dyn Activation> = Builtin::Sigmoid.arc();
         let u = Fun::phi(&sig);
         // 1 − σ(x) = σ(−x): exact in both tails.
         let one_minus_u = u.compose_affine(0.0, -1.0);
         let du = Fun::dphi(&sig);
         let ddu = Fun::ddphi(&sig);
-        Minimal {
+        Ok(Minimal {
             u2: u.powi(2),
             omu2: one_minus_u.powi(2),
             du2: du.powi(2),
@@ -167,7 +115,7 @@ impl Minimal {
             one_minus_u,
             p,
             eng: Integrator::default(),
-        }
+        })
     }
 
     /// Uses `eng` for the Gaussian expectations.
@@ -178,22 +126,22 @@ impl Minimal {
     }
 
     /// The parameters.
-    pub fn params(&self) -> &MinimalParams {
+    pub fn params(&self) -> &CellParams {
         &self.p
     }
 
     /// `σ_v² R + σ_b²`.
     pub fn drive(&self) -> f64 {
-        self.p.sigma_v * self.p.sigma_v * self.p.r + self.p.sigma_b * self.p.sigma_b
+        self.p.drive()
     }
 
     /// `q(Q) = σ_w² Q + σ_v² R + σ_b²`.
     pub fn gate_variance(&self, big_q: f64) -> f64 {
-        self.p.sigma_w * self.p.sigma_w * big_q + self.drive()
+        self.p.sigma_w() * self.p.sigma_w() * big_q + self.drive()
     }
 
     fn normal(&self, q: f64) -> Result<Normal> {
-        Normal::new(self.p.mu_b, q)
+        Normal::new(self.p.mu_b(), q)
     }
 
     /// `(E[u²], E[(1−u)²])` at gate variance `q`.
@@ -213,7 +161,7 @@ impl Minimal {
                 degree: 0.0,
             };
             if 2.0 * 9.5 / model.step() <= 1600.0 {
-                let mu = self.p.mu_b;
+                let mu = self.p.mu_b();
                 let r = gauss_trapezoid_pair(
                     |z| {
                         let x = mu + sd * z;
@@ -244,7 +192,7 @@ impl Minimal {
     pub fn state_map(&self, big_q: f64) -> Result<(f64, f64)> {
         let q = self.gate_variance(big_q);
         let (a, b) = self.gate_moments(q)?;
-        Ok((q, a * big_q + b * self.p.r))
+        Ok((q, a * big_q + b * self.p.r()))
     }
 
     /// Slope of the `Q`-map: `E[u²] + σ_w² (Q ∂_q E[u²] + R ∂_q E[(1−u)²])`, with
@@ -262,8 +210,8 @@ impl Minimal {
             e(&self.u_ddu)?,
             e(&self.omu_ddu)?,
         );
-        let sw2 = self.p.sigma_w * self.p.sigma_w;
-        Ok(u2 + sw2 * (big_q * (du2 + uddu) + self.p.r * (du2 - omuddu)))
+        let sw2 = self.p.sigma_w() * self.p.sigma_w();
+        Ok(u2 + sw2 * (big_q * (du2 + uddu) + self.p.r() * (du2 - omuddu)))
     }
 
     /// `χ₁(Q) = E[u²] + σ_w² E[σ'²] (Q + R)`: the slope of the `C`-map at `C = Q`, `ρ = 1`,
@@ -275,37 +223,43 @@ impl Minimal {
         let n = self.normal(self.gate_variance(big_q))?;
         let u2 = self.eng.expect(&self.u2, &n)?.value;
         let du2 = self.eng.expect(&self.du2, &n)?.value;
-        Ok(u2 + self.p.sigma_w * self.p.sigma_w * du2 * (big_q + self.p.r))
+        Ok(u2 + self.p.sigma_w() * self.p.sigma_w() * du2 * (big_q + self.p.r()))
     }
 
-    /// One step of the `C`-map (M.3): from `(Q^{t−1}, C^{t−1})` at input correlation `ρ`,
-    /// returns `(q^t, Q^t, q_ab^t, C^t)`.
+    /// One step of the `Q`- and `C`-maps (M.1)–(M.3): from `(Q^{t−1}, C^{t−1})` at input
+    /// correlation `ρ` to step `t`.
     ///
     /// # Errors
     /// As [`Minimal::gate_moments`].
-    pub fn pair_map(&self, big_q: f64, big_c: f64, rho: f64) -> Result<(f64, f64, f64, f64)> {
+    pub fn pair_map(&self, big_q: f64, big_c: f64, rho: f64) -> Result<PairStep> {
         let p = &self.p;
-        let sw2 = p.sigma_w * p.sigma_w;
+        let sw2 = p.sigma_w() * p.sigma_w();
         let (q, q_next) = self.state_map(big_q)?;
-        let q_ab = sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b;
+        let q_ab =
+            sw2 * big_c + p.sigma_v() * p.sigma_v() * rho * p.r() + p.sigma_b() * p.sigma_b();
         let c = if q > 0.0 {
             (q_ab / q).clamp(-1.0, 1.0)
         } else {
             1.0
         };
-        Ok((q, q_next, q_ab, self.covariance_step(q, c, big_c, rho)?))
+        Ok(PairStep {
+            q,
+            big_q: q_next,
+            q_ab,
+            big_c: self.covariance_step(q, c, big_c, rho)?,
+        })
     }
 
     /// `E[u_a u_b] C + E[(1−u_a)(1−u_b)] ρ R` at gate variance `q` and gate correlation `c`
     /// (the `C`-map (M.3) with the expectation engine).
     fn covariance_step(&self, q: f64, c: f64, big_c: f64, rho: f64) -> Result<f64> {
-        let b = BivariateNormal::equal(self.p.mu_b, q, c)?;
+        let b = BivariateNormal::equal(self.p.mu_b(), q, c)?;
         let uu = self.eng.expect2(&self.u, &self.u, &b)?.value;
         let vv = self
             .eng
             .expect2(&self.one_minus_u, &self.one_minus_u, &b)?
             .value;
-        Ok(uu * big_c + vv * rho * self.p.r)
+        Ok(uu * big_c + vv * rho * self.p.r())
     }
 
     /// Mean-field trajectory of two sequences (M.1)–(M.3) from `h^0 = 0`; here `c^t` is the
@@ -325,7 +279,12 @@ impl Minimal {
         };
         let (mut big_q, mut big_c) = (0.0, 0.0);
         for &r in rho.values() {
-            let (q, q_next, q_ab, c_next) = self.pair_map(big_q, big_c, r)?;
+            let PairStep {
+                q,
+                big_q: q_next,
+                q_ab,
+                big_c: c_next,
+            } = self.pair_map(big_q, big_c, r)?;
             big_q = q_next;
             big_c = c_next;
             tr.q.push(q);
@@ -348,7 +307,7 @@ impl Minimal {
     /// # Errors
     /// Engine errors; [`Error::NoFixedPoint`] if no sign change is found (not expected).
     pub fn state_fixed_points(&self) -> Result<Vec<StateFixedPoint>> {
-        let r = self.p.r;
+        let r = self.p.r();
         let f = |big_q: f64| -> Result<f64> {
             let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
             Ok(b * r - (1.0 - a) * big_q)
@@ -440,12 +399,13 @@ impl Minimal {
             return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
         }
         let p = &self.p;
-        let sw2 = p.sigma_w * p.sigma_w;
+        let sw2 = p.sigma_w() * p.sigma_w();
         let q = self.gate_variance(big_q);
         let n = self.normal(q)?;
         let hermite = HermiteExpansion::with_tail_below(&self.u, &n, 1e-16, 8192)?;
         let c_of = |big_c: f64| -> f64 {
-            ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / q)
+            ((sw2 * big_c + p.sigma_v() * p.sigma_v() * rho * p.r() + p.sigma_b() * p.sigma_b())
+                / q)
                 .clamp(-1.0, 1.0)
         };
         // The C-map through the expansion of σ: E[u_a u_b] = Σ a_k² c^k and, since both gates
@@ -453,7 +413,7 @@ impl Minimal {
         let a0 = hermite.coefficients[0];
         let g_map = |big_c: f64| -> f64 {
             let uu = hermite.kernel(&hermite, c_of(big_c)).0;
-            uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r
+            uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r()
         };
         // Residuals are reported with the expectation engine (independent of the expansion).
         let g_engine = |big_c: f64| self.covariance_step(q, c_of(big_c), big_c, rho);
@@ -463,7 +423,7 @@ impl Minimal {
                 let c = c_of(big_c);
                 let (uu, _) = hermite.kernel(&hermite, c);
                 let d = hermite.gap_over_one_minus_c(c).0;
-                Ok(uu - 1.0 + sw2 * (big_q + p.r) * d / q)
+                Ok(uu - 1.0 + sw2 * (big_q + p.r()) * d / q)
             } else {
                 Ok(g_map(big_c) - big_c)
             }
@@ -495,7 +455,7 @@ impl Minimal {
             } else {
                 let uu = hermite.kernel(&hermite, c).0;
                 let dd = hermite.kernel_slope(&hermite, c) / q; // E[σ'σ']
-                uu + sw2 * dd * (root.x + rho * p.r)
+                uu + sw2 * dd * (root.x + rho * p.r())
             };
             out.push(CovarianceFixedPoint {
                 big_c: root.x,
@@ -513,7 +473,7 @@ impl Minimal {
     ///
     /// # Errors
     /// As [`Minimal::state_fixed_points`] and [`Minimal::covariance_fixed_points`].
-    pub fn analyze(&self, rho: f64) -> Result<MinimalAnalysis> {
+    pub fn analyze(&self, rho: f64) -> Result<Analysis> {
         let fps = self.state_fixed_points()?;
         let s = *fps.iter().find(|f| f.reached_from_zero).unwrap_or(&fps[0]);
         let chi_1 = self.chi_1(s.big_q)?;
@@ -529,14 +489,15 @@ impl Minimal {
             _ => {
                 // Iterate the C-map from C = 0 at Q* and take the nearest stable root.
                 let p = &self.p;
-                let sw2 = p.sigma_w * p.sigma_w;
+                let sw2 = p.sigma_w() * p.sigma_w();
                 let q = self.gate_variance(s.big_q);
                 let mut big_c = 0.0;
                 for _ in 0..20_000 {
-                    let c =
-                        ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b)
-                            / q)
-                            .clamp(-1.0, 1.0);
+                    let c = ((sw2 * big_c
+                        + p.sigma_v() * p.sigma_v() * rho * p.r()
+                        + p.sigma_b() * p.sigma_b())
+                        / q)
+                        .clamp(-1.0, 1.0);
                     let next = self.covariance_step(q, c, big_c, rho)?;
                     if (next - big_c).abs() < 1e-14 {
                         big_c = next;
@@ -552,21 +513,25 @@ impl Minimal {
         };
         let residual = cfps.iter().map(|f| f.residual).fold(s.residual, f64::max);
         let iterations = s.iterations + cfps.iter().map(|f| f.iterations).sum::<usize>();
-        Ok(MinimalAnalysis {
-            q_star: s.q,
-            big_q_star: s.big_q,
-            c_star: pick.map(|f| f.c),
-            chi_q: s.chi_q,
-            chi_c: pick.map(|f| f.chi_c),
-            chi_1,
-            xi_q: timescale(s.chi_q),
-            xi_c: pick.and_then(|f| timescale(f.chi_c)),
-            xi_1: timescale(chi_1),
-            phase: Phase::from_chi1(chi_1),
+        Ok(Analysis {
+            summary: Summary {
+                q_star: s.q,
+                big_q_star: s.big_q,
+                c_star: pick.map(|f| f.c),
+                chi_q: s.chi_q,
+                chi_c: pick.map(|f| f.chi_c),
+                chi_1,
+                xi_q: timescale(s.chi_q),
+                xi_c: pick.and_then(|f| timescale(f.chi_c)),
+                xi_1: timescale(chi_1),
+                phase: Phase::from_chi1(chi_1),
+            },
             residual,
             iterations,
-            fixed_points: fps,
-            covariance_fixed_points: cfps,
+            fixed_points: FixedPoints::Minimal {
+                fixed_points: fps,
+                covariance_fixed_points: cfps,
+            },
         })
     }
 
@@ -583,7 +548,7 @@ impl Minimal {
         if rho.is_nan() || !(-1.0..=1.0).contains(&rho) {
             return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
         }
-        let r = self.p.r;
+        let r = self.p.r();
         let f = |big_q: f64| -> Result<f64> {
             let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
             Ok(b * r - (1.0 - a) * big_q)
@@ -621,7 +586,7 @@ impl Minimal {
             }
         }
         let Some(root) = root else {
-            return Ok(Summary::from(&self.analyze(rho)?));
+            return Ok(self.analyze(rho)?.summary);
         };
         let big_q = root.x;
         let chi_q = self.state_map_slope(big_q)?;
@@ -631,7 +596,7 @@ impl Minimal {
         } else {
             match self.fast_c_star(big_q, rho, chi_1)? {
                 Some((c, chi)) => (Some(c), Some(chi)),
-                None => return Ok(Summary::from(&self.analyze(rho)?)),
+                None => return Ok(self.analyze(rho)?.summary),
             }
         };
         Ok(Summary {
@@ -655,12 +620,13 @@ impl Minimal {
     /// grown until its truncation bound at the root is below 1e-13; `None` to fall back.
     fn fast_c_star(&self, big_q: f64, rho: f64, chi_1: f64) -> Result<Option<(f64, f64)>> {
         let p = &self.p;
-        let sw2 = p.sigma_w * p.sigma_w;
+        let sw2 = p.sigma_w() * p.sigma_w();
         let q = self.gate_variance(big_q);
         let n = self.normal(q)?;
         let identical = rho == 1.0;
         let c_of = |big_c: f64| -> f64 {
-            ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / q)
+            ((sw2 * big_c + p.sigma_v() * p.sigma_v() * rho * p.r() + p.sigma_b() * p.sigma_b())
+                / q)
                 .clamp(-1.0, 1.0)
         };
         let mut terms = 24;
@@ -678,11 +644,11 @@ impl Minimal {
                         return (chi_1 - 1.0, 0.0);
                     }
                     let (d, d_err) = e.gap_over_one_minus_c(c);
-                    let k = sw2 * (big_q + p.r) / q;
+                    let k = sw2 * (big_q + p.r()) / q;
                     (uu - 1.0 + k * d, uu_err + k * d_err)
                 } else {
-                    let g = uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r;
-                    (g - big_c, uu_err * (big_c.abs() + rho.abs() * p.r))
+                    let g = uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r();
+                    (g - big_c, uu_err * (big_c.abs() + rho.abs() * p.r()))
                 }
             };
             let grid: Vec<f64> = [-1.0, -0.5, 0.0, 0.5, 0.9, 0.99, 0.999, 1.0]
@@ -710,7 +676,7 @@ impl Minimal {
             if bound <= 1e-13 {
                 let c = c_of(r.x);
                 let uu = e.kernel(&e, c).0;
-                let chi = uu + sw2 * e.kernel_slope(&e, c) / q * (r.x + rho * p.r);
+                let chi = uu + sw2 * e.kernel_slope(&e, c) / q * (r.x + rho * p.r());
                 if chi.abs() >= 1.0 {
                     return Ok(None);
                 }
@@ -724,19 +690,20 @@ impl Minimal {
     }
 }
 
-impl From<&MinimalAnalysis> for Summary {
-    fn from(a: &MinimalAnalysis) -> Summary {
-        Summary {
-            q_star: a.q_star,
-            big_q_star: a.big_q_star,
-            c_star: a.c_star,
-            chi_q: a.chi_q,
-            chi_c: a.chi_c,
-            chi_1: a.chi_1,
-            xi_q: a.xi_q,
-            xi_c: a.xi_c,
-            xi_1: a.xi_1,
-            phase: a.phase,
-        }
+impl MeanField for Minimal {
+    fn cell(&self) -> Cell {
+        Cell::Minimal
+    }
+    fn params(&self) -> &CellParams {
+        &self.p
+    }
+    fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
+        Minimal::trajectory(self, rho)
+    }
+    fn analyze(&self, rho: f64) -> Result<Analysis> {
+        Minimal::analyze(self, rho)
+    }
+    fn summary(&self, rho: f64) -> Result<Summary> {
+        Minimal::summary(self, rho)
     }
 }

@@ -1,12 +1,47 @@
-//! Mean-field theory of the recurrent cells: the vanilla RNN ([`vanilla`]) and the gated
-//! minimalRNN ([`minimal`]).
+//! The recurrent cells and the vocabulary every module shares to talk about them.
 //!
-//! Shared vocabulary: input-correlation schedules ([`RhoSchedule`]), trajectories
-//! ([`Trajectory`]) and the phase of a network ([`Phase`]).
+//! - **Which cell:** [`Cell`] (the vanilla RNN with its activation, or the minimalRNN), tagged
+//!   by [`CellKind`]; **its hyper-parameters:** [`CellParams`] (σ_w, σ_v, σ_b, μ_b, R, validated,
+//!   built with named setters); **which theory:** [`Theory`] (the factorised mean-field
+//!   recursion or the exact theory of the real network); **the weights:** [`WeightLaw`] and
+//!   [`Regime`] (tied or redrawn weights, frozen or fresh bias).
+//! - **Mean-field theory** of each cell ([`vanilla`], [`minimal`]) behind one trait,
+//!   [`MeanField`] (trajectories, the full [`Analysis`] with every fixed point, the fast
+//!   [`Summary`]); [`Cell::mean_field`] builds it.
+//! - **The unit rule** ([`Cell::unit_state`], [`Cell::unit_slopes`], [`Cell::update_states`]):
+//!   one unit's update and its Jacobian entries, which the exact theory ([`crate::exact`]), the
+//!   simulator and Jacobian sampler ([`crate::sim`]) and training share.
+//! - Shared results: input-correlation schedules ([`RhoSchedule`]), trajectories
+//!   ([`Trajectory`]) and the phase of a network ([`Phase`]).
+//!
+//! # Extension recipe: one place per concern
+//!
+//! Everything that varies by cell dispatches on [`Cell`] with one exhaustive `match` per
+//! concern, so adding a variant (a GRU, say) makes the compiler list each place to fill in:
+//!
+//! | concern | the one dispatch | per-cell code |
+//! |---|---|---|
+//! | names, equation, validity, unit rule | `impl Cell` in `cells/cell.rs` | the match arms |
+//! | mean-field theory | [`Cell::mean_field`] | `cells/<cell>.rs` implementing [`MeanField`] |
+//! | exact theory, simulation, Jacobian sampling | none: generic over the unit rule | — |
+//! | critical initialization | [`crate::init::critical`] | `init/<cell>.rs` |
+//! | Jacobian spectrum | [`crate::spectrum::for_cell`] | the vanilla law or the gated law |
+//! | training (BPTT) | `training::model` | `training/cell.rs` |
+//!
+//! A capability across cells (BPTT training was the latest) is one new module with one such
+//! dispatch and the per-cell implementations behind it. A cell whose update is not "one
+//! pre-activation per unit, then an elementwise rule" (a GRU's reset gate multiplies the state
+//! before `W`) also needs the simulator's step (`sim::network`) to ask the cell for its
+//! pre-activations: that is the one place the generic path would grow a match.
 
-pub mod exact;
+mod cell;
 pub mod minimal;
 pub mod vanilla;
+
+pub use cell::{
+    CELL_NAMES, Cell, CellKind, CellParams, CellParamsBuilder, Correlation, Regime, Theory,
+    UnitSlopes, WeightLaw,
+};
 
 use std::fmt;
 
@@ -213,7 +248,7 @@ pub struct Trajectory {
 }
 
 /// The headline numbers of a cell's analysis without the list of every fixed point: what
-/// phase diagrams evaluate at each grid point (`Vanilla::summary`, `Minimal::summary`).
+/// phase diagrams evaluate at each grid point ([`MeanField::summary`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Summary {
     /// `q*` (reached from `h^0 = 0`).
@@ -237,6 +272,91 @@ pub struct Summary {
     pub xi_1: Option<f64>,
     /// Phase from `χ₁`.
     pub phase: Phase,
+}
+
+/// Fixed points, slopes, timescales and phase of a cell at constant input correlation `ρ`
+/// ([`MeanField::analyze`]): the headline numbers, the solver's diagnostics and every fixed
+/// point of the cell's maps. Serialised flat (the keys of [`Summary`], then `residual`,
+/// `iterations` and the fixed-point lists).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The headline numbers (`q*` and `Q*` reached from `h⁰ = 0`, `c*`, the slopes `χ`, the
+    /// timescales `ξ = −1/ln χ` with `None` for infinite, the phase).
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// Largest residual of the reported fixed points.
+    pub residual: f64,
+    /// Total map evaluations of the fixed-point refinements.
+    pub iterations: usize,
+    /// Every fixed point of the cell's maps.
+    #[serde(flatten)]
+    pub fixed_points: FixedPoints,
+}
+
+/// Every fixed point of a cell's maps (the lists differ by cell: the vanilla RNN's maps act on
+/// the pre-activation variance and correlation, the minimalRNN's on the state's second moments).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum FixedPoints {
+    /// The vanilla RNN (V.1)–(V.2).
+    Vanilla {
+        /// Every variance fixed point `q*` in `[0, ∞)`.
+        variance_fixed_points: Vec<vanilla::VarianceFixedPoint>,
+        /// Every correlation fixed point `c*` in `[−1, 1]`.
+        correlation_fixed_points: Vec<vanilla::CorrelationFixedPoint>,
+    },
+    /// The minimalRNN (M.2)–(M.3).
+    Minimal {
+        /// Every `Q`-map fixed point in `[0, R]`.
+        fixed_points: Vec<minimal::StateFixedPoint>,
+        /// Every `C`-map fixed point in `[−Q*, Q*]`.
+        covariance_fixed_points: Vec<minimal::CovarianceFixedPoint>,
+    },
+}
+
+/// The mean-field theory of one cell at one set of hyper-parameters: what every cell provides
+/// ([`vanilla::Vanilla`], [`minimal::Minimal`]; built by [`Cell::mean_field`]).
+pub trait MeanField: Send + Sync + fmt::Debug {
+    /// The cell.
+    fn cell(&self) -> Cell;
+    /// The hyper-parameters.
+    fn params(&self) -> &CellParams;
+    /// Mean-field trajectory of two sequences with input correlations `ρ^t` from `h⁰ = 0`.
+    ///
+    /// # Errors
+    /// Engine errors; [`crate::Error::Diverged`] when the variance leaves double precision.
+    fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory>;
+    /// Every fixed point, the slopes, timescales and phase at constant `ρ`.
+    ///
+    /// # Errors
+    /// Engine and solver errors ([`crate::Error::NoFixedPoint`], ...).
+    fn analyze(&self, rho: f64) -> Result<Analysis>;
+    /// [`MeanField::analyze`]'s headline numbers, computed for speed (phase diagrams).
+    ///
+    /// # Errors
+    /// As [`MeanField::analyze`].
+    fn summary(&self, rho: f64) -> Result<Summary>;
+    /// `χ₁` at the fixed point reached from `h⁰ = 0` (the mean squared singular value of one
+    /// step's Jacobian there).
+    ///
+    /// # Errors
+    /// As [`MeanField::summary`].
+    fn chi_1(&self) -> Result<f64> {
+        Ok(self.summary(1.0)?.chi_1)
+    }
+}
+
+impl Cell {
+    /// The cell's mean-field theory at `p` (the one dispatch of this concern).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `p` violates the cell's constraint ([`Cell::validate`]).
+    pub fn mean_field(&self, p: &CellParams) -> Result<Box<dyn MeanField>> {
+        Ok(match self {
+            Cell::Vanilla(act) => Box::new(vanilla::Vanilla::new(act.clone(), *p)),
+            Cell::Minimal => Box::new(minimal::Minimal::new(*p)?),
+        })
+    }
 }
 
 /// Phase of a network at its fixed point, from `χ₁`.

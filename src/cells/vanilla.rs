@@ -18,47 +18,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use super::Summary;
-use super::{Phase, RhoSchedule, Trajectory};
+use super::{
+    Analysis, Cell, CellParams, FixedPoints, MeanField, Phase, RhoSchedule, Summary, Trajectory,
+};
 use crate::activation::{Activation, Builtin, Smoothness};
-use crate::error::{Error, Result, finite, non_negative};
+use crate::error::{Error, Result};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::roots::{Root, brent, roots_on_grid, timescale};
-
-/// Hyper-parameters of the vanilla RNN (validated).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct VanillaParams {
-    /// Recurrent weight scale σ_w (`W_ij ~ N(0, σ_w²/N)`).
-    pub sigma_w: f64,
-    /// Input weight scale σ_v.
-    pub sigma_v: f64,
-    /// Bias standard deviation σ_b.
-    pub sigma_b: f64,
-    /// Bias mean μ_b.
-    pub mu_b: f64,
-    /// Input second moment per coordinate, `R = ‖x‖²/N_in`.
-    pub r: f64,
-}
-
-impl VanillaParams {
-    /// Validates and builds the parameters.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
-    /// `mu-b` (finite) or `r` (finite, ≥ 0), or the scale whose variance makes
-    /// `σ_w² + σ_v² R + σ_b²` overflow (or `mu-b` beyond `1e150`).
-    pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
-        let p = VanillaParams {
-            sigma_w: non_negative("sigma-w", sigma_w)?,
-            sigma_v: non_negative("sigma-v", sigma_v)?,
-            sigma_b: non_negative("sigma-b", sigma_b)?,
-            mu_b: finite("mu-b", mu_b)?,
-            r: non_negative("r", r)?,
-        };
-        super::check_variances(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
-        Ok(p)
-    }
-}
 
 /// A fixed point `q*` of the variance map (V.1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -95,45 +61,11 @@ pub struct CorrelationFixedPoint {
     pub iterations: usize,
 }
 
-/// Fixed points, slopes, timescales and phase of a vanilla RNN (the `fixed-point` command).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Analysis {
-    /// The variance fixed point reached from `h^0 = 0`.
-    pub q_star: f64,
-    /// `Q* = E[φ²]` at `q*`.
-    #[serde(rename = "Q_star")]
-    pub big_q_star: f64,
-    /// The stable correlation fixed point (`None` if `q* = 0`).
-    pub c_star: Option<f64>,
-    /// `χ_q = V'(q*)`.
-    pub chi_q: f64,
-    /// `χ_c` at `c*`.
-    pub chi_c: Option<f64>,
-    /// `χ₁ = σ_w² E[φ'(μ_b + √q* z)²]`.
-    pub chi_1: f64,
-    /// `ξ_q = −1/ln χ_q` (`None` = infinite).
-    pub xi_q: Option<f64>,
-    /// `ξ_c = −1/ln χ_c`.
-    pub xi_c: Option<f64>,
-    /// `ξ₁ = −1/ln χ₁`.
-    pub xi_1: Option<f64>,
-    /// Ordered / critical / chaotic, from `χ₁`.
-    pub phase: Phase,
-    /// Largest residual of the reported fixed points.
-    pub residual: f64,
-    /// Total map evaluations of the fixed-point refinements.
-    pub iterations: usize,
-    /// Every variance fixed point in `[0, ∞)`.
-    pub variance_fixed_points: Vec<VarianceFixedPoint>,
-    /// Every correlation fixed point in `[−1, 1]`.
-    pub correlation_fixed_points: Vec<CorrelationFixedPoint>,
-}
-
 /// The vanilla RNN's mean-field theory for one activation and parameter set.
 #[derive(Debug, Clone)]
 pub struct Vanilla {
     act: Arc<dyn Activation>,
-    p: VanillaParams,
+    p: CellParams,
     eng: Integrator,
     phi: Fun,
     phi2: Fun,
@@ -147,11 +79,11 @@ pub struct Vanilla {
 
 impl Vanilla {
     /// The theory for activation `act` and parameters `p`.
-    pub fn new(act: Arc<dyn Activation>, p: VanillaParams) -> Vanilla {
+    pub fn new(act: Arc<dyn Activation>, p: CellParams) -> Vanilla {
         let phi = Fun::phi(&act);
         let dphi = Fun::dphi(&act);
         let lin = Builtin::Linear.arc();
-        let stein = &(&phi * &dphi) * &Fun::phi(&lin).compose_affine(-p.mu_b, 1.0);
+        let stein = &(&phi * &dphi) * &Fun::phi(&lin).compose_affine(-p.mu_b(), 1.0);
         Vanilla {
             phi2: phi.powi(2),
             dphi2: dphi.powi(2),
@@ -167,7 +99,7 @@ impl Vanilla {
     }
 
     /// With a built-in activation.
-    pub fn with_builtin(b: Builtin, p: VanillaParams) -> Vanilla {
+    pub fn with_builtin(b: Builtin, p: CellParams) -> Vanilla {
         Vanilla::new(b.arc(), p)
     }
 
@@ -182,7 +114,7 @@ impl Vanilla {
     }
 
     /// The parameters.
-    pub fn params(&self) -> &VanillaParams {
+    pub fn params(&self) -> &CellParams {
         &self.p
     }
 
@@ -193,11 +125,11 @@ impl Vanilla {
 
     /// `σ_v² R + σ_b²`: the part of `q` that does not come through `W`.
     pub fn drive(&self) -> f64 {
-        self.p.sigma_v * self.p.sigma_v * self.p.r + self.p.sigma_b * self.p.sigma_b
+        self.p.drive()
     }
 
     fn normal(&self, q: f64) -> Result<Normal> {
-        Normal::new(self.p.mu_b, q)
+        Normal::new(self.p.mu_b(), q)
     }
 
     /// `Q(q) = E[φ(μ_b + √q z)²]`.
@@ -213,7 +145,7 @@ impl Vanilla {
     /// # Errors
     /// As [`Vanilla::hidden_second_moment`].
     pub fn variance_map(&self, q: f64) -> Result<f64> {
-        Ok(self.p.sigma_w * self.p.sigma_w * self.hidden_second_moment(q)? + self.drive())
+        Ok(self.p.sigma_w() * self.p.sigma_w() * self.hidden_second_moment(q)? + self.drive())
     }
 
     /// Slope of the variance map, `V'(q) = σ_w² E[φ'² + φ φ'']` (V.3); for kinked
@@ -222,7 +154,7 @@ impl Vanilla {
     /// # Errors
     /// As [`Vanilla::hidden_second_moment`].
     pub fn variance_map_slope(&self, q: f64) -> Result<f64> {
-        let sw2 = self.p.sigma_w * self.p.sigma_w;
+        let sw2 = self.p.sigma_w() * self.p.sigma_w();
         if self.piecewise {
             let q = q.max(1e-300);
             Ok(sw2 * self.eng.expect(&self.stein, &self.normal(q)?)?.value / q)
@@ -240,7 +172,9 @@ impl Vanilla {
     /// # Errors
     /// As [`Vanilla::hidden_second_moment`].
     pub fn chi_1(&self, q: f64) -> Result<f64> {
-        Ok(self.p.sigma_w * self.p.sigma_w * self.eng.expect(&self.dphi2, &self.normal(q)?)?.value)
+        Ok(self.p.sigma_w()
+            * self.p.sigma_w()
+            * self.eng.expect(&self.dphi2, &self.normal(q)?)?.value)
     }
 
     /// `C(q, c) = E[φ(e_a) φ(e_b)]` for `e_a, e_b ~ N(μ_b, q)` with correlation `c`.
@@ -248,7 +182,7 @@ impl Vanilla {
     /// # Errors
     /// [`Error::InvalidParameter`] for `q < 0` or `|c| > 1`; engine errors.
     pub fn two_point(&self, q: f64, c: f64) -> Result<f64> {
-        let b = BivariateNormal::equal(self.p.mu_b, q, c)?;
+        let b = BivariateNormal::equal(self.p.mu_b(), q, c)?;
         Ok(self.eng.expect2(&self.phi, &self.phi, &b)?.value)
     }
 
@@ -258,9 +192,9 @@ impl Vanilla {
     /// As [`Vanilla::two_point`].
     pub fn covariance_map(&self, q: f64, c: f64, rho: f64) -> Result<f64> {
         let p = &self.p;
-        Ok(p.sigma_w * p.sigma_w * self.two_point(q, c)?
-            + p.sigma_v * p.sigma_v * rho * p.r
-            + p.sigma_b * p.sigma_b)
+        Ok(p.sigma_w() * p.sigma_w() * self.two_point(q, c)?
+            + p.sigma_v() * p.sigma_v() * rho * p.r()
+            + p.sigma_b() * p.sigma_b())
     }
 
     /// `χ_c(q, c) = σ_w² E[φ'(e_a) φ'(e_b)]` (V.4): the slope of the correlation map.
@@ -268,8 +202,10 @@ impl Vanilla {
     /// # Errors
     /// As [`Vanilla::two_point`].
     pub fn chi_c(&self, q: f64, c: f64) -> Result<f64> {
-        let b = BivariateNormal::equal(self.p.mu_b, q, c)?;
-        Ok(self.p.sigma_w * self.p.sigma_w * self.eng.expect2(&self.dphi, &self.dphi, &b)?.value)
+        let b = BivariateNormal::equal(self.p.mu_b(), q, c)?;
+        Ok(self.p.sigma_w()
+            * self.p.sigma_w()
+            * self.eng.expect2(&self.dphi, &self.dphi, &b)?.value)
     }
 
     /// Mean-field trajectory of two sequences with input correlations `ρ^t` (V.1)–(V.2),
@@ -279,9 +215,9 @@ impl Vanilla {
     /// Engine errors.
     pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
         let p = &self.p;
-        let sw2 = p.sigma_w * p.sigma_w;
-        let sv2r = p.sigma_v * p.sigma_v * p.r;
-        let sb2 = p.sigma_b * p.sigma_b;
+        let sw2 = p.sigma_w() * p.sigma_w();
+        let sv2r = p.sigma_v() * p.sigma_v() * p.r();
+        let sb2 = p.sigma_b() * p.sigma_b();
         let n = rho.len();
         let mut tr = Trajectory {
             t: (1..=n).collect(),
@@ -327,7 +263,7 @@ impl Vanilla {
         // Upper end of the search: V is bounded by σ_w² sup φ² + drive for bounded φ; for
         // unbounded φ, grow q until V(q) < q with slope below 1 (no root beyond).
         let q_hi = match self.act.sup_abs() {
-            Some(s) => (self.p.sigma_w * s).powi(2) + self.drive() + f64::MIN_POSITIVE,
+            Some(s) => (self.p.sigma_w() * s).powi(2) + self.drive() + f64::MIN_POSITIVE,
             None => {
                 let mut q = (4.0 * self.variance_map(0.0)?).max(1.0);
                 loop {
@@ -438,8 +374,8 @@ impl Vanilla {
             return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
         }
         let p = &self.p;
-        let sw2 = p.sigma_w * p.sigma_w;
-        let noise = p.sigma_v * p.sigma_v * p.r * (1.0 - rho);
+        let sw2 = p.sigma_w() * p.sigma_w();
+        let noise = p.sigma_v() * p.sigma_v() * p.r() * (1.0 - rho);
         let gap = GapSource::new(self, q_star)?;
         // ρ = 1: H(c) = 1 − σ_w² D(c) / ((1 − c) q*); otherwise G(c) = (1−c) − (σ_w² D + noise)/q*.
         let identical = rho == 1.0;
@@ -509,7 +445,9 @@ impl Vanilla {
                 1 => Some(*stable[0]),
                 _ => {
                     let p = &self.p;
-                    let mut c = ((p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / v.q)
+                    let mut c = ((p.sigma_v() * p.sigma_v() * rho * p.r()
+                        + p.sigma_b() * p.sigma_b())
+                        / v.q)
                         .clamp(-1.0, 1.0);
                     for _ in 0..20_000 {
                         let next = (self.covariance_map(v.q, c, rho)? / v.q).clamp(-1.0, 1.0);
@@ -532,38 +470,43 @@ impl Vanilla {
         let residual = cfps.iter().map(|f| f.residual).fold(v.residual, f64::max);
         let iterations = v.iterations + cfps.iter().map(|f| f.iterations).sum::<usize>();
         Ok(Analysis {
-            q_star: v.q,
-            big_q_star: v.big_q,
-            c_star,
-            chi_q: v.chi_q,
-            chi_c,
-            chi_1,
-            xi_q: timescale(v.chi_q),
-            xi_c: chi_c.and_then(timescale),
-            xi_1: timescale(chi_1),
-            phase: Phase::from_chi1(chi_1),
+            summary: Summary {
+                q_star: v.q,
+                big_q_star: v.big_q,
+                c_star,
+                chi_q: v.chi_q,
+                chi_c,
+                chi_1,
+                xi_q: timescale(v.chi_q),
+                xi_c: chi_c.and_then(timescale),
+                xi_1: timescale(chi_1),
+                phase: Phase::from_chi1(chi_1),
+            },
             residual,
             iterations,
-            variance_fixed_points: vfps,
-            correlation_fixed_points: cfps,
+            fixed_points: FixedPoints::Vanilla {
+                variance_fixed_points: vfps,
+                correlation_fixed_points: cfps,
+            },
         })
     }
 }
 
-impl From<&Analysis> for Summary {
-    fn from(a: &Analysis) -> Summary {
-        Summary {
-            q_star: a.q_star,
-            big_q_star: a.big_q_star,
-            c_star: a.c_star,
-            chi_q: a.chi_q,
-            chi_c: a.chi_c,
-            chi_1: a.chi_1,
-            xi_q: a.xi_q,
-            xi_c: a.xi_c,
-            xi_1: a.xi_1,
-            phase: a.phase,
-        }
+impl MeanField for Vanilla {
+    fn cell(&self) -> Cell {
+        Cell::Vanilla(self.act.clone())
+    }
+    fn params(&self) -> &CellParams {
+        &self.p
+    }
+    fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
+        Vanilla::trajectory(self, rho)
+    }
+    fn analyze(&self, rho: f64) -> Result<Analysis> {
+        Vanilla::analyze(self, rho)
+    }
+    fn summary(&self, rho: f64) -> Result<Summary> {
+        Vanilla::summary(self, rho)
     }
 }
 
@@ -587,7 +530,7 @@ impl Vanilla {
             return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
         }
         let Some((q, root)) = self.fast_q_star()? else {
-            return Ok(Summary::from(&self.analyze(rho)?));
+            return Ok(self.analyze(rho)?.summary);
         };
         let chi_q = self.variance_map_slope(q)?;
         let chi_1 = self.chi_1(q)?;
@@ -600,7 +543,7 @@ impl Vanilla {
         } else {
             match self.fast_c_star(q, rho)? {
                 Some((c, chi)) => (Some(c), Some(chi)),
-                None => return Ok(Summary::from(&self.analyze(rho)?)),
+                None => return Ok(self.analyze(rho)?.summary),
             }
         };
         Ok(Summary {
@@ -680,10 +623,10 @@ impl Vanilla {
             return Ok(None);
         }
         let p = &self.p;
-        let sw2 = p.sigma_w * p.sigma_w;
-        let noise = p.sigma_v * p.sigma_v * p.r * (1.0 - rho);
+        let sw2 = p.sigma_w() * p.sigma_w();
+        let noise = p.sigma_v() * p.sigma_v() * p.r() * (1.0 - rho);
         let identical = rho == 1.0;
-        let n = Normal::new(p.mu_b, q)?;
+        let n = Normal::new(p.mu_b(), q)?;
         let mut terms = 24;
         loop {
             let Ok(e) = HermiteExpansion::new(&self.phi, &n, terms) else {
@@ -747,7 +690,7 @@ impl<'a> GapSource<'a> {
             Smoothness::Analytic { .. } | Smoothness::Polynomial { .. }
         ) && v.phi.to_piecewise().is_none();
         if smooth {
-            let n = Normal::new(v.p.mu_b, q)?;
+            let n = Normal::new(v.p.mu_b(), q)?;
             if let Ok(e) = HermiteExpansion::with_tail_below(&v.phi, &n, 1e-16, 8192)
                 && e.tail <= 1e-12 * e.norm2
             {
@@ -782,7 +725,7 @@ impl<'a> GapSource<'a> {
         match self {
             GapSource::Hermite(e) => Ok(e.kernel_slope(e, c)),
             GapSource::Engine(v, q, _) => {
-                let b = BivariateNormal::equal(v.p.mu_b, *q, c)?;
+                let b = BivariateNormal::equal(v.p.mu_b(), *q, c)?;
                 Ok(q * v.eng.expect2(&v.dphi, &v.dphi, &b)?.value)
             }
         }

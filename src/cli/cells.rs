@@ -2,38 +2,36 @@
 
 use std::fmt::Write as _;
 
-use crate::activation::Builtin;
-use crate::cells::RhoSchedule;
-use crate::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use crate::cells::minimal::{Minimal, MinimalParams};
-use crate::cells::vanilla::{Vanilla, VanillaParams};
-use crate::error::{Error, Result, fmt_num};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-/// Which recurrent cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Cell {
-    /// `h = φ(W h + V x + b)`.
-    Vanilla,
-    /// The gated minimalRNN.
-    Minimal,
+use crate::cells::{
+    Cell, CellKind, CellParams, FixedPoints, MeanField, Regime, RhoSchedule, Summary, Theory,
+    WeightLaw,
+};
+use crate::error::{Error, Result, fmt_num};
+use crate::exact::{self, ExactConfig};
+
+/// `--cell` (any case): the library's [`CellKind`].
+pub(crate) fn parse_cell(s: &str) -> std::result::Result<CellKind, String> {
+    s.parse().map_err(|e: Error| e.to_string())
 }
 
-/// Which theory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum TheoryKind {
-    /// The factorised mean-field recursion.
-    MeanField,
-    /// The exact infinite-width theory of the network (per-unit Gaussian process).
-    Exact,
+/// `--theory` (any case): the library's [`Theory`].
+pub(crate) fn parse_theory(s: &str) -> std::result::Result<Theory, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+/// `--weights` (any case): the library's [`WeightLaw`].
+pub(crate) fn parse_weights(s: &str) -> std::result::Result<WeightLaw, String> {
+    s.parse().map_err(|e: Error| e.to_string())
 }
 
 /// Cell and hyper-parameters shared by the theory commands.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CellArgs {
-    /// The recurrent cell.
-    #[arg(long, value_enum, ignore_case = true, default_value = "vanilla")]
-    pub cell: Cell,
+    /// The recurrent cell: vanilla or minimal.
+    #[arg(long, value_parser = parse_cell, default_value = "vanilla")]
+    pub cell: CellKind,
     /// Activation (vanilla cell only): tanh, erf, relu, linear, hard_tanh, sigmoid, softplus.
     #[arg(long)]
     pub phi: Option<String>,
@@ -52,64 +50,37 @@ pub(crate) struct CellArgs {
     /// Input second moment per coordinate R.
     #[arg(long = "r", allow_hyphen_values = true)]
     pub r: f64,
-    /// Theory: the factorised mean-field recursion or the exact theory of the tied-weight
-    /// network (sampled unit process; adds `*_se`).
-    #[arg(long, value_enum, ignore_case = true, default_value = "mean-field")]
-    pub theory: TheoryKind,
-}
-
-/// A cell's theory.
-pub(crate) enum Theory {
-    Vanilla(Vanilla),
-    Minimal(Minimal),
+    /// Theory: mean-field (the factorised recursion) or exact (the theory of the tied-weight
+    /// network: sampled unit process; adds `*_se`).
+    #[arg(long, value_parser = parse_theory, default_value = "mean-field")]
+    pub theory: Theory,
 }
 
 impl CellArgs {
-    pub(crate) fn theory(&self) -> Result<Theory> {
-        match self.cell {
-            Cell::Vanilla => {
-                let phi = self.phi.as_deref().ok_or_else(|| Error::Parse {
-                    what: "arguments",
-                    input: "--cell vanilla".into(),
-                    reason: "--phi is required for the vanilla cell".into(),
-                })?;
-                let b = Builtin::from_name(phi)?;
-                let p = VanillaParams::new(
-                    self.sigma_w,
-                    self.sigma_v,
-                    self.sigma_b,
-                    self.mu_b,
-                    self.r,
-                )?;
-                Ok(Theory::Vanilla(Vanilla::with_builtin(b, p)))
-            }
-            Cell::Minimal => {
-                if self.phi.is_some() {
-                    return Err(Error::Unsupported(
-                        "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)"
-                            .into(),
-                    ));
-                }
-                let p = MinimalParams::new(
-                    self.sigma_w,
-                    self.sigma_v,
-                    self.sigma_b,
-                    self.mu_b,
-                    self.r,
-                )?;
-                Ok(Theory::Minimal(Minimal::new(p)))
-            }
-        }
+    /// The cell (`--cell`, `--phi`).
+    pub(crate) fn cell(&self) -> Result<Cell> {
+        Cell::of_kind(self.cell, self.phi.as_deref())
     }
 
-    pub(crate) fn process(&self) -> ProcessParams {
-        ProcessParams {
-            sigma_w: self.sigma_w,
-            sigma_v: self.sigma_v,
-            sigma_b: self.sigma_b,
-            mu_b: self.mu_b,
-            r: self.r,
-        }
+    /// The hyper-parameters, validated for the cell.
+    pub(crate) fn params(&self) -> Result<CellParams> {
+        let p = CellParams::builder()
+            .sigma_w(self.sigma_w)
+            .sigma_v(self.sigma_v)
+            .sigma_b(self.sigma_b)
+            .mu_b(self.mu_b)
+            .r(self.r)
+            .build()?;
+        self.cell()?.validate(&p)?;
+        Ok(p)
+    }
+
+    /// The cell, its parameters and its mean-field theory.
+    pub(crate) fn mean_field(&self) -> Result<(Cell, CellParams, Box<dyn MeanField>)> {
+        let cell = self.cell()?;
+        let p = self.params()?;
+        let mf = cell.mean_field(&p)?;
+        Ok((cell, p, mf))
     }
 }
 
@@ -202,55 +173,73 @@ fn check_rho(rho: f64) -> Result<()> {
 
 pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
     check_rho(a.rho)?;
-    if a.cell.theory == TheoryKind::Exact {
+    if a.cell.theory == Theory::Exact {
         return Err(Error::Unsupported(
             "fixed-point --theory exact is not available: the exact theory is sampled over a \
              finite horizon; use `trajectory --theory exact` with enough steps"
                 .into(),
         ));
     }
-    match a.cell.theory()? {
-        Theory::Vanilla(v) => {
-            let an = v.analyze(a.rho)?;
-            if a.json {
-                return Ok(serde_json::to_string_pretty(&an).expect("serialisable"));
-            }
-            let mut s = String::new();
-            let p = v.params();
-            let _ = writeln!(
-                s,
-                "vanilla RNN, φ = {}, σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
-                v.activation().name(),
-                fmt_num(p.sigma_w),
-                fmt_num(p.sigma_v),
-                fmt_num(p.sigma_b),
-                fmt_num(p.mu_b),
-                fmt_num(p.r),
-                fmt_num(a.rho)
-            );
+    let (cell, p, mf) = a.cell.mean_field()?;
+    let an = mf.analyze(a.rho)?;
+    if a.json {
+        return Ok(serde_json::to_string_pretty(&an).expect("serialisable"));
+    }
+    let sm: &Summary = &an.summary;
+    let mut s = String::new();
+    let scales = format!(
+        "σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
+        fmt_num(p.sigma_w()),
+        fmt_num(p.sigma_v()),
+        fmt_num(p.sigma_b()),
+        fmt_num(p.mu_b()),
+        fmt_num(p.r()),
+        fmt_num(a.rho)
+    );
+    match &cell {
+        Cell::Vanilla(act) => {
+            let _ = writeln!(s, "vanilla RNN, φ = {}, {scales}", act.name());
             let _ = writeln!(
                 s,
                 "  q*    = {:.12}   (Q* = {:.12})",
-                an.q_star, an.big_q_star
+                sm.q_star, sm.big_q_star
             );
             let _ = writeln!(
                 s,
                 "  c*    = {}",
-                an.c_star
+                sm.c_star
                     .map_or("undefined (q* = 0)".into(), |c| format!("{c:.12}"))
             );
-            write_slopes(
-                &mut s, an.chi_q, an.xi_q, an.chi_c, an.xi_c, an.chi_1, an.xi_1,
-            );
-            let _ = writeln!(s, "  phase = {}", an.phase);
+        }
+        Cell::Minimal => {
+            let _ = writeln!(s, "minimalRNN (factorised mean field), {scales}");
             let _ = writeln!(
                 s,
-                "  residual = {:.1e}, iterations = {}",
-                an.residual, an.iterations
+                "  Q*    = {:.12}   (q* = {:.12})",
+                sm.big_q_star, sm.q_star
             );
-            if an.variance_fixed_points.len() > 1 || an.correlation_fixed_points.len() > 1 {
+            let _ = writeln!(
+                s,
+                "  c*    = {}   (hidden-state correlation C*/Q*)",
+                sm.c_star.map_or("-".into(), |c| format!("{c:.12}"))
+            );
+        }
+    }
+    write_slopes(&mut s, sm);
+    let _ = writeln!(s, "  phase = {}", sm.phase);
+    let _ = writeln!(
+        s,
+        "  residual = {:.1e}, iterations = {}",
+        an.residual, an.iterations
+    );
+    match &an.fixed_points {
+        FixedPoints::Vanilla {
+            variance_fixed_points,
+            correlation_fixed_points,
+        } => {
+            if variance_fixed_points.len() > 1 || correlation_fixed_points.len() > 1 {
                 let _ = writeln!(s, "  all variance fixed points:");
-                for f in &an.variance_fixed_points {
+                for f in variance_fixed_points {
                     let _ = writeln!(
                         s,
                         "    q = {:.12}  χ_q = {:.6}  {}{}",
@@ -265,7 +254,7 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
                     );
                 }
                 let _ = writeln!(s, "  all correlation fixed points:");
-                for f in &an.correlation_fixed_points {
+                for f in correlation_fixed_points {
                     let _ = writeln!(
                         s,
                         "    c = {:.12}  χ_c = {:.6}  {}",
@@ -275,46 +264,10 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
                     );
                 }
             }
-            Ok(s.trim_end().to_string())
         }
-        Theory::Minimal(m) => {
-            let an = m.analyze(a.rho)?;
-            if a.json {
-                return Ok(serde_json::to_string_pretty(&an).expect("serialisable"));
-            }
-            let mut s = String::new();
-            let p = m.params();
-            let _ = writeln!(
-                s,
-                "minimalRNN (factorised mean field), σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
-                fmt_num(p.sigma_w),
-                fmt_num(p.sigma_v),
-                fmt_num(p.sigma_b),
-                fmt_num(p.mu_b),
-                fmt_num(p.r),
-                fmt_num(a.rho)
-            );
-            let _ = writeln!(
-                s,
-                "  Q*    = {:.12}   (q* = {:.12})",
-                an.big_q_star, an.q_star
-            );
-            let _ = writeln!(
-                s,
-                "  c*    = {}   (hidden-state correlation C*/Q*)",
-                an.c_star.map_or("-".into(), |c| format!("{c:.12}"))
-            );
-            write_slopes(
-                &mut s, an.chi_q, an.xi_q, an.chi_c, an.xi_c, an.chi_1, an.xi_1,
-            );
-            let _ = writeln!(s, "  phase = {}", an.phase);
-            let _ = writeln!(
-                s,
-                "  residual = {:.1e}, iterations = {}",
-                an.residual, an.iterations
-            );
+        FixedPoints::Minimal { fixed_points, .. } => {
             let _ = writeln!(s, "  fixed points of the Q-map:");
-            for f in &an.fixed_points {
+            for f in fixed_points {
                 let _ = writeln!(
                     s,
                     "    Q = {:.12}  χ_Q = {:.6}  {}{}",
@@ -328,35 +281,27 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
                     }
                 );
             }
-            Ok(s.trim_end().to_string())
         }
     }
+    Ok(s.trim_end().to_string())
 }
 
-fn write_slopes(
-    s: &mut String,
-    chi_q: f64,
-    xi_q: Option<f64>,
-    chi_c: Option<f64>,
-    xi_c: Option<f64>,
-    chi_1: f64,
-    xi_1: Option<f64>,
-) {
-    let _ = writeln!(s, "  χ_q   = {chi_q:.10}   ξ_q = {}", fmt_opt(xi_q));
+fn write_slopes(s: &mut String, sm: &Summary) {
+    let _ = writeln!(s, "  χ_q   = {:.10}   ξ_q = {}", sm.chi_q, fmt_opt(sm.xi_q));
     let _ = writeln!(
         s,
         "  χ_c   = {}   ξ_c = {}",
-        chi_c.map_or("-".into(), |c| format!("{c:.10}")),
-        fmt_opt(xi_c)
+        sm.chi_c.map_or("-".into(), |c| format!("{c:.10}")),
+        fmt_opt(sm.xi_c)
     );
-    let _ = writeln!(s, "  χ₁    = {chi_1:.10}   ξ₁  = {}", fmt_opt(xi_1));
+    let _ = writeln!(s, "  χ₁    = {:.10}   ξ₁  = {}", sm.chi_1, fmt_opt(sm.xi_1));
 }
 
 /// Bytes of printed output per number of a per-step array (JSON, pretty-printed).
 pub(crate) const OUTPUT_BYTES_PER_NUMBER: f64 = 32.0;
 
 pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
-    if a.cell.theory == TheoryKind::MeanField {
+    if a.cell.theory == Theory::MeanField {
         super::refuse_given(
             &[
                 ("units", "--units"),
@@ -367,24 +312,24 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
         )?;
     }
     let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
-    let theory = a.cell.theory()?;
+    let (cell, p, mf) = a.cell.mean_field()?;
     let t = sched.len();
-    if a.cell.theory == TheoryKind::Exact {
-        let cfg = ExactConfig::new(a.units, a.replicas, a.seed)?;
+    if a.cell.theory == Theory::Exact {
+        let cfg = ExactConfig::builder()
+            .units(a.units)
+            .replicas(a.replicas)
+            .seed(a.seed)
+            .build()?;
         cfg.estimate(("steps", t), 0)
             .memory("steps", t as f64, 12.0 * OUTPUT_BYTES_PER_NUMBER * t as f64)
             .check()?;
-        let upd = match &theory {
-            Theory::Vanilla(v) => UnitUpdate::Vanilla(v.activation().clone()),
-            Theory::Minimal(_) => UnitUpdate::Minimal,
-        };
         let regime = Regime {
             tied: !a.untied,
             fresh_bias: a.fresh_bias,
         };
         let total = (a.replicas as u64).saturating_mul((t as u64).saturating_mul(t as u64));
         let tr = super::follow("exact theory", total, || {
-            exact::trajectory(&upd, &a.cell.process(), &sched, regime, &cfg)
+            exact::trajectory(&cell, &p, &sched, regime, &cfg)
         })?;
         if a.json {
             return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
@@ -413,10 +358,7 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
             (crate::cells::BYTES_PER_STEP + 6.0 * OUTPUT_BYTES_PER_NUMBER) * t as f64,
         )
         .check()?;
-    let tr = super::follow("trajectory", t as u64, || match &theory {
-        Theory::Vanilla(v) => v.trajectory(&sched),
-        Theory::Minimal(m) => m.trajectory(&sched),
-    })?;
+    let tr = super::follow("trajectory", t as u64, || mf.trajectory(&sched))?;
     if a.json {
         return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
     }

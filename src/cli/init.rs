@@ -6,20 +6,20 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::cells::Cell;
-use super::sim_phase::WeightsArg;
-use crate::activation::Builtin;
+use super::cells::{parse_cell, parse_weights};
+use crate::cells::{Cell, CellKind, WeightLaw};
 use crate::error::{Error, Result};
 use crate::init::design::{self, Design, WidthBound};
-use crate::init::{self, CriticalInit, FixedPointCheck, Given, PerWeights, SpectralWidth, weights};
-use crate::sim::Weights;
+use crate::init::{
+    self, CriticalInit, FixedPointCheck, Given, PerWeights, SpectralWidth, Target, weights,
+};
 
 /// Arguments of `mfrnn init`.
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
-    /// The recurrent cell.
-    #[arg(long, value_enum, ignore_case = true, default_value = "vanilla")]
-    pub cell: Cell,
+    /// The recurrent cell: vanilla or minimal.
+    #[arg(long, value_parser = parse_cell, default_value = "vanilla")]
+    pub cell: CellKind,
     /// Activation (vanilla cell only).
     #[arg(long)]
     pub phi: Option<String>,
@@ -54,9 +54,9 @@ pub(crate) struct InitArgs {
     /// longest memory timescale ξ_c at independent inputs.
     #[arg(long, value_enum, ignore_case = true, default_value = "largest-q-star")]
     pub objective: ObjectiveArg,
-    /// Weight law for the design and the sampled weights.
-    #[arg(long, value_enum, ignore_case = true, default_value = "orthogonal")]
-    pub weights: WeightsArg,
+    /// Weight law for the design and the sampled weights: orthogonal or gaussian.
+    #[arg(long, value_parser = parse_weights, default_value = "orthogonal")]
+    pub weights: WeightLaw,
     /// Sample W, V, b and write them as .npy files with a manifest.
     #[arg(long)]
     pub sample: bool,
@@ -89,7 +89,7 @@ pub(crate) enum ObjectiveArg {
 
 #[derive(Serialize)]
 struct InitOut<'a> {
-    cell: init::CellKind,
+    cell: CellKind,
     activation: &'a str,
     sigma_w: f64,
     sigma_v: f64,
@@ -120,7 +120,7 @@ struct InitOut<'a> {
 struct DesignOut<'a> {
     horizon: usize,
     max_width_ratio: f64,
-    weights: Weights,
+    weights: WeightLaw,
     rms_ratio: f64,
     xi_c: f64,
     objective: design::Objective,
@@ -144,14 +144,14 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
                 "without --max-width-ratio or --sample (the output lists both weight laws)",
             )?;
         }
-        if a.cell == Cell::Vanilla {
+        if a.cell == CellKind::Vanilla {
             super::refuse_given(
                 &[("seed", "--seed")],
                 "to --cell vanilla without --sample (nothing is sampled)",
             )?;
         }
     }
-    if a.max_width_ratio.is_none() || a.cell == Cell::Vanilla {
+    if a.max_width_ratio.is_none() || a.cell == CellKind::Vanilla {
         super::refuse_given(
             &[("objective", "--objective")],
             "except to the minimalRNN design (--cell minimal --max-width-ratio)",
@@ -166,48 +166,22 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         (Some(sb), None) => Given::SigmaB(sb),
         (None, None) => Given::SigmaB(0.0),
     };
-    let w = match a.weights {
-        WeightsArg::Gaussian => Weights::Gaussian,
-        WeightsArg::Orthogonal => Weights::Orthogonal,
-    };
-    let act = match a.cell {
-        Cell::Vanilla => {
-            let phi = a.phi.as_deref().ok_or_else(|| Error::Parse {
-                what: "arguments",
-                input: "--cell vanilla".into(),
-                reason: "--phi is required for the vanilla cell".into(),
-            })?;
-            Some(Builtin::from_name(phi)?.arc())
-        }
-        Cell::Minimal => {
-            if a.phi.is_some() {
-                return Err(Error::Unsupported(
-                    "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)"
-                        .into(),
-                ));
-            }
-            None
-        }
-    };
+    let w = a.weights;
+    let cell = Cell::of_kind(a.cell, a.phi.as_deref())?;
+    let mu_b = a.mu_b.unwrap_or(0.0);
     let mut design: Option<Design> = None;
     let c: CriticalInit = if let Some(ratio) = a.max_width_ratio {
         let bound = WidthBound::new(a.horizon, ratio, w)?;
-        let d = match &act {
-            Some(act) => {
-                design::design_vanilla(act.clone(), a.r, a.mu_b.unwrap_or(0.0), given, bound)?
-            }
-            None => {
-                let grid: Vec<f64> = match a.mu_b {
-                    Some(m) => vec![m],
-                    None => (-4..=8).map(f64::from).collect(),
-                };
-                let objective = match a.objective {
-                    ObjectiveArg::LargestQStar => design::Objective::LargestQStar,
-                    ObjectiveArg::LongestMemory => design::Objective::LongestMemory,
-                };
-                design::design_minimal(a.r, given, &grid, bound, objective)?
-            }
+        // The minimalRNN's design searches over bias means unless one is given.
+        let grid: Vec<f64> = match (&cell, a.mu_b) {
+            (Cell::Minimal, None) => (-4..=8).map(f64::from).collect(),
+            _ => vec![mu_b],
         };
+        let objective = match a.objective {
+            ObjectiveArg::LargestQStar => design::Objective::LargestQStar,
+            ObjectiveArg::LongestMemory => design::Objective::LongestMemory,
+        };
+        let d = design::design(&cell, a.r, given, &grid, bound, objective)?;
         let c = d.init.clone();
         design = Some(d);
         c
@@ -217,15 +191,20 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
             input: "init".into(),
             reason: "give --q-star, or --max-width-ratio (with --horizon) to search for it".into(),
         })?;
-        match &act {
-            Some(act) => init::vanilla(act.clone(), q, a.r, a.mu_b.unwrap_or(0.0), given)?,
-            None => init::minimal(q, a.mu_b.unwrap_or(0.0), a.r, given)?,
-        }
+        init::critical(
+            &cell,
+            &Target {
+                q_star: q,
+                mu_b,
+                r: a.r,
+                given,
+            },
+        )?
     };
     let width = c.spectral_width(a.horizon)?;
     let unit = match c.cell {
-        init::CellKind::Minimal => Some(c.unit_process_step_variance(32_000, 100, a.seed)?),
-        init::CellKind::Vanilla => None,
+        Cell::Minimal => Some(c.unit_process_step_variance(32_000, 100, a.seed)?),
+        Cell::Vanilla(_) => None,
     };
     let files = if a.sample {
         let nin = a.input_dim.unwrap_or(a.width);
@@ -241,13 +220,13 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         None
     };
     let out = InitOut {
-        cell: c.cell,
-        activation: &c.activation,
-        sigma_w: c.sigma_w,
-        sigma_v: c.sigma_v,
-        sigma_b: c.sigma_b,
-        mu_b: c.mu_b,
-        r: c.r,
+        cell: c.cell.kind(),
+        activation: c.cell.activation_name(),
+        sigma_w: c.params.sigma_w(),
+        sigma_v: c.params.sigma_v(),
+        sigma_b: c.params.sigma_b(),
+        mu_b: c.params.mu_b(),
+        r: c.params.r(),
         q_star: c.q_star,
         big_q_star: c.big_q_star,
         chi_1: c.chi_1,
@@ -278,15 +257,15 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         "critical initialization ({}, {}): σ_w = {}  σ_v = {}  σ_b = {}  μ_b = {}  R = {}\n  \
          q* = {}  Q* = {}  χ₁ = {:.15}",
         match c.cell {
-            init::CellKind::Vanilla => "vanilla",
-            init::CellKind::Minimal => "minimalRNN",
+            Cell::Vanilla(_) => "vanilla",
+            Cell::Minimal => "minimalRNN",
         },
-        c.activation,
-        f6(c.sigma_w),
-        f6(c.sigma_v),
-        f6(c.sigma_b),
-        crate::error::fmt_num(c.mu_b),
-        crate::error::fmt_num(c.r),
+        c.cell.activation_name(),
+        f6(c.params.sigma_w()),
+        f6(c.params.sigma_v()),
+        f6(c.params.sigma_b()),
+        crate::error::fmt_num(c.params.mu_b()),
+        crate::error::fmt_num(c.params.r()),
         f6(c.q_star),
         f6(c.big_q_star),
         c.chi_1

@@ -25,17 +25,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::sim_phase::phase_svg;
 use super::svg::{PALETTE, Series, esc, line_chart};
 use crate::activation::Builtin;
-use crate::cells::RhoSchedule;
-use crate::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use crate::cells::minimal::{Minimal, MinimalParams};
-use crate::cells::vanilla::{Vanilla, VanillaParams};
+use crate::cells::{Cell, CellParams, Regime, RhoSchedule, WeightLaw};
+use crate::exact::{self, ExactConfig};
 use crate::expect::{BivariateNormal, Fun, Integrator, Normal, Strategy};
-use crate::init;
+use crate::init::{self, Target};
 use crate::output::OutputDir;
 use crate::phase::{self, Axis, Param, PhaseDiagram, Quantity};
-use crate::sim::{self, SimConfig, Weights, jacobian};
+use crate::sim::{self, SimConfig, jacobian};
 use crate::spectrum::gated::{GatedLaw, GatedSpectrum};
-use crate::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use crate::spectrum::{DiagonalLaw, ProductSpectrum};
+use crate::stats::{fit_inverse_width, ks_distance, quantile};
 
 /// Arguments of `mfrnn report`.
 #[derive(Debug, clap::Args)]
@@ -240,24 +239,6 @@ struct BiasFit {
 /// A theory series with its standard errors, if it has any.
 type WithSe<'a> = (&'a [f64], Option<&'a [f64]>);
 
-fn fit_one_over_n(rows: &[&FiniteWidthRow]) -> (f64, f64, f64) {
-    let (mut sxx, mut sxy) = (0.0, 0.0);
-    for r in rows {
-        let (x, w) = (1.0 / r.width as f64, 1.0 / (r.se * r.se).max(1e-300));
-        sxx += w * x * x;
-        sxy += w * x * r.difference;
-    }
-    let k = sxy / sxx;
-    let chi2 = rows
-        .iter()
-        .map(|r| {
-            let z = (r.difference - k / r.width as f64) / r.se.max(1e-300);
-            z * z
-        })
-        .sum();
-    (k, 1.0 / sxx.sqrt(), chi2)
-}
-
 /// Stage 5, second part: the error of the theory against simulated networks as a function of
 /// the width, showing the O(1/N) finite-width bias.
 fn finite_width(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String, String> {
@@ -276,52 +257,66 @@ fn finite_width(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String, St
     let sched = RhoSchedule::constant(0.5, steps).map_err(e)?;
     let i = steps - 1;
     let mut rows: Vec<FiniteWidthRow> = Vec::new();
-    let mut push =
-        |cell: &'static str, n: usize, th: [WithSe<'_>; 2], sim: &sim::vanilla::SimTrajectory| {
-            let [(tq, tq_se), (tc, tc_se)] = th;
-            for (statistic, x, x_se, m, m_se) in [
-                (
-                    "Q",
-                    tq[i],
-                    tq_se.map_or(0.0, |v| v[i]),
-                    sim.big_q[i],
-                    sim.big_q_se[i],
-                ),
-                (
-                    "c",
-                    tc[i],
-                    tc_se.map_or(0.0, |v| v[i]),
-                    sim.c[i],
-                    sim.c_se[i],
-                ),
-            ] {
-                let se = (m_se * m_se + x_se * x_se).sqrt();
-                rows.push(FiniteWidthRow {
-                    cell,
-                    statistic,
-                    width: n,
-                    step: steps,
-                    theory: x,
-                    theory_se: x_se,
-                    simulated: m,
-                    simulated_se: m_se,
-                    difference: m - x,
-                    se,
-                    n_times_difference: n as f64 * (m - x),
-                });
-            }
-        };
+    let mut push = |cell: &'static str, n: usize, th: [WithSe<'_>; 2], sim: &sim::SimTrajectory| {
+        let [(tq, tq_se), (tc, tc_se)] = th;
+        for (statistic, x, x_se, m, m_se) in [
+            (
+                "Q",
+                tq[i],
+                tq_se.map_or(0.0, |v| v[i]),
+                sim.big_q[i],
+                sim.big_q_se[i],
+            ),
+            (
+                "c",
+                tc[i],
+                tc_se.map_or(0.0, |v| v[i]),
+                sim.c[i],
+                sim.c_se[i],
+            ),
+        ] {
+            let se = (m_se * m_se + x_se * x_se).sqrt();
+            rows.push(FiniteWidthRow {
+                cell,
+                statistic,
+                width: n,
+                step: steps,
+                theory: x,
+                theory_se: x_se,
+                simulated: m,
+                simulated_se: m_se,
+                difference: m - x,
+                se,
+                n_times_difference: n as f64 * (m - x),
+            });
+        }
+    };
     // Vanilla tanh RNN (chaotic side), against the mean-field recursion.
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(1.5, 0.3, 0.1, 0.0, 1.0).map_err(e)?,
-    );
-    let th = v.trajectory(&sched).map_err(e)?;
+    let tanh = Cell::vanilla(Builtin::Tanh);
+    let vp = CellParams::builder()
+        .sigma_w(1.5)
+        .sigma_v(0.3)
+        .sigma_b(0.1)
+        .mu_b(0.0)
+        .r(1.0)
+        .build()
+        .map_err(e)?;
+    let th = tanh
+        .mean_field(&vp)
+        .and_then(|v| v.trajectory(&sched))
+        .map_err(e)?;
     for (k, &n) in widths.iter().enumerate() {
-        let sim = sim::vanilla::simulate(
-            &v,
+        let sim = sim::simulate(
+            &tanh,
+            &vp,
             &sched,
-            &SimConfig::new(n, batch, seeds, 81 + k as u64).map_err(e)?,
+            &SimConfig::builder()
+                .width(n)
+                .batch(batch)
+                .seeds(seeds)
+                .seed(81 + k as u64)
+                .build()
+                .map_err(e)?,
         )
         .map_err(e)?;
         push("vanilla", n, [(&th.big_q, None), (&th.c, None)], &sim);
@@ -329,29 +324,39 @@ fn finite_width(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String, St
     }
     // minimalRNN, against the exact tied-weight theory (sampled, with its standard error).
     let (sw, sv, mu, r) = (6.88, 1.39, 0.0, 0.46);
-    let m = Minimal::new(MinimalParams::new(sw, sv, 0.0, mu, r).map_err(e)?);
+    let mp = CellParams::builder()
+        .sigma_w(sw)
+        .sigma_v(sv)
+        .sigma_b(0.0)
+        .mu_b(mu)
+        .r(r)
+        .build()
+        .map_err(e)?;
     let ex = exact::trajectory(
-        &UnitUpdate::Minimal,
-        &ProcessParams {
-            sigma_w: sw,
-            sigma_v: sv,
-            sigma_b: 0.0,
-            mu_b: mu,
-            r,
-        },
+        &Cell::Minimal,
+        &mp,
         &sched,
-        Regime {
-            tied: true,
-            fresh_bias: false,
-        },
-        &ExactConfig::new(units, 8, 91).map_err(e)?,
+        Regime::REAL,
+        &ExactConfig::builder()
+            .units(units)
+            .replicas(8)
+            .seed(91)
+            .build()
+            .map_err(e)?,
     )
     .map_err(e)?;
     for (k, &n) in widths.iter().enumerate() {
-        let sim = sim::minimal::simulate(
-            &m,
+        let sim = sim::simulate(
+            &Cell::Minimal,
+            &mp,
             &sched,
-            &SimConfig::new(n, batch, seeds, 101 + k as u64).map_err(e)?,
+            &SimConfig::builder()
+                .width(n)
+                .batch(batch)
+                .seeds(seeds)
+                .seed(101 + k as u64)
+                .build()
+                .map_err(e)?,
         )
         .map_err(e)?;
         push(
@@ -369,14 +374,16 @@ fn finite_width(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String, St
                 .iter()
                 .filter(|r| r.cell == cell && r.statistic == statistic)
                 .collect();
-            let (kappa, kappa_se, chi2) = fit_one_over_n(&sel);
+            let pts: Vec<(usize, f64, f64)> =
+                sel.iter().map(|r| (r.width, r.difference, r.se)).collect();
+            let fit = fit_inverse_width(&pts);
             fits.push(BiasFit {
                 cell,
                 statistic,
-                kappa,
-                kappa_se,
-                chi2,
-                dof: sel.len() - 1,
+                kappa: fit.kappa,
+                kappa_se: fit.kappa_se,
+                chi2: fit.chi2,
+                dof: fit.dof,
             });
         }
     }
@@ -528,7 +535,7 @@ fn io_err(e: std::io::Error) -> String {
 /// Stage 1: timescale phase diagrams with the critical line.
 fn stage_phase(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, String> {
     let n = if quick { 24 } else { 120 };
-    let act = Builtin::Tanh.arc();
+    let act = Cell::vanilla(Builtin::Tanh);
     let e = |x: crate::Error| x.to_string();
     let mut body = String::from(
         "<p>The memory timescale ξ_c of the correlation map (identical inputs, ρ = 1; in the ordered \
@@ -539,9 +546,16 @@ fn stage_phase(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, St
     let diagrams: Vec<(&str, PhaseDiagram)> = vec![
         (
             "vanilla_sigma_w_sigma_b",
-            phase::vanilla(
+            phase::diagram(
                 &act,
-                VanillaParams::new(1.0, 0.0, 0.0, 0.0, 1.0).map_err(e)?,
+                CellParams::builder()
+                    .sigma_w(1.0)
+                    .sigma_v(0.0)
+                    .sigma_b(0.0)
+                    .mu_b(0.0)
+                    .r(1.0)
+                    .build()
+                    .map_err(e)?,
                 1.0,
                 Axis {
                     param: Param::SigmaW,
@@ -562,9 +576,16 @@ fn stage_phase(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, St
         ),
         (
             "vanilla_sigma_w_sigma_v",
-            phase::vanilla(
+            phase::diagram(
                 &act,
-                VanillaParams::new(1.0, 0.0, 0.05, 0.0, 1.0).map_err(e)?,
+                CellParams::builder()
+                    .sigma_w(1.0)
+                    .sigma_v(0.0)
+                    .sigma_b(0.05)
+                    .mu_b(0.0)
+                    .r(1.0)
+                    .build()
+                    .map_err(e)?,
                 1.0,
                 Axis {
                     param: Param::SigmaW,
@@ -585,8 +606,16 @@ fn stage_phase(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, St
         ),
         (
             "minimal_sigma_w_mu_b",
-            phase::minimal(
-                VanillaParams::new(1.0, 1.39, 0.0, 0.0, 0.46).map_err(e)?,
+            phase::diagram(
+                &Cell::Minimal,
+                CellParams::builder()
+                    .sigma_w(1.0)
+                    .sigma_v(1.39)
+                    .sigma_b(0.0)
+                    .mu_b(0.0)
+                    .r(0.46)
+                    .build()
+                    .map_err(e)?,
                 1.0,
                 Axis {
                     param: Param::SigmaW,
@@ -695,15 +724,30 @@ fn stage_propagation(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Secti
     // Vanilla RNN.
     let mut data = Vec::new();
     for (label, sw) in [("ordered σ_w = 0.9", 0.9), ("chaotic σ_w = 1.5", 1.5)] {
-        let v = Vanilla::with_builtin(
-            Builtin::Tanh,
-            VanillaParams::new(sw, 0.5, 0.1, 0.0, 1.0).map_err(e)?,
-        );
-        let th = v.trajectory(&sched).map_err(e)?;
-        let sim = sim::vanilla::simulate(
-            &v,
+        let tanh = Cell::vanilla(Builtin::Tanh);
+        let vp = CellParams::builder()
+            .sigma_w(sw)
+            .sigma_v(0.5)
+            .sigma_b(0.1)
+            .mu_b(0.0)
+            .r(1.0)
+            .build()
+            .map_err(e)?;
+        let th = tanh
+            .mean_field(&vp)
+            .and_then(|v| v.trajectory(&sched))
+            .map_err(e)?;
+        let sim = sim::simulate(
+            &tanh,
+            &vp,
             &sched,
-            &SimConfig::new(width, batch, seeds, 11).map_err(e)?,
+            &SimConfig::builder()
+                .width(width)
+                .batch(batch)
+                .seeds(seeds)
+                .seed(11)
+                .build()
+                .map_err(e)?,
         )
         .map_err(e)?;
         data.push(SeriesData {
@@ -746,30 +790,42 @@ fn stage_propagation(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Secti
     ] {
         let mut data = Vec::new();
         for (k, &mu) in mus.iter().enumerate() {
-            let m = Minimal::new(MinimalParams::new(6.88, 1.39, 0.0, mu, 0.46).map_err(e)?);
-            let fac = m.trajectory(sch).map_err(e)?;
-            let pp = ProcessParams {
-                sigma_w: 6.88,
-                sigma_v: 1.39,
-                sigma_b: 0.0,
-                mu_b: mu,
-                r: 0.46,
-            };
+            let pp = CellParams::builder()
+                .sigma_w(6.88)
+                .sigma_v(1.39)
+                .sigma_b(0.0)
+                .mu_b(mu)
+                .r(0.46)
+                .build()
+                .map_err(e)?;
+            let fac = Cell::Minimal
+                .mean_field(&pp)
+                .and_then(|m| m.trajectory(sch))
+                .map_err(e)?;
             let ex = exact::trajectory(
-                &UnitUpdate::Minimal,
+                &Cell::Minimal,
                 &pp,
                 sch,
-                Regime {
-                    tied: true,
-                    fresh_bias: false,
-                },
-                &ExactConfig::new(units, 8, 3 + k as u64).map_err(e)?,
+                Regime::REAL,
+                &ExactConfig::builder()
+                    .units(units)
+                    .replicas(8)
+                    .seed(3 + k as u64)
+                    .build()
+                    .map_err(e)?,
             )
             .map_err(e)?;
-            let sim = sim::minimal::simulate(
-                &m,
+            let sim = sim::simulate(
+                &Cell::Minimal,
+                &pp,
                 sch,
-                &SimConfig::new(width, batch, seeds, 21 + k as u64).map_err(e)?,
+                &SimConfig::builder()
+                    .width(width)
+                    .batch(batch)
+                    .seeds(seeds)
+                    .seed(21 + k as u64)
+                    .build()
+                    .map_err(e)?,
             )
             .map_err(e)?;
             data.push(SeriesData {
@@ -806,30 +862,42 @@ fn stage_propagation(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Secti
     // Q^t including the slow large-μ_b case.
     let mut data = Vec::new();
     for (k, &(sw, mu)) in [(6.88, 0.0), (6.88, 3.5), (3.0, 6.0)].iter().enumerate() {
-        let m = Minimal::new(MinimalParams::new(sw, 1.39, 0.0, mu, 0.46).map_err(e)?);
-        let fac = m.trajectory(&sched).map_err(e)?;
-        let pp = ProcessParams {
-            sigma_w: sw,
-            sigma_v: 1.39,
-            sigma_b: 0.0,
-            mu_b: mu,
-            r: 0.46,
-        };
+        let pp = CellParams::builder()
+            .sigma_w(sw)
+            .sigma_v(1.39)
+            .sigma_b(0.0)
+            .mu_b(mu)
+            .r(0.46)
+            .build()
+            .map_err(e)?;
+        let fac = Cell::Minimal
+            .mean_field(&pp)
+            .and_then(|m| m.trajectory(&sched))
+            .map_err(e)?;
         let ex = exact::trajectory(
-            &UnitUpdate::Minimal,
+            &Cell::Minimal,
             &pp,
             &sched,
-            Regime {
-                tied: true,
-                fresh_bias: false,
-            },
-            &ExactConfig::new(units, 8, 31 + k as u64).map_err(e)?,
+            Regime::REAL,
+            &ExactConfig::builder()
+                .units(units)
+                .replicas(8)
+                .seed(31 + k as u64)
+                .build()
+                .map_err(e)?,
         )
         .map_err(e)?;
-        let sim = sim::minimal::simulate(
-            &m,
+        let sim = sim::simulate(
+            &Cell::Minimal,
+            &pp,
             &sched,
-            &SimConfig::new(width, batch, seeds, 41 + k as u64).map_err(e)?,
+            &SimConfig::builder()
+                .width(width)
+                .batch(batch)
+                .seeds(seeds)
+                .seed(41 + k as u64)
+                .build()
+                .map_err(e)?,
         )
         .map_err(e)?;
         let scale =
@@ -877,6 +945,7 @@ fn stage_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, 
     let e = |x: crate::Error| x.to_string();
     let (width, seeds) = if quick { (80, 2) } else { (400, 4) };
     let horizons: &[usize] = if quick { &[5] } else { &[5, 20] };
+    let tanh = Cell::vanilla(Builtin::Tanh);
     let act = Builtin::Tanh.arc();
     let mut body = format!(
         "<h3>Vanilla tanh RNN</h3>\n<p>The squared singular values of the T-step Jacobian of a \
@@ -889,30 +958,35 @@ fn stage_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, 
     );
     let q = 0.1;
     // The critical initialization at q*, with the whole remaining variance in the bias.
-    let c = init::vanilla(act.clone(), q, 1.0, 0.0, init::Given::SigmaV(0.0)).map_err(e)?;
+    let c = init::critical(&tanh, &Target::q_star(q).given(init::Given::SigmaV(0.0))).map_err(e)?;
     let law = DiagonalLaw::of_activation(act.as_ref(), 0.0, q).map_err(e)?;
-    let sw2 = c.sigma_w * c.sigma_w;
-    let v = Vanilla::new(
-        act,
-        VanillaParams::new(c.sigma_w, 0.0, c.sigma_b, 0.0, 1.0).map_err(e)?,
-    );
+    let sw2 = c.params.sigma_w2();
     let mut figs = String::new();
     for &t in horizons {
         let mut data = Vec::new();
-        for (wl, w, label) in [
-            (WeightLaw::Orthogonal, Weights::Orthogonal, "orthogonal"),
-            (WeightLaw::Gaussian, Weights::Gaussian, "Gaussian"),
+        for (wl, label) in [
+            (WeightLaw::Orthogonal, "orthogonal"),
+            (WeightLaw::Gaussian, "Gaussian"),
         ] {
             let sp = ProductSpectrum::new(law.clone(), sw2, t, wl).map_err(e)?;
             let d = sp.density(if quick { 120 } else { 400 }).map_err(e)?;
-            let js = jacobian::vanilla(
-                &v,
-                &SimConfig::new(width, 1, seeds, 5).map_err(e)?.weights(w),
+            let js = jacobian::sample(
+                &tanh,
+                &c.params,
+                &SimConfig::builder()
+                    .width(width)
+                    .batch(1)
+                    .seeds(seeds)
+                    .seed(5)
+                    .weights(wl)
+                    .build()
+                    .map_err(e)?,
                 t,
                 50,
+                jacobian::Accumulation::Direct,
             )
             .map_err(e)?;
-            let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+            let ks = ks_distance(&js.squared_singular_values, |x| d.cdf(x));
             let m = js.moments;
             let _ = writeln!(
                 body,
@@ -1003,14 +1077,6 @@ struct MinimalSpectrumRow {
     warnings: String,
 }
 
-/// The 1-quantile `p` of sorted values.
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// Stage 3, second part: Jacobian spectra of critical minimalRNNs. The one-step law of the
 /// Jacobian diagonals comes from unit paths of the exact tied-weight theory after the same
 /// burn-in the sampled networks run; one step is exact, T > 1 is the free approximation.
@@ -1028,68 +1094,66 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
     // Per case: the initialization, its cell and the unit paths (all horizons).
     let mut prepared = Vec::new();
     for (k, &(q, mu_b)) in cases.iter().enumerate() {
-        let c = init::minimal(q, mu_b, r, init::Given::SigmaB(0.0)).map_err(e)?;
-        let m = Minimal::new(
-            MinimalParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r).map_err(e)?,
-        );
-        let pp = ProcessParams {
-            sigma_w: c.sigma_w,
-            sigma_v: c.sigma_v,
-            sigma_b: c.sigma_b,
-            mu_b: c.mu_b,
-            r: c.r,
-        };
+        let c = init::critical(&Cell::Minimal, &Target::q_star(q).mu_b(mu_b).r(r)).map_err(e)?;
         let paths = exact::jacobian_paths(
-            &UnitUpdate::Minimal,
-            &pp,
-            Regime {
-                tied: true,
-                fresh_bias: false,
-            },
+            &Cell::Minimal,
+            &c.params,
+            Regime::REAL,
             burn_in,
             t_max,
-            &ExactConfig::new(units, 8, 61 + k as u64).map_err(e)?,
+            &ExactConfig::builder()
+                .units(units)
+                .replicas(8)
+                .seed(61 + k as u64)
+                .build()
+                .map_err(e)?,
         )
         .map_err(e)?;
-        let (m1s, m1_se) = exact::m1_by_unit_recursion(&paths, c.sigma_w);
-        prepared.push((c, m, paths, m1s, m1_se));
+        let m1 = exact::m1_by_unit_recursion(&paths, c.params.sigma_w());
+        prepared.push((c, paths, m1.m1, m1.se));
     }
     let mut rows = Vec::new();
     let mut figs = String::new();
     for &t in horizons {
         let mut curves = Vec::new();
-        for (k, (c, m, paths, m1s, m1_se)) in prepared.iter().enumerate() {
+        for (k, (c, paths, m1s, m1_se)) in prepared.iter().enumerate() {
             // The stationary one-step law: the first step after the burn-in.
-            let law = GatedLaw::from_paths(paths, 0, c.sigma_w).map_err(e)?;
+            let law = GatedLaw::from_paths(paths, 0, c.params.sigma_w()).map_err(e)?;
             let atoms = law.len();
             // Orthogonal W is drawn in the figures; Gaussian W joins the table.
-            for (wl, w, wname) in [
-                (WeightLaw::Orthogonal, Weights::Orthogonal, "orthogonal"),
-                (WeightLaw::Gaussian, Weights::Gaussian, "gaussian"),
+            for (wl, wname) in [
+                (WeightLaw::Orthogonal, "orthogonal"),
+                (WeightLaw::Gaussian, "gaussian"),
             ] {
                 let sp = GatedSpectrum::new(law.clone(), wl, t).map_err(e)?;
                 let mom = sp.moments();
                 let d = sp.density(points).map_err(e)?;
-                let cfg = SimConfig::new(width, 1, seeds, 71 + k as u64)
-                    .map_err(e)?
-                    .weights(w);
+                let cfg = SimConfig::builder()
+                    .width(width)
+                    .batch(1)
+                    .seeds(seeds)
+                    .seed(71 + k as u64)
+                    .weights(wl)
+                    .build()
+                    .map_err(e)?;
                 let js = jacobian::sample(
-                    jacobian::JacobianCell::Minimal(m),
+                    &Cell::Minimal,
+                    &c.params,
                     &cfg,
                     t,
                     burn_in,
                     jacobian::Accumulation::Direct,
                 )
                 .map_err(e)?;
-                let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+                let ks = ks_distance(&js.squared_singular_values, |x| d.cdf(x));
                 let em = js.moments;
                 rows.push(MinimalSpectrumRow {
                     weights: wname,
                     q_star: c.q_star,
-                    mu_b: c.mu_b,
-                    r: c.r,
-                    sigma_w: c.sigma_w,
-                    sigma_v: c.sigma_v,
+                    mu_b: c.params.mu_b(),
+                    r: c.params.r(),
+                    sigma_w: c.params.sigma_w(),
+                    sigma_v: c.params.sigma_v(),
                     steps: t,
                     exact: mom.exact,
                     theory_m1: mom.m1,
@@ -1109,7 +1173,7 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
                     warnings: c.warnings.join("; "),
                 });
                 if wl == WeightLaw::Orthogonal {
-                    curves.push((c.mu_b, d, js.squared_singular_values));
+                    curves.push((c.params.mu_b(), d, js.squared_singular_values));
                 }
             }
             bar.inc(1);
@@ -1357,7 +1421,7 @@ struct InitRow {
 /// (full run) the χ₁ of simulated networks.
 fn stage_init(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, String> {
     let e = |x: crate::Error| x.to_string();
-    let act = Builtin::Tanh.arc();
+    let tanh = Cell::vanilla(Builtin::Tanh);
     let (width, seeds, burn_in) = (400, 4, 500);
     let vq: &[f64] = if quick {
         &[0.05, 0.5]
@@ -1375,13 +1439,25 @@ fn stage_init(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, Str
         &[-2.0, 0.0, 2.0, 4.0, 8.0]
     };
     let mut rows = Vec::new();
-    let simulate = |cell: jacobian::JacobianCell<'_>| -> Result<(f64, f64), String> {
-        let cfg = SimConfig::new(width, 1, seeds, 9)
-            .map_err(e)?
-            .weights(Weights::Orthogonal);
-        let m = jacobian::sample(cell, &cfg, 1, burn_in, jacobian::Accumulation::Direct)
-            .map_err(e)?
-            .moments;
+    let simulate = |c: &init::CriticalInit| -> Result<(f64, f64), String> {
+        let cfg = SimConfig::builder()
+            .width(width)
+            .batch(1)
+            .seeds(seeds)
+            .seed(9)
+            .weights(WeightLaw::Orthogonal)
+            .build()
+            .map_err(e)?;
+        let m = jacobian::sample(
+            &c.cell,
+            &c.params,
+            &cfg,
+            1,
+            burn_in,
+            jacobian::Accumulation::Direct,
+        )
+        .map_err(e)?
+        .moments;
         Ok((m.m1, m.m1_se))
     };
     let mut push = |cell: &'static str,
@@ -1393,30 +1469,15 @@ fn stage_init(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, Str
         let row = match res {
             Ok(c) => {
                 let w = c.spectral_width(100).map_err(e)?;
-                let sim = if quick {
-                    None
-                } else if c.cell == init::CellKind::Vanilla {
-                    let v = Vanilla::new(
-                        Builtin::Tanh.arc(),
-                        VanillaParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r)
-                            .map_err(e)?,
-                    );
-                    Some(simulate(jacobian::JacobianCell::Vanilla(&v))?)
-                } else {
-                    let m = Minimal::new(
-                        MinimalParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r)
-                            .map_err(e)?,
-                    );
-                    Some(simulate(jacobian::JacobianCell::Minimal(&m))?)
-                };
+                let sim = if quick { None } else { Some(simulate(&c)?) };
                 InitRow {
                     cell,
                     q_star: q,
                     mu_b,
                     r,
                     feasible: true,
-                    sigma_w: Some(c.sigma_w),
-                    sigma_v: Some(c.sigma_v),
+                    sigma_w: Some(c.params.sigma_w()),
+                    sigma_v: Some(c.params.sigma_v()),
                     big_q_star: Some(c.big_q_star),
                     normalized_variance_per_step_orthogonal: Some(
                         c.normalized_variance_per_step.orthogonal,
@@ -1453,7 +1514,7 @@ fn stage_init(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, Str
             q,
             0.0,
             1.0,
-            init::vanilla(act.clone(), q, 1.0, 0.0, init::Given::SigmaB(0.0)),
+            init::critical(&tanh, &Target::q_star(q)),
         )?;
     }
     bar.inc(1);
@@ -1464,7 +1525,7 @@ fn stage_init(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<Section, Str
                 q,
                 mu_b,
                 0.46,
-                init::minimal(q, mu_b, 0.46, init::Given::SigmaB(0.0)),
+                init::critical(&Cell::Minimal, &Target::q_star(q).mu_b(mu_b).r(0.46)),
             )?;
         }
     }

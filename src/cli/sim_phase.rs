@@ -3,26 +3,16 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::cells::{CellArgs, Theory, schedule};
+use super::cells::{CellArgs, parse_cell, parse_weights, schedule};
 use super::svg::{Heatmap, heatmap};
-use crate::activation::Builtin;
-use crate::cells::vanilla::VanillaParams;
+use crate::cells::{Cell, CellKind, CellParams, Theory, WeightLaw};
 use crate::error::{Error, Result};
 use crate::output::{self, FileFormat};
 use crate::phase::{self, Axis, Param, PhaseDiagram, Quantity};
-use crate::sim::{SimConfig, Weights};
-
-/// Weight distribution flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum WeightsArg {
-    /// `W_ij ~ N(0, σ_w²/N)`.
-    Gaussian,
-    /// `W = σ_w O`, `O` Haar orthogonal.
-    Orthogonal,
-}
+use crate::sim::SimConfig;
 
 /// Arguments of `mfrnn simulate`.
 #[derive(Debug, Args)]
@@ -51,9 +41,9 @@ pub(crate) struct SimulateArgs {
     /// Sequence pairs per network.
     #[arg(long, default_value_t = 16, value_parser = super::count, allow_hyphen_values = true)]
     pub batch: usize,
-    /// Recurrent weight distribution.
-    #[arg(long, value_enum, ignore_case = true, default_value = "gaussian")]
-    pub weights: WeightsArg,
+    /// Recurrent weight distribution: gaussian or orthogonal.
+    #[arg(long, value_parser = parse_weights, default_value = "gaussian")]
+    pub weights: WeightLaw,
     /// Fresh weights at every step (the mean-field assumption) instead of tied weights.
     #[arg(long)]
     pub untied: bool,
@@ -69,20 +59,23 @@ pub(crate) struct SimulateArgs {
 }
 
 pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
-    if a.cell.theory == super::cells::TheoryKind::Exact || super::given("theory") {
+    if a.cell.theory == Theory::Exact || super::given("theory") {
         return Err(Error::Unsupported(
             "--theory does not apply to simulate (it runs real networks)".into(),
         ));
     }
-    let theory = a.cell.theory()?;
+    let cell = a.cell.cell()?;
+    let p = a.cell.params()?;
     let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
-    let cfg = SimConfig::new(a.width, a.batch, a.seeds, a.seed)?
+    let cfg = SimConfig::builder()
+        .width(a.width)
+        .batch(a.batch)
+        .seeds(a.seeds)
+        .seed(a.seed)
         .tied(!a.untied)
         .fresh_bias(a.fresh_bias)
-        .weights(match a.weights {
-            WeightsArg::Gaussian => Weights::Gaussian,
-            WeightsArg::Orthogonal => Weights::Orthogonal,
-        });
+        .weights(a.weights)
+        .build()?;
     let t = sched.len();
     cfg.estimate(t)
         .memory(
@@ -92,19 +85,12 @@ pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
         )
         .check()?;
     let total = (a.seeds as u64).saturating_mul(t as u64);
-    let (tr, name) = match theory {
-        Theory::Vanilla(v) => (
-            super::follow("simulate", total, || {
-                crate::sim::vanilla::simulate(&v, &sched, &cfg)
-            })?,
-            format!("vanilla RNN, φ = {}", v.activation().name()),
-        ),
-        Theory::Minimal(m) => (
-            super::follow("simulate", total, || {
-                crate::sim::minimal::simulate(&m, &sched, &cfg)
-            })?,
-            "minimalRNN".to_string(),
-        ),
+    let tr = super::follow("simulate", total, || {
+        crate::sim::simulate(&cell, &p, &sched, &cfg)
+    })?;
+    let name = match &cell {
+        Cell::Vanilla(act) => format!("vanilla RNN, φ = {}", act.name()),
+        Cell::Minimal => "minimalRNN".to_string(),
     };
     if a.json {
         return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
@@ -116,8 +102,8 @@ pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
         a.batch,
         if a.untied { "untied" } else { "tied" },
         match a.weights {
-            WeightsArg::Gaussian => "Gaussian",
-            WeightsArg::Orthogonal => "orthogonal",
+            WeightLaw::Gaussian => "Gaussian",
+            WeightLaw::Orthogonal => "orthogonal",
         },
         if a.fresh_bias { ", fresh bias" } else { "" }
     );
@@ -134,9 +120,9 @@ pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
 /// Arguments of `mfrnn phase`.
 #[derive(Debug, Args)]
 pub(crate) struct PhaseArgs {
-    /// The recurrent cell.
-    #[arg(long, value_enum, ignore_case = true, default_value = "vanilla")]
-    pub cell: super::cells::Cell,
+    /// The recurrent cell: vanilla or minimal.
+    #[arg(long, value_parser = parse_cell, default_value = "vanilla")]
+    pub cell: CellKind,
     /// Activation (vanilla cell).
     #[arg(long)]
     pub phi: Option<String>,
@@ -180,21 +166,20 @@ pub(crate) fn phase_svg(d: &PhaseDiagram) -> String {
         .iter()
         .map(|r| r.iter().map(|c| c.map(|c| c - 1.0)).collect())
         .collect();
-    let title = if d.cell == "minimal" {
-        format!(
+    let title = match &d.cell {
+        Cell::Minimal => format!(
             "{} — minimalRNN (factorised mean field)",
             d.quantity.as_str()
-        )
-    } else {
-        format!("{} — vanilla {} RNN", d.quantity.as_str(), d.activation)
+        ),
+        Cell::Vanilla(act) => format!("{} — vanilla {} RNN", d.quantity.as_str(), act.name()),
     };
     let mut fixed = Vec::new();
     for (p, v) in [
-        (Param::SigmaW, d.base.sigma_w),
-        (Param::SigmaV, d.base.sigma_v),
-        (Param::SigmaB, d.base.sigma_b),
-        (Param::MuB, d.base.mu_b),
-        (Param::R, d.base.r),
+        (Param::SigmaW, d.base.sigma_w()),
+        (Param::SigmaV, d.base.sigma_v()),
+        (Param::SigmaB, d.base.sigma_b()),
+        (Param::MuB, d.base.mu_b()),
+        (Param::R, d.base.r()),
         (Param::Rho, d.rho),
     ] {
         if p != d.x.param && p != d.y.param {
@@ -220,22 +205,7 @@ pub(crate) fn phase_svg(d: &PhaseDiagram) -> String {
 }
 
 pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
-    let minimal = a.cell == super::cells::Cell::Minimal;
-    let act = if minimal {
-        if a.phi.is_some() {
-            return Err(Error::Unsupported(
-                "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)".into(),
-            ));
-        }
-        Builtin::Sigmoid.arc()
-    } else {
-        let phi = a.phi.as_deref().ok_or_else(|| Error::Parse {
-            what: "arguments",
-            input: "--cell vanilla".into(),
-            reason: "--phi is required for the vanilla cell".into(),
-        })?;
-        Builtin::from_name(phi)?.arc()
-    };
+    let cell = Cell::of_kind(a.cell, a.phi.as_deref())?;
     let x = Axis::parse(&a.x)?;
     let y = Axis::parse(&a.y)?;
     for axis in [&x, &y] {
@@ -255,7 +225,13 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
         }
     }
     let quantity = Quantity::from_name(&a.quantity)?;
-    let base = VanillaParams::new(a.sigma_w, a.sigma_v, a.sigma_b, a.mu_b, a.r)?;
+    let base = CellParams::builder()
+        .sigma_w(a.sigma_w)
+        .sigma_v(a.sigma_v)
+        .sigma_b(a.sigma_b)
+        .mu_b(a.mu_b)
+        .r(a.r)
+        .build()?;
     // The output contract (crate::output), checked before any work.
     let format = FileFormat::of(
         &a.out,
@@ -288,11 +264,7 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
     };
     let started = std::time::Instant::now();
     let tick = |n: usize| bar.set_position(n as u64);
-    let d = if minimal {
-        phase::minimal(base, a.rho, x, y, quantity, &tick)?
-    } else {
-        phase::vanilla(&act, base, a.rho, x, y, quantity, &tick)?
-    };
+    let d = phase::diagram(&cell, base, a.rho, x, y, quantity, &tick)?;
     bar.finish_and_clear();
     let contents = match format {
         FileFormat::Svg => phase_svg(&d),

@@ -6,17 +6,16 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::cells::{CellArgs, Theory, TheoryKind};
-use super::sim_phase::WeightsArg;
+use super::cells::{CellArgs, parse_weights};
 use super::svg::{PALETTE, Series, line_chart};
-use crate::cells::RhoSchedule;
-use crate::cells::exact::{self, ExactConfig, Regime, UnitUpdate};
+use crate::cells::{Cell, CellKind, Regime, Theory, WeightLaw};
 use crate::error::{Error, Result};
+use crate::exact::ExactConfig;
 use crate::output::{self, FileFormat};
-use crate::sim::jacobian::{self, Accumulation, EmpiricalMoments, JacobianCell};
-use crate::sim::{SimConfig, Weights};
-use crate::spectrum::gated::{GatedLaw, GatedSpectrum};
-use crate::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use crate::sim::SimConfig;
+use crate::sim::jacobian::{self, Accumulation, EmpiricalMoments};
+use crate::spectrum::{LawSource, Request, UnitRecursionM1};
+use crate::stats::{histogram, ks_distance};
 
 /// Arguments of `mfrnn spectrum`.
 #[derive(Debug, Args)]
@@ -26,9 +25,9 @@ pub(crate) struct SpectrumArgs {
     /// Number of steps T in the Jacobian product.
     #[arg(long, default_value_t = 10, value_parser = super::count, allow_hyphen_values = true)]
     pub steps: usize,
-    /// Recurrent weight distribution.
-    #[arg(long, value_enum, ignore_case = true, default_value = "orthogonal")]
-    pub weights: WeightsArg,
+    /// Recurrent weight distribution: orthogonal or gaussian.
+    #[arg(long, value_parser = parse_weights, default_value = "orthogonal")]
+    pub weights: WeightLaw,
     /// Points of the density grid.
     #[arg(long, default_value_t = 400, value_parser = super::count, allow_hyphen_values = true)]
     pub points: usize,
@@ -81,16 +80,6 @@ pub(crate) enum AccumulationArg {
     Qr,
 }
 
-/// The exact per-unit `m₁` recursion (minimalRNN).
-#[derive(Serialize)]
-struct UnitRecursion {
-    m1: f64,
-    m1_se: f64,
-    /// Weights for which the recursion is exact ("untied"); for tied weights it is the
-    /// untied answer on the tied network's unit paths.
-    exact_for: &'static str,
-}
-
 #[derive(Serialize)]
 struct SpectrumOut {
     cell: &'static str,
@@ -108,7 +97,7 @@ struct SpectrumOut {
     chi_1: f64,
     mass_on_grid: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    unit_recursion: Option<UnitRecursion>,
+    unit_recursion: Option<UnitRecursionM1>,
     #[serde(skip_serializing_if = "Option::is_none")]
     law_atoms: Option<usize>,
     solver_failures: usize,
@@ -118,36 +107,20 @@ struct SpectrumOut {
     ks_distance: Option<f64>,
 }
 
-/// What the two cells share for output: moments, density and labels.
-struct Computed {
-    cell: &'static str,
-    m1: f64,
-    m2: f64,
-    nv: f64,
-    higher: Option<Vec<f64>>,
-    exact: bool,
-    q_star: f64,
-    chi_1: f64,
-    density: crate::spectrum::Density,
-    unit_recursion: Option<UnitRecursion>,
-    law_atoms: Option<usize>,
-    label: String,
-}
-
 pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     if a.steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
-    let vanilla = a.cell.cell == super::cells::Cell::Vanilla;
+    let vanilla = a.cell.cell == CellKind::Vanilla;
     match (vanilla, a.cell.theory) {
-        (true, TheoryKind::Exact) => {
+        (true, Theory::Exact) => {
             return Err(super::not_applicable(
                 "--theory exact",
                 "to the vanilla spectrum: free probability at the fixed point is already \
                  exact at infinite width (sample real networks with --simulate)",
             ));
         }
-        (false, TheoryKind::MeanField) if super::given("theory") => {
+        (false, Theory::MeanField) if super::given("theory") => {
             return Err(super::not_applicable(
                 "--theory mean-field",
                 "to the minimalRNN spectrum: the law of its Jacobian diagonals comes from the \
@@ -193,10 +166,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     crate::budget::Estimate::new("the spectrum output")
         .memory("points", a.points as f64, out_bytes)
         .check()?;
-    let (wl, w) = match a.weights {
-        WeightsArg::Gaussian => (WeightLaw::Gaussian, Weights::Gaussian),
-        WeightsArg::Orthogonal => (WeightLaw::Orthogonal, Weights::Orthogonal),
-    };
+    let wl = a.weights;
     let acc = match a.accumulation {
         AccumulationArg::Direct => Accumulation::Direct,
         AccumulationArg::Qr => Accumulation::Qr,
@@ -214,61 +184,12 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         }
         None => None,
     };
-    let theory = a.cell.theory()?;
-    let c = match &theory {
-        Theory::Vanilla(v) => {
-            let s = v.summary(1.0)?;
-            let act = v.activation().as_ref();
-            let mu_b = v.params().mu_b;
-            let sigma_w2 = v.params().sigma_w * v.params().sigma_w;
-            let sp = if a.transient {
-                // One discretised law per step (up to ~1800 nodes of 16 bytes each).
-                let (name, value) = crate::budget::blame(&[
-                    ("steps", a.steps as f64, 10.0),
-                    ("burn-in", a.burn_in as f64, 50.0),
-                ]);
-                crate::budget::Estimate::new("the laws along the trajectory")
-                    .memory(name, value, 30_000.0 * a.steps as f64)
-                    .memory(name, value, crate::cells::BYTES_PER_STEP * burned as f64)
-                    .check()?;
-                let tr = v.trajectory(&RhoSchedule::constant(1.0, burned)?)?;
-                let laws = tr.q[a.burn_in..]
-                    .iter()
-                    .map(|&q| DiagonalLaw::of_activation(act, mu_b, q))
-                    .collect::<Result<Vec<_>>>()?;
-                if laws
-                    .iter()
-                    .any(|l| l.moment(1).is_nan() || l.moment(1) <= 0.0)
-                {
-                    return Err(vanishing_jacobian(v.params(), &s));
-                }
-                ProductSpectrum::along(laws, sigma_w2, wl)?
-            } else {
-                let law = DiagonalLaw::of_activation(act, mu_b, s.q_star)?;
-                if law.moment(1).is_nan() || law.moment(1) <= 0.0 {
-                    return Err(vanishing_jacobian(v.params(), &s));
-                }
-                ProductSpectrum::new(law, sigma_w2, a.steps, wl)?
-            };
-            let mom = sp.moments();
-            Computed {
-                cell: "vanilla",
-                m1: mom.m1,
-                m2: mom.m2,
-                nv: mom.normalized_variance,
-                higher: Some(sp.moment_series(4)?),
-                exact: true,
-                q_star: s.q_star,
-                chi_1: s.chi_1,
-                density: super::follow("spectral density", 2 * a.points as u64, || {
-                    sp.density(a.points)
-                })?,
-                unit_recursion: None,
-                law_atoms: None,
-                label: v.activation().name().to_string(),
-            }
-        }
-        Theory::Minimal(m) => {
+    let cell = a.cell.cell()?;
+    let p = a.cell.params()?;
+    let source = match &cell {
+        Cell::Vanilla(_) if a.transient => LawSource::Transient { burn_in: a.burn_in },
+        Cell::Vanilla(_) => LawSource::FixedPoint,
+        Cell::Minimal => {
             if a.transient {
                 return Err(Error::Unsupported(
                     "--transient applies to --cell vanilla; for the minimalRNN the law of the \
@@ -276,70 +197,58 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                         .into(),
                 ));
             }
-            let s = m.summary(1.0)?;
-            let p = m.params();
-            let regime = Regime {
-                tied: !a.untied,
-                fresh_bias: false,
-            };
-            let cfg = ExactConfig::new(a.units, 8, a.seed)?;
-            let t = burned as u64;
-            let paths = super::follow(
-                "unit paths",
-                8u64.saturating_mul(t.saturating_mul(t)),
-                || {
-                    exact::jacobian_paths(
-                        &UnitUpdate::Minimal,
-                        &a.cell.process(),
-                        regime,
-                        a.burn_in,
-                        a.steps,
-                        &cfg,
-                    )
+            LawSource::UnitPaths {
+                burn_in: a.burn_in,
+                regime: Regime {
+                    tied: !a.untied,
+                    fresh_bias: false,
                 },
-            )?;
-            let (m1s, m1_se) = exact::m1_by_unit_recursion(&paths, p.sigma_w);
-            // The stationary one-step law: the first step after the burn-in.
-            let law = GatedLaw::from_paths(&paths, 0, p.sigma_w)?;
-            let atoms = law.len();
-            let sp = GatedSpectrum::new(law, wl, a.steps)?;
-            let mom = sp.moments();
-            Computed {
-                cell: "minimal",
-                m1: mom.m1,
-                m2: mom.m2,
-                nv: mom.normalized_variance,
-                higher: None,
-                exact: mom.exact,
-                q_star: s.q_star,
-                chi_1: s.chi_1,
-                density: super::follow("spectral density", 2 * a.points as u64, || {
-                    sp.density(a.points)
-                })?,
-                unit_recursion: Some(UnitRecursion {
-                    m1: m1s[a.steps - 1],
-                    m1_se: m1_se[a.steps - 1],
-                    exact_for: "untied",
-                }),
-                law_atoms: Some(atoms),
-                label: format!("minimalRNN, μ_b = {}", p.mu_b),
+                config: ExactConfig::builder()
+                    .units(a.units)
+                    .replicas(8)
+                    .seed(a.seed)
+                    .build()?,
             }
         }
     };
-    let d = &c.density;
-    let (empirical, ks, sample) = if a.simulate {
-        let cfg = SimConfig::new(a.width, 1, a.seeds, a.seed)?
-            .weights(w)
-            .tied(!a.untied);
-        let cell = match &theory {
-            Theory::Vanilla(v) => JacobianCell::Vanilla(v),
-            Theory::Minimal(m) => JacobianCell::Minimal(m),
+    let request = Request {
+        steps: a.steps,
+        weights: wl,
+        points: a.points,
+        source,
+    };
+    // Progress: the unit paths (minimalRNN, ~8 T² units of work) and the density (2 × points).
+    let t = burned as u64;
+    let work = 2 * a.points as u64
+        + match source {
+            LawSource::UnitPaths { .. } => 8u64.saturating_mul(t.saturating_mul(t)),
+            _ => t,
         };
+    let c = super::follow("spectrum", work, || {
+        crate::spectrum::for_cell(&cell, &p, &request)
+    })?;
+    let label = match &cell {
+        Cell::Vanilla(act) => act.name().to_string(),
+        Cell::Minimal => format!("minimalRNN, μ_b = {}", p.mu_b()),
+    };
+    let d = c
+        .density
+        .as_ref()
+        .ok_or_else(|| Error::invalid("points", 0.0, "at least 1"))?;
+    let (empirical, ks, sample) = if a.simulate {
+        let cfg = SimConfig::builder()
+            .width(a.width)
+            .batch(1)
+            .seeds(a.seeds)
+            .seed(a.seed)
+            .weights(wl)
+            .tied(!a.untied)
+            .build()?;
         let total = (a.seeds as u64).saturating_mul(burned as u64);
         let js = super::follow("sampling Jacobians", total, || {
-            jacobian::sample(cell, &cfg, a.steps, a.burn_in, acc)
+            jacobian::sample(&cell, &p, &cfg, a.steps, a.burn_in, acc)
         })?;
-        let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+        let ks = ks_distance(&js.squared_singular_values, |x| d.cdf(x));
         (Some(js.moments), Some(ks), js.squared_singular_values)
     } else {
         (None, None, Vec::new())
@@ -379,7 +288,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             } else {
                 "Gaussian"
             },
-            c.label
+            label
         );
         svg = Some(line_chart(
             &title,
@@ -388,8 +297,8 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             &series,
             &format!(
                 "q* = {:.4}, χ₁ = {:.4}{}; λ < {:.3} not drawn (mass there: {:.3})",
-                c.q_star,
-                c.chi_1,
+                c.summary.q_star,
+                c.summary.chi_1,
                 if c.exact {
                     ""
                 } else {
@@ -401,17 +310,17 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         ));
     }
     let out = SpectrumOut {
-        cell: c.cell,
+        cell: cell.kind().as_str(),
         m1: c.m1,
         m2: c.m2,
-        normalized_variance: c.nv,
-        moments: c.higher.clone(),
+        normalized_variance: c.normalized_variance,
+        moments: c.moments.clone(),
         support: d.support,
         lambda: d.lambda.clone(),
         density: d.density.clone(),
         exact: c.exact,
-        q_star: c.q_star,
-        chi_1: c.chi_1,
+        q_star: c.summary.q_star,
+        chi_1: c.summary.chi_1,
         mass_on_grid: d.mass,
         unit_recursion: c.unit_recursion,
         law_atoms: c.law_atoms,
@@ -439,11 +348,11 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     }
     let mut text = format!(
         "J_T J_T^T ({}), T = {}, {:?} weights, q* = {:.6}, χ₁ = {:.6}{}\n  m1 = {:.6}  m2 = {:.6}  normalized variance = {:.6}\n  support = [{:.4e}, {:.6}]  mass on grid = {:.6}",
-        c.label,
+        label,
         a.steps,
         wl,
-        c.q_star,
-        c.chi_1,
+        c.summary.q_star,
+        c.summary.chi_1,
         if c.exact {
             ""
         } else {
@@ -451,7 +360,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         },
         c.m1,
         c.m2,
-        c.nv,
+        c.normalized_variance,
         d.support[0],
         d.support[1],
         d.mass
@@ -475,58 +384,4 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         );
     }
     Ok(text)
-}
-
-/// The error for a Jacobian that vanishes at the fixed point (`φ' = 0` to double precision
-/// for every pre-activation): names the flag that pushed the pre-activations there — `μ_b`
-/// when it dominates their spread, else the largest part of `q* = σ_w² Q* + σ_v² R + σ_b²`.
-fn vanishing_jacobian(
-    p: &crate::cells::vanilla::VanillaParams,
-    s: &crate::cells::Summary,
-) -> Error {
-    let parts = [
-        ("sigma-w", p.sigma_w, p.sigma_w * p.sigma_w * s.big_q_star),
-        ("sigma-v", p.sigma_v, p.sigma_v * p.sigma_v * p.r),
-        ("sigma-b", p.sigma_b, p.sigma_b * p.sigma_b),
-    ];
-    let (parameter, value) = if p.mu_b.abs() >= s.q_star.sqrt() {
-        ("mu-b", p.mu_b)
-    } else {
-        let big = parts
-            .iter()
-            .max_by(|a, b| a.2.total_cmp(&b.2))
-            .expect("three parts");
-        (big.0, big.1)
-    };
-    Error::Infeasible {
-        parameter,
-        value,
-        constraint: format!(
-            "φ' is 0 to double precision for the pre-activations at the fixed point \
-             (μ_b = {}, q* = {}), so the Jacobian vanishes",
-            crate::error::fmt_num(p.mu_b),
-            crate::error::fmt_num(s.q_star)
-        ),
-        feasible: "its spectrum is a point mass at 0; choose μ_b and scales where φ' is not \
-                   saturated"
-            .into(),
-    }
-}
-
-/// Histogram density of `xs` on `bins` equal bins of `[lo, hi]` (bin centres, density).
-fn histogram(xs: &[f64], lo: f64, hi: f64, bins: usize) -> (Vec<f64>, Vec<f64>) {
-    if xs.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    let w = (hi - lo) / bins as f64;
-    let mut counts = vec![0usize; bins];
-    for &x in xs {
-        if x >= lo && x < hi {
-            counts[((x - lo) / w) as usize] += 1;
-        }
-    }
-    let n = xs.len() as f64;
-    let centres = (0..bins).map(|i| lo + (i as f64 + 0.5) * w).collect();
-    let dens = counts.iter().map(|&c| c as f64 / (n * w)).collect();
-    (centres, dens)
 }

@@ -3,16 +3,11 @@
 //! below a bound, and picks the one furthest from the linear regime (largest `q*`) or the one
 //! with the longest memory timescale `ξ_c` (`theory/06`, (I.7)–(I.8)).
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
-use super::{CriticalInit, Given, minimal, vanilla};
-use crate::activation::Activation;
-use crate::cells::minimal::{Minimal, MinimalParams};
-use crate::cells::vanilla::{Vanilla, VanillaParams};
+use super::{CriticalInit, Given, Target, critical};
+use crate::cells::{Cell, WeightLaw};
 use crate::error::{Error, Result};
-use crate::sim::Weights;
 
 /// The width bound: `√(m₂)/m₁ = √(1 + T v₁) <= max_rms_ratio` at horizon `T` for the chosen
 /// weight law, `v₁` the per-step normalised variance.
@@ -23,7 +18,7 @@ pub struct WidthBound {
     /// Bound on the root-mean-square squared singular value over its mean (`> 1`).
     pub max_rms_ratio: f64,
     /// Weight law the bound is for.
-    pub weights: Weights,
+    pub weights: WeightLaw,
 }
 
 impl WidthBound {
@@ -31,7 +26,7 @@ impl WidthBound {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for `horizon == 0` or `max_rms_ratio` not finite and `> 1`.
-    pub fn new(horizon: usize, max_rms_ratio: f64, weights: Weights) -> Result<WidthBound> {
+    pub fn new(horizon: usize, max_rms_ratio: f64, weights: WeightLaw) -> Result<WidthBound> {
         if horizon == 0 {
             return Err(Error::invalid("horizon", 0.0, "at least 1"));
         }
@@ -56,8 +51,8 @@ impl WidthBound {
 
     fn per_step(&self, c: &CriticalInit) -> f64 {
         match self.weights {
-            Weights::Orthogonal => c.normalized_variance_per_step.orthogonal,
-            Weights::Gaussian => c.normalized_variance_per_step.gaussian,
+            WeightLaw::Orthogonal => c.normalized_variance_per_step.orthogonal,
+            WeightLaw::Gaussian => c.normalized_variance_per_step.gaussian,
         }
     }
 }
@@ -80,25 +75,8 @@ pub enum Objective {
 ///
 /// # Errors
 /// Errors of the cell's `summary`.
-pub fn memory_timescale(c: &CriticalInit, act: Option<Arc<dyn Activation>>) -> Result<f64> {
-    let s = match (c.cell, act) {
-        (super::CellKind::Vanilla, Some(act)) => Vanilla::new(
-            act,
-            VanillaParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r)?,
-        )
-        .summary(0.0)?,
-        (super::CellKind::Vanilla, None) => {
-            return Err(Error::invalid(
-                "phi",
-                0.0,
-                "the activation of a vanilla initialization",
-            ));
-        }
-        (super::CellKind::Minimal, _) => Minimal::new(MinimalParams::new(
-            c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r,
-        )?)
-        .summary(0.0)?,
-    };
+pub fn memory_timescale(c: &CriticalInit) -> Result<f64> {
+    let s = c.cell.mean_field(&c.params)?.summary(0.0)?;
     Ok(s.xi_c.unwrap_or(f64::INFINITY))
 }
 
@@ -168,74 +146,20 @@ fn largest_ok(mut ok: impl FnMut(f64) -> bool, lo: f64, hi: f64) -> Option<f64> 
 
 const Q_LO: f64 = 1e-4;
 
-/// Vanilla cell (I.7): the largest `q*` in `[1e-4, 100]` whose critical initialization is
-/// feasible and meets `bound` (`v₁(q*)` grows with `q*` for the usual activations, so
-/// smaller targets are more isometric).
+/// The inverse design (I.7)–(I.8): for each bias mean in `mu_bs`, the largest `q*` in
+/// `[1e-4, q_max]` (`q_max` = 100 for the vanilla RNN, 1000 for the minimalRNN) whose critical
+/// initialization ([`critical`]) is feasible, reached from `h⁰ = 0` without warnings, and meets
+/// `bound`; the chosen initialization is, by `objective`, the one with the largest `q*` or the
+/// longest memory timescale `ξ_c` (I.8) over the bias means. For the vanilla RNN `v₁(q*)` grows
+/// with `q*` (smaller targets are more isometric, any bound is met by a small enough `q*`); for
+/// the minimalRNN small `q*` is infeasible (`σ_v² < 0`), so each bias mean is scanned for its
+/// first feasible point, and its spread is the free approximation across steps.
 ///
 /// # Errors
-/// [`Error::Infeasible`] when even `q* = 1e-4` misses the bound or is infeasible, with the
-/// smallest spread attainable; errors of [`vanilla`].
-pub fn design_vanilla(
-    act: Arc<dyn Activation>,
-    r: f64,
-    mu_b: f64,
-    given: Given,
-    bound: WidthBound,
-) -> Result<Design> {
-    let budget = bound.per_step_budget();
-    let ok = |q: f64| {
-        vanilla(act.clone(), q, r, mu_b, given)
-            .map(|c| bound.per_step(&c) <= budget && c.warnings.is_empty())
-            .unwrap_or(false)
-    };
-    let Some(q) = largest_ok(ok, Q_LO, 100.0) else {
-        let at_lo = vanilla(act.clone(), Q_LO, r, mu_b, given)?;
-        let rms = (1.0 + bound.horizon as f64 * bound.per_step(&at_lo)).sqrt();
-        return Err(Error::Infeasible {
-            parameter: "max-width-ratio",
-            value: bound.max_rms_ratio,
-            constraint: format!(
-                "no critical initialization with q* >= {Q_LO:e} keeps √(m₂)/m₁ below the bound \
-                 at T = {}",
-                bound.horizon
-            ),
-            feasible: format!(
-                "the smallest spread on the critical line (q* = {Q_LO:e}) is {rms:.4}; the \
-                 spread grows like √(T) at fixed q*, so shorten the horizon or use orthogonal W"
-            ),
-        });
-    };
-    let init = vanilla(act.clone(), q, r, mu_b, given)?;
-    let rms = (1.0 + bound.horizon as f64 * bound.per_step(&init)).sqrt();
-    let xi_c = memory_timescale(&init, Some(act))?;
-    Ok(Design {
-        xi_c,
-        objective: Objective::LargestQStar,
-        attainable: format!(
-            "vanilla: any √(m₂)/m₁ > 1 at any horizon, by taking q* small (v₁ → 0 as q* → 0, \
-             the linear regime); here q* <= {q:.4e}"
-        ),
-        frontier: vec![FrontierPoint {
-            mu_b,
-            q_star: Some(q),
-            rms_ratio: Some(rms),
-            xi_c: Some(xi_c),
-        }],
-        init,
-        bound,
-        rms_ratio: rms,
-    })
-}
-
-/// minimalRNN (I.7): for each bias mean in `mu_bs`, the largest `q*` in `[1e-4, 1e3]` that is
-/// feasible, reached from `h⁰ = 0`, and meets `bound` under the free approximation across
-/// steps; the chosen initialization is, by `objective`, the one with the largest `q*` or the
-/// longest memory timescale `ξ_c` (I.8) over the bias means.
-///
-/// # Errors
-/// [`Error::Infeasible`] when no bias mean admits one; [`Error::InvalidParameter`] for an
-/// empty `mu_bs`.
-pub fn design_minimal(
+/// [`Error::InvalidParameter`] for an empty `mu_bs`; [`Error::Infeasible`] when no bias mean
+/// admits one, with what is attainable.
+pub fn design(
+    cell: &Cell,
     r: f64,
     given: Given,
     mu_bs: &[f64],
@@ -249,28 +173,38 @@ pub fn design_minimal(
             "at least one bias mean to search",
         ));
     }
+    let target = |q: f64, mu_b: f64| Target {
+        q_star: q,
+        mu_b,
+        r,
+        given,
+    };
+    let q_max = match cell {
+        Cell::Vanilla(_) => 100.0,
+        Cell::Minimal => 1e3,
+    };
     let budget = bound.per_step_budget();
     let mut frontier = Vec::with_capacity(mu_bs.len());
     // (score, q*, μ_b): the score is q* or ξ_c by the objective.
     let mut best: Option<(f64, f64, f64)> = None;
     for &mu_b in mu_bs {
         let ok = |q: f64| {
-            minimal(q, mu_b, r, given)
+            critical(cell, &target(q, mu_b))
                 .map(|c| bound.per_step(&c) <= budget && c.warnings.is_empty())
                 .unwrap_or(false)
         };
-        // Small q* is infeasible for the gated cell (σ_v² < 0), so scan for a first feasible
-        // point instead of assuming the lower end works.
+        // The first feasible point of a log scan (the lower end itself for the vanilla RNN).
         let start = (0..=70)
             .map(|i| Q_LO * 10f64.powf(7.0 * i as f64 / 70.0))
+            .take_while(|&q| q <= q_max)
             .find(|&q| ok(q));
-        let q = start.and_then(|s| largest_ok(ok, s, 1e3));
-        let init = q.and_then(|q| minimal(q, mu_b, r, given).ok());
+        let q = start.and_then(|s| largest_ok(ok, s, q_max));
+        let init = q.and_then(|q| critical(cell, &target(q, mu_b)).ok());
         let rms = init
             .as_ref()
             .map(|c| (1.0 + bound.horizon as f64 * bound.per_step(c)).sqrt());
         let xi_c = match &init {
-            Some(c) => Some(memory_timescale(c, None)?),
+            Some(c) => Some(memory_timescale(c)?),
             None => None,
         };
         frontier.push(FrontierPoint {
@@ -290,27 +224,53 @@ pub fn design_minimal(
         }
     }
     let Some((_, q, mu_b)) = best else {
-        return Err(Error::Infeasible {
-            parameter: "max-width-ratio",
-            value: bound.max_rms_ratio,
-            constraint: format!(
-                "no feasible critical minimalRNN initialization over μ_b ∈ {mu_bs:?} meets the \
-                 bound at T = {}",
-                bound.horizon
-            ),
-            feasible: "raise the bound, shorten the horizon, or widen the μ_b range".into(),
+        return Err(match cell {
+            Cell::Vanilla(_) => {
+                let at_lo = critical(cell, &target(Q_LO, mu_bs[0]))?;
+                let rms = (1.0 + bound.horizon as f64 * bound.per_step(&at_lo)).sqrt();
+                Error::Infeasible {
+                    parameter: "max-width-ratio",
+                    value: bound.max_rms_ratio,
+                    constraint: format!(
+                        "no critical initialization with q* >= {Q_LO:e} keeps √(m₂)/m₁ below \
+                         the bound at T = {}",
+                        bound.horizon
+                    ),
+                    feasible: format!(
+                        "the smallest spread on the critical line (q* = {Q_LO:e}) is \
+                         {rms:.4}; the spread grows like √(T) at fixed q*, so shorten the \
+                         horizon or use orthogonal W"
+                    ),
+                }
+            }
+            Cell::Minimal => Error::Infeasible {
+                parameter: "max-width-ratio",
+                value: bound.max_rms_ratio,
+                constraint: format!(
+                    "no feasible critical minimalRNN initialization over μ_b ∈ {mu_bs:?} meets \
+                     the bound at T = {}",
+                    bound.horizon
+                ),
+                feasible: "raise the bound, shorten the horizon, or widen the μ_b range".into(),
+            },
         });
     };
-    let init = minimal(q, mu_b, r, given)?;
+    let init = critical(cell, &target(q, mu_b))?;
     let rms = (1.0 + bound.horizon as f64 * bound.per_step(&init)).sqrt();
-    let xi_c = memory_timescale(&init, None)?;
+    let xi_c = memory_timescale(&init)?;
     let reached = frontier.iter().filter(|f| f.q_star.is_some()).count();
     Ok(Design {
-        attainable: format!(
-            "minimalRNN: {reached} of {} bias means admit a critical initialization meeting \
-             the bound (free approximation across steps, exact: false)",
-            mu_bs.len()
-        ),
+        attainable: match cell {
+            Cell::Vanilla(_) => format!(
+                "vanilla: any √(m₂)/m₁ > 1 at any horizon, by taking q* small (v₁ → 0 as \
+                 q* → 0, the linear regime); here q* <= {q:.4e}"
+            ),
+            Cell::Minimal => format!(
+                "minimalRNN: {reached} of {} bias means admit a critical initialization \
+                 meeting the bound (free approximation across steps, exact: false)",
+                mu_bs.len()
+            ),
+        },
         init,
         bound,
         rms_ratio: rms,

@@ -6,19 +6,17 @@
 //! `tests/init.rs`.
 
 pub mod design;
+mod minimal;
 pub mod npy;
+mod vanilla;
 pub mod weights;
-
-use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::activation::{Activation, Builtin};
-use crate::cells::minimal::{Minimal, MinimalParams};
-use crate::cells::vanilla::{Vanilla, VanillaParams};
+use crate::cells::{Cell, CellKind, CellParams, WeightLaw};
 use crate::error::{Error, Result};
-use crate::expect::{Fun, Integrator, Normal, Strategy};
-use crate::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use crate::expect::{Fun, Integrator, Normal};
+use crate::spectrum::{DiagonalLaw, ProductSpectrum};
 
 /// Which of the two input-side scales the user fixes; the other one supplies the rest of the
 /// pre-activation variance.
@@ -30,14 +28,89 @@ pub enum Given {
     SigmaV(f64),
 }
 
-/// The cell an initialization is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CellKind {
-    /// `h = φ(W h + V x + b)`.
-    Vanilla,
-    /// `u = σ(W h + V z + b)`, `h = u h + (1 − u) z`.
-    Minimal,
+/// What a critical initialization targets: the fixed point `q*` (the pre-activation variance,
+/// or the gate pre-activation variance of the minimalRNN) at bias mean `μ_b` and input second
+/// moment `R`, and which input-side scale is given ([`Given`]). Named fields (or the chained
+/// setters), so that no two numbers can be swapped.
+///
+/// ```
+/// use mfrnn::init::{Given, Target};
+/// let t = Target::q_star(16.0).mu_b(4.0).r(0.46).given(Given::SigmaB(0.0));
+/// assert_eq!((t.q_star, t.mu_b, t.r), (16.0, 4.0, 0.46));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    /// The target fixed point `q*` (> 0).
+    pub q_star: f64,
+    /// The bias mean `μ_b`.
+    pub mu_b: f64,
+    /// The input second moment per coordinate `R`.
+    pub r: f64,
+    /// Which of `σ_b`, `σ_v` is given; the other supplies the rest of the variance.
+    pub given: Given,
+}
+
+impl Target {
+    /// `q*` with `μ_b = 0`, `R = 1` and `σ_b = 0` given.
+    pub fn q_star(q_star: f64) -> Target {
+        Target {
+            q_star,
+            mu_b: 0.0,
+            r: 1.0,
+            given: Given::SigmaB(0.0),
+        }
+    }
+    /// Sets `μ_b`.
+    #[must_use]
+    pub fn mu_b(mut self, mu_b: f64) -> Target {
+        self.mu_b = mu_b;
+        self
+    }
+    /// Sets `R`.
+    #[must_use]
+    pub fn r(mut self, r: f64) -> Target {
+        self.r = r;
+        self
+    }
+    /// Sets the given scale.
+    #[must_use]
+    pub fn given(mut self, given: Given) -> Target {
+        self.given = given;
+        self
+    }
+}
+
+/// The closed-form critical initialization of `cell` at `target` (the one dispatch of this
+/// concern): the vanilla RNN's (I.1)–(I.3), `σ_w² = 1/E[φ'(μ_b + √q* z)²]` with the remaining
+/// variance `q* − σ_w² E[φ²] = σ_v² R + σ_b²` split as `given` says; the minimalRNN's
+/// (I.4)–(I.6) in the factorised theory, `Q* = R E[(1−u)²]/(1 − E[u²])`,
+/// `σ_w² = (1 − E[u²])/(E[σ'²](Q* + R))`. Returns the scales with `χ₁` recomputed by an
+/// independent quadrature, the per-step spectral growth and the check that the target is the
+/// fixed point the dynamics reach from `h⁰ = 0` (warnings otherwise). Checked by
+/// `tests/init.rs`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for `q* <= 0`, `R < 0` (the minimalRNN and a solved `σ_v`
+/// need `R > 0`), a negative given scale, or a saturated nonlinearity; [`Error::Infeasible`]
+/// when the remaining variance is smaller than the given part, with the feasible range of `q*`.
+///
+/// # Example
+/// ```
+/// use mfrnn::activation::Builtin;
+/// use mfrnn::cells::Cell;
+/// use mfrnn::init::{self, Target};
+/// let c = init::critical(&Cell::vanilla(Builtin::Tanh), &Target::q_star(0.05))?;
+/// assert!((c.chi_1 - 1.0).abs() < 1e-12);
+/// assert!(c.params.sigma_w() > 1.0 && c.params.sigma_v() > 0.0);
+/// let m = init::critical(&Cell::minimal(), &Target::q_star(16.0).mu_b(4.0).r(0.46))?;
+/// assert!((m.chi_1 - 1.0).abs() < 1e-12);
+/// # Ok::<(), mfrnn::Error>(())
+/// ```
+pub fn critical(cell: &Cell, target: &Target) -> Result<CriticalInit> {
+    match cell {
+        Cell::Vanilla(act) => vanilla::critical(act, target),
+        Cell::Minimal => minimal::critical(target),
+    }
 }
 
 /// A number per weight law.
@@ -86,23 +159,17 @@ impl FixedPointCheck {
     }
 }
 
-/// A critical initialization with its predictions and checks.
+/// A critical initialization with its predictions and checks. Serialised flat: `cell`,
+/// `activation`, `sigma_w`, `sigma_v`, `sigma_b`, `mu_b`, `r`, then the fields below.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CriticalInit {
     /// The cell.
-    pub cell: CellKind,
-    /// Activation name (`sigmoid` gates for the minimalRNN).
-    pub activation: String,
-    /// Recurrent weight scale (`W` entries `N(0, σ_w²/N)`, or `σ_w` times an orthogonal matrix).
-    pub sigma_w: f64,
-    /// Input weight scale (`V` entries `N(0, σ_v²/N_in)`).
-    pub sigma_v: f64,
-    /// Bias standard deviation.
-    pub sigma_b: f64,
-    /// Bias mean.
-    pub mu_b: f64,
-    /// Input second moment `R`.
-    pub r: f64,
+    #[serde(flatten)]
+    pub cell: Cell,
+    /// The scales: `σ_w` (`W` entries `N(0, σ_w²/N)`, or `σ_w` times an orthogonal matrix),
+    /// `σ_v` (`V` entries `N(0, σ_v²/N_in)`), `σ_b`, and the target's `μ_b` and `R`.
+    #[serde(flatten)]
+    pub params: CellParams,
     /// Pre-activation variance at the fixed point.
     pub q_star: f64,
     /// Hidden second moment at the fixed point.
@@ -145,8 +212,8 @@ pub struct SpectralWidth {
     pub normalized_variance: PerWeights,
     /// `√(m₂)/m₁ = √(1 + v)`: root-mean-square of `λ` over its mean (1 at isometry).
     pub rms_ratio: PerWeights,
-    /// Upper edge of the support of `J_T J_Tᵀ` (vanilla cell with a built-in activation;
-    /// `None` otherwise; `m₁ = 1` at criticality).
+    /// Upper edge of the support of `J_T J_Tᵀ` (vanilla cell; `None` for the minimalRNN, whose
+    /// multi-step law is not free; `m₁ = 1` at criticality).
     pub lambda_max: Option<PerWeights>,
 }
 
@@ -274,138 +341,6 @@ fn expect_at(f: &Fun, mean: f64, var: f64, eng: &Integrator) -> Result<f64> {
     Ok(eng.expect(f, &Normal::new(mean, var)?)?.value)
 }
 
-/// Closed-form critical initialization of the vanilla RNN (I.1)–(I.2): for the target
-/// pre-activation variance `q*`, `σ_w² = 1/E[φ'(μ_b + √q* z)²]` (so `χ₁ = 1`) and the remaining
-/// variance `q* − σ_w² E[φ(μ_b + √q* z)²] = σ_v² R + σ_b²` split as `given` says.
-///
-/// Returns the scales with `χ₁` recomputed by an independent quadrature, the moments
-/// `μ_k = E[φ'^{2k}]`, the per-step spectral growth (I.3) and the check that `q*` is the fixed
-/// point the dynamics reach from `h⁰ = 0` (warnings otherwise).
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for `q* <= 0`, `R < 0` (or `R = 0` when `σ_v` must be solved
-/// for), a negative given scale, or an activation with `E[φ'²] = 0`; [`Error::Infeasible`] when
-/// the remaining variance is smaller than the given part, with the feasible range of `q*`.
-///
-/// # Example
-/// ```
-/// use mfrnn::activation::Builtin;
-/// use mfrnn::init::{self, Given};
-/// let c = init::vanilla(Builtin::Tanh.arc(), 0.05, 1.0, 0.0, Given::SigmaB(0.0)).unwrap();
-/// assert!((c.chi_1 - 1.0).abs() < 1e-12);
-/// assert!(c.sigma_w > 1.0 && c.sigma_v > 0.0);
-/// ```
-pub fn vanilla(
-    act: Arc<dyn Activation>,
-    q_star: f64,
-    r: f64,
-    mu_b: f64,
-    given: Given,
-) -> Result<CriticalInit> {
-    check_finite("q-star", q_star, "a finite number > 0", q_star > 0.0)?;
-    check_finite("r", r, "a finite number >= 0", r >= 0.0)?;
-    check_finite("mu-b", mu_b, "a finite number", true)?;
-    validate_given(given)?;
-    if matches!(given, Given::SigmaB(_)) && r == 0.0 {
-        return Err(Error::invalid(
-            "r",
-            r,
-            "> 0 when σ_v is solved for (with R = 0 give --sigma-v instead and σ_b is solved for)",
-        ));
-    }
-    let eng = Integrator::default();
-    let dphi = Fun::dphi(&act);
-    let mu: Vec<f64> = (1..=4u32)
-        .map(|k| expect_at(&dphi.powi(2 * k), mu_b, q_star, &eng))
-        .collect::<Result<_>>()?;
-    if !(mu[0].is_finite() && mu[0] > 0.0) {
-        // φ' vanishes (to double precision) on the pre-activations: name what put them
-        // there — a mean far out, or a variance too large — not the activation.
-        let (parameter, value) = if mu_b.abs() >= q_star.sqrt() {
-            ("mu-b", mu_b)
-        } else {
-            ("q-star", q_star)
-        };
-        return Err(Error::Infeasible {
-            parameter,
-            value,
-            constraint: format!(
-                "E[φ'(μ_b + √q* z)²] = {} at μ_b = {}, q* = {} ({}), so no finite σ_w gives \
-                 χ₁ = σ_w² E[φ'²] = 1",
-                crate::error::fmt_num(mu[0]),
-                crate::error::fmt_num(mu_b),
-                crate::error::fmt_num(q_star),
-                act.name()
-            ),
-            feasible: "choose a q* and μ_b where φ' is not saturated".into(),
-        });
-    }
-    let phi2 = Fun::phi(&act).powi(2);
-    let rest_at = |q: f64| -> Result<f64> {
-        let m1 = expect_at(&dphi.powi(2), mu_b, q, &eng)?;
-        Ok(q - expect_at(&phi2, mu_b, q, &eng)? / m1)
-    };
-    let sw2 = 1.0 / mu[0];
-    let big_q = expect_at(&phi2, mu_b, q_star, &eng)?;
-    let rest = q_star - sw2 * big_q;
-    let (sigma_v, sigma_b) = split_or_infeasible(
-        rest,
-        r,
-        given,
-        q_star,
-        format!("q* − σ_w² E[φ²] (σ_w² = {sw2:.6})"),
-        |q| rest_at(q).ok(),
-    )?;
-    let v = Vanilla::new(
-        act.clone(),
-        VanillaParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)?,
-    );
-    let chi_1 = v
-        .clone()
-        .with_integrator(Integrator::with_strategy(Strategy::Adaptive))
-        .chi_1(q_star)?;
-    let fixed_point = match v.variance_fixed_points() {
-        Ok(fps) => {
-            let points: Vec<_> = fps
-                .iter()
-                .map(|f| (f.q, f.stable, f.reached_from_zero))
-                .collect();
-            FixedPointCheck::against(q_star, &points)
-        }
-        Err(Error::NoFixedPoint { .. }) => None,
-        Err(e) => return Err(e),
-    };
-    let nv1 = mu[1] / (mu[0] * mu[0]) - 1.0;
-    let warnings = match &fixed_point {
-        Some(fp) => fixed_point_warnings(fp, "q*"),
-        None => vec![
-            "the variance map has no isolated fixed point at these scales (e.g. critical \
-             ReLU: every q is fixed and marginal), so q* is kept only by the initial state"
-                .into(),
-        ],
-    };
-    Ok(CriticalInit {
-        cell: CellKind::Vanilla,
-        activation: act.name().to_string(),
-        sigma_w: sw2.sqrt(),
-        sigma_v,
-        sigma_b,
-        mu_b,
-        r,
-        q_star,
-        big_q_star: big_q,
-        chi_1,
-        mu,
-        normalized_variance_per_step: PerWeights {
-            orthogonal: nv1,
-            gaussian: nv1 + 1.0,
-        },
-        spectrum_exact: true,
-        fixed_point,
-        warnings,
-    })
-}
-
 fn fixed_point_warnings(fp: &FixedPointCheck, name: &str) -> Vec<String> {
     let mut w = Vec::new();
     if fp.relative_error > 1e-6 {
@@ -432,135 +367,6 @@ fn fixed_point_warnings(fp: &FixedPointCheck, name: &str) -> Vec<String> {
     w
 }
 
-/// Gate moments of the minimalRNN at gate variance `q`:
-/// `[E u², E (1−u)², E σ'², E u⁴, E u²σ'², E σ'⁴]`, `u = σ(μ_b + √q z)`.
-fn gate_moments(mu_b: f64, q: f64, eng: &Integrator) -> Result<[f64; 6]> {
-    let sig: Arc<dyn Activation> = Builtin::Sigmoid.arc();
-    let u = Fun::phi(&sig);
-    let omu = u.compose_affine(0.0, -1.0);
-    let du2 = Fun::dphi(&sig).powi(2);
-    let u2 = u.powi(2);
-    let fs = [
-        u2.clone(),
-        omu.powi(2),
-        du2.clone(),
-        u.powi(4),
-        &u2 * &du2,
-        du2.powi(2),
-    ];
-    let mut out = [0.0; 6];
-    for (o, f) in out.iter_mut().zip(&fs) {
-        *o = expect_at(f, mu_b, q, eng)?;
-    }
-    Ok(out)
-}
-
-/// Closed-form critical initialization of the minimalRNN (I.4)–(I.5), in the factorised
-/// mean-field theory: with `u = σ(μ_b + √q* z)`,
-/// `Q* = R E[(1−u)²]/(1 − E[u²])`, `σ_w² = (1 − E[u²])/(E[σ'²](Q* + R))` (so
-/// `χ₁ = E[u²] + σ_w² E[σ'²](Q* + R) = 1`) and `σ_v² R + σ_b² = q* − σ_w² Q*` split as `given`
-/// says. The per-step spectral growth is that of one step's Jacobian `D_u + D_g W` (I.6)
-/// under the factorised law, and is an approximation across steps (`spectrum_exact: false`).
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for `q* <= 0`, `R <= 0` or a negative given scale;
-/// [`Error::Infeasible`] when `q* − σ_w² Q*` cannot cover the given part, with the feasible
-/// range of `q*` at this `μ_b`.
-///
-/// # Example
-/// ```
-/// use mfrnn::init::{self, Given};
-/// let c = init::minimal(16.0, 4.0, 0.46, Given::SigmaB(0.0)).unwrap();
-/// assert!((c.chi_1 - 1.0).abs() < 1e-12);
-/// ```
-pub fn minimal(q_star: f64, mu_b: f64, r: f64, given: Given) -> Result<CriticalInit> {
-    check_finite("q-star", q_star, "a finite number > 0", q_star > 0.0)?;
-    check_finite("r", r, "a finite number > 0", r > 0.0)?;
-    check_finite("mu-b", mu_b, "a finite number", true)?;
-    validate_given(given)?;
-    let eng = Integrator::default();
-    let scales = |q: f64| -> Result<(f64, f64, [f64; 6])> {
-        let g = gate_moments(mu_b, q, &eng)?;
-        let big_q = r * g[1] / (1.0 - g[0]);
-        let sw2 = (1.0 - g[0]) / (g[2] * (big_q + r));
-        Ok((big_q, sw2, g))
-    };
-    let (big_q, sw2, g) = scales(q_star)?;
-    if !(sw2.is_finite() && sw2 > 0.0) {
-        return Err(Error::invalid(
-            "mu-b",
-            mu_b,
-            "a bias mean at which the gate is not saturated (E[σ'²] > 0 and E[u²] < 1)",
-        ));
-    }
-    let rest = q_star - sw2 * big_q;
-    let (sigma_v, sigma_b) = split_or_infeasible(
-        rest,
-        r,
-        given,
-        q_star,
-        format!("q* − σ_w² Q* (σ_w² = {sw2:.6}, Q* = {big_q:.6e})"),
-        |q| {
-            scales(q)
-                .ok()
-                .map(|(bq, s2, _)| q - s2 * bq)
-                .filter(|x| x.is_finite())
-        },
-    )?;
-    let m = Minimal::new(MinimalParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)?);
-    let chi_1 = m
-        .clone()
-        .with_integrator(Integrator::with_strategy(Strategy::Adaptive))
-        .chi_1(big_q)?;
-    let points: Vec<_> = m
-        .state_fixed_points()?
-        .iter()
-        .map(|f| (f.big_q, f.stable, f.reached_from_zero))
-        .collect();
-    let fixed_point =
-        FixedPointCheck::against(big_q, &points).ok_or_else(|| Error::NoFixedPoint {
-            map: "state map",
-            reason: "the solver returned no fixed point at the critical scales".into(),
-        })?;
-    let warnings = fixed_point_warnings(&fixed_point, "Q*");
-    let fixed_point = Some(fixed_point);
-    let (orthogonal, gaussian) = minimal_step_variance(&g, sw2, big_q + r);
-    Ok(CriticalInit {
-        cell: CellKind::Minimal,
-        activation: "sigmoid".into(),
-        sigma_w: sw2.sqrt(),
-        sigma_v,
-        sigma_b,
-        mu_b,
-        r,
-        q_star,
-        big_q_star: big_q,
-        chi_1,
-        mu: Vec::new(),
-        normalized_variance_per_step: PerWeights {
-            orthogonal,
-            gaussian,
-        },
-        spectrum_exact: false,
-        fixed_point,
-        warnings,
-    })
-}
-
-/// One-step normalised variance of `J Jᵀ`, `J = D_a + D_b W` (I.6), with `a = u` and
-/// `b = σ'(e)(h − z)`, `h − z ~ N(0, s2)` independent of `e` (factorised law):
-/// `⟨a²⟩ = E u²`, `⟨b²⟩ = σ_w² s2 E σ'²`, `⟨(a² + b²)²⟩ = E u⁴ + 2σ_w² s2 E[u²σ'²] + 3σ_w⁴ s2² E σ'⁴`,
-/// `m₂ = ⟨(a² + b²)²⟩ + 2⟨a²⟩⟨b²⟩ (+ ⟨b²⟩²` Gaussian), as `GatedLaw::one_step_moments`.
-fn minimal_step_variance(g: &[f64; 6], sw2: f64, s2: f64) -> (f64, f64) {
-    let a2 = g[0];
-    let b2 = sw2 * s2 * g[2];
-    let ab4 = g[3] + 2.0 * sw2 * s2 * g[4] + 3.0 * sw2 * sw2 * s2 * s2 * g[5];
-    let m1 = a2 + b2;
-    let m2o = ab4 + 2.0 * a2 * b2;
-    let m2g = m2o + b2 * b2;
-    (m2o / (m1 * m1) - 1.0, m2g / (m1 * m1) - 1.0)
-}
-
 impl CriticalInit {
     /// minimalRNN: the one-step normalised variance `v₁` of `J Jᵀ` from the exact unit process
     /// of the tied-weight network (`cells::exact`, `units` paths after `burn_in` steps, seeded
@@ -578,47 +384,36 @@ impl CriticalInit {
         burn_in: usize,
         seed: u64,
     ) -> Result<UnitProcessVariance> {
-        use crate::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
+        use crate::cells::Regime;
+        use crate::exact::{self, ExactConfig};
         use crate::spectrum::gated::GatedLaw;
-        if self.cell != CellKind::Minimal {
+        if self.cell.kind() != CellKind::Minimal {
             return Err(Error::Unsupported(
                 "the unit-process law applies to the minimalRNN; the vanilla per-step variance \
                  is exact already"
                     .into(),
             ));
         }
-        let p = ProcessParams {
-            sigma_w: self.sigma_w,
-            sigma_v: self.sigma_v,
-            sigma_b: self.sigma_b,
-            mu_b: self.mu_b,
-            r: self.r,
-        };
-        let regime = Regime {
-            tied: true,
-            fresh_bias: false,
-        };
-        let paths = exact::jacobian_paths(
-            &UnitUpdate::Minimal,
-            &p,
-            regime,
-            burn_in,
-            1,
-            &ExactConfig::new(units, 8, seed)?,
-        )?;
+        let cfg = ExactConfig::builder()
+            .units(units)
+            .replicas(8)
+            .seed(seed)
+            .build()?;
+        let paths =
+            exact::jacobian_paths(&self.cell, &self.params, Regime::REAL, burn_in, 1, &cfg)?;
         let nv = |law: &GatedLaw, w| {
             let (m1, m2) = law.one_step_moments(w);
             m2 / (m1 * m1) - 1.0
         };
-        let law = GatedLaw::from_paths(&paths, 0, self.sigma_w)?;
+        let law = GatedLaw::from_paths(&paths, 0, self.params.sigma_w())?;
         // Standard errors from the spread over the independent replicas.
         let mut per = [Vec::new(), Vec::new()];
         for r in 0..paths.len() {
-            let l = GatedLaw::from_paths(&paths[r..r + 1], 0, self.sigma_w)?;
+            let l = GatedLaw::from_paths(&paths[r..r + 1], 0, self.params.sigma_w())?;
             per[0].push(nv(&l, WeightLaw::Orthogonal));
             per[1].push(nv(&l, WeightLaw::Gaussian));
         }
-        let se = |xs: &[f64]| crate::sim::mean_se(xs).1;
+        let se = |xs: &[f64]| crate::stats::mean_se(xs).se;
         Ok(UnitProcessVariance {
             value: PerWeights {
                 orthogonal: nv(&law, WeightLaw::Orthogonal),
@@ -646,33 +441,20 @@ impl CriticalInit {
             orthogonal: t * self.normalized_variance_per_step.orthogonal,
             gaussian: t * self.normalized_variance_per_step.gaussian,
         };
-        let lambda_max = match self.cell {
-            CellKind::Vanilla => {
-                let act = Builtin::from_name(&self.activation)
-                    .map(|b| b.arc())
-                    .map_err(|_| {
-                        Error::Unsupported(
-                            "lambda_max needs a built-in activation (custom ones: use \
-                             ProductSpectrum directly)"
-                                .into(),
-                        )
-                    });
-                match act {
-                    Ok(act) => {
-                        let law = DiagonalLaw::of_activation(act.as_ref(), self.mu_b, self.q_star)?;
-                        let sw2 = self.sigma_w * self.sigma_w;
-                        let edge = |w| -> Result<f64> {
-                            Ok(ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1])
-                        };
-                        Some(PerWeights {
-                            orthogonal: edge(WeightLaw::Orthogonal)?,
-                            gaussian: edge(WeightLaw::Gaussian)?,
-                        })
-                    }
-                    Err(_) => None,
-                }
+        let lambda_max = match &self.cell {
+            Cell::Vanilla(act) => {
+                let law =
+                    DiagonalLaw::of_activation(act.as_ref(), self.params.mu_b(), self.q_star)?;
+                let sw2 = self.params.sigma_w2();
+                let edge = |w| -> Result<f64> {
+                    Ok(ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1])
+                };
+                Some(PerWeights {
+                    orthogonal: edge(WeightLaw::Orthogonal)?,
+                    gaussian: edge(WeightLaw::Gaussian)?,
+                })
             }
-            CellKind::Minimal => None,
+            Cell::Minimal => None,
         };
         Ok(SpectralWidth {
             horizon,

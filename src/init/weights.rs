@@ -5,10 +5,11 @@ use std::path::Path;
 use nalgebra::DMatrix;
 use serde::Serialize;
 
-use super::{CellKind, CriticalInit, npy};
+use super::{CriticalInit, npy};
+use crate::cells::{Cell, WeightLaw};
 use crate::error::{Error, Result};
 use crate::output::{OutputDir, write_new};
-use crate::sim::{SimConfig, Weights, bias_vector, input_matrix, recurrent_matrix};
+use crate::sim::{SimConfig, bias_vector, input_matrix, recurrent_matrix};
 
 /// One network's parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +27,9 @@ pub struct NetworkWeights {
 pub struct Manifest {
     /// Tool and version that wrote the files.
     pub generator: String,
-    /// The cell and its update equation (which matrix multiplies what).
-    pub cell: CellKind,
+    /// The cell and its activation (serialised as `cell` and `activation`).
+    #[serde(flatten)]
+    pub cell: Cell,
     /// The update equation, in words.
     pub equation: &'static str,
     /// Hidden width `N`.
@@ -35,7 +37,7 @@ pub struct Manifest {
     /// Input dimension `N_in`.
     pub input_dim: usize,
     /// `gaussian` or `orthogonal`.
-    pub weights: Weights,
+    pub weights: WeightLaw,
     /// The seed (ChaCha8, stream 0: the same network as simulation seed `seed`, network 0).
     pub seed: u64,
     /// Files: name → shape.
@@ -57,7 +59,7 @@ pub fn sample(
     init: &CriticalInit,
     n: usize,
     nin: usize,
-    weights: Weights,
+    weights: WeightLaw,
     seed: u64,
 ) -> Result<NetworkWeights> {
     if n == 0 {
@@ -66,7 +68,7 @@ pub fn sample(
     if nin == 0 {
         return Err(Error::invalid("input-dim", 0.0, "at least 1"));
     }
-    if init.cell == CellKind::Minimal && nin != n {
+    if init.cell.input_enters_state() && nin != n {
         return Err(Error::invalid(
             "input-dim",
             nin as f64,
@@ -74,10 +76,16 @@ pub fn sample(
         ));
     }
     estimate(n, nin, weights).check()?;
-    let mut rng = SimConfig::new(n, 1, 2, seed)?.rng(0);
-    let w = recurrent_matrix(&mut rng, weights, n, init.sigma_w);
-    let v = input_matrix(&mut rng, n, nin, init.sigma_v);
-    let b = bias_vector(&mut rng, n, init.mu_b, init.sigma_b);
+    let mut rng = SimConfig::builder()
+        .width(n)
+        .batch(1)
+        .seeds(2)
+        .seed(seed)
+        .build()?
+        .rng(0);
+    let w = recurrent_matrix(&mut rng, weights, n, init.params.sigma_w());
+    let v = input_matrix(&mut rng, n, nin, init.params.sigma_v());
+    let b = bias_vector(&mut rng, n, init.params.mu_b(), init.params.sigma_b());
     Ok(NetworkWeights { w, v, b })
 }
 
@@ -85,9 +93,9 @@ pub fn sample(
 /// makes (4 `N²` doubles), or `W` with its row-major copy and file bytes when written (3
 /// `N²`), the same for `V` (`N × N_in`); time 20 operations a normal draw and `3 N³` for the
 /// QR factorisation of a Haar draw.
-pub fn estimate(n: usize, nin: usize, weights: Weights) -> crate::budget::Estimate {
+pub fn estimate(n: usize, nin: usize, weights: WeightLaw) -> crate::budget::Estimate {
     let (nf, nif) = (n as f64, nin as f64);
-    let orth = weights == Weights::Orthogonal;
+    let orth = weights == WeightLaw::Orthogonal;
     crate::budget::Estimate::new("sampling the weights")
         .memory("width", nf, 8.0 * (4.0 * nf * nf + nf))
         .memory("input-dim", nif, 8.0 * 3.0 * nf * nif)
@@ -118,7 +126,7 @@ pub fn write(
     init: &CriticalInit,
     n: usize,
     nin: usize,
-    weights: Weights,
+    weights: WeightLaw,
     seed: u64,
     dir: &Path,
 ) -> Result<Manifest> {
@@ -130,13 +138,8 @@ pub fn write(
     npy::write(&stage.join("b.npy"), &net.b, &[n])?;
     let manifest = Manifest {
         generator: format!("mfrnn {}", env!("CARGO_PKG_VERSION")),
-        cell: init.cell,
-        equation: match init.cell {
-            CellKind::Vanilla => "h_t = phi(W h_{t-1} + V x_t + b)",
-            CellKind::Minimal => {
-                "u_t = sigmoid(W h_{t-1} + V z_t + b); h_t = u_t * h_{t-1} + (1 - u_t) * z_t"
-            }
-        },
+        cell: init.cell.clone(),
+        equation: init.cell.equation(),
         width: n,
         input_dim: nin,
         weights,

@@ -7,11 +7,10 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{SimConfig, bias_vector, input_matrix, mean_se, recurrent_matrix};
-use crate::activation::{Deriv, sigmoid};
-use crate::cells::minimal::Minimal;
-use crate::cells::vanilla::Vanilla;
+use super::{SimConfig, bias_vector, input_matrix, recurrent_matrix};
+use crate::cells::{Cell, CellParams, WeightLaw};
 use crate::error::{Error, Result};
+use crate::stats::mean_se;
 
 /// Empirical moments of the squared singular values, with standard errors over networks.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -69,66 +68,20 @@ pub enum Accumulation {
     Qr,
 }
 
-/// The cell whose Jacobians are sampled.
-#[derive(Debug, Clone, Copy)]
-pub enum JacobianCell<'a> {
-    /// `J^t = diag(φ'(e^t)) W`.
-    Vanilla(&'a Vanilla),
-    /// `J^t = diag(u^t) + diag(u^t(1 − u^t)(h^{t−1} − z^t)) W`.
-    Minimal(&'a Minimal),
-}
-
-/// Samples `J_T = D_T W ⋯ D_1 W` of vanilla networks (one input sequence with second moment
-/// `R`, after `burn_in` steps from `h^0 = 0`), `cfg.seeds` networks, and returns the squared
-/// singular values. With untied weights each step draws a fresh `W`. Direct accumulation.
+/// Samples `T`-step Jacobians `J_T = ∏ (diag(a^t) + diag(b^t) W)` of `cfg.seeds()` networks of
+/// `cell` at `p` (the entries `a, b` from the cell's unit rule, [`Cell::unit_slopes`]: the
+/// vanilla RNN's `J^t = diag(φ'(e^t)) W`, the minimalRNN's `a = u`,
+/// `b = u(1−u)(h^{t−1} − z^t)`): each network runs `burn_in` steps from `h^0 = 0` on one
+/// input sequence (second moment `R`), then the product of the next `steps` one-step
+/// Jacobians is accumulated as `acc` says. The Jacobian of step `t` uses the `W` that produced
+/// `e^t` (with untied weights, a fresh one).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `steps == 0`.
-pub fn vanilla(
-    v: &Vanilla,
-    cfg: &SimConfig,
-    steps: usize,
-    burn_in: usize,
-) -> Result<JacobianSample> {
-    sample(
-        JacobianCell::Vanilla(v),
-        cfg,
-        steps,
-        burn_in,
-        Accumulation::Direct,
-    )
-}
-
-/// Samples `J_T = ∏ (diag(a^t) + diag(b^t) W)` of minimalRNNs (`a = u`,
-/// `b = u(1−u)(h^{t−1} − z^t)`), as [`vanilla`] does for the vanilla cell. Direct accumulation.
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for `steps == 0`.
-pub fn minimal(
-    m: &Minimal,
-    cfg: &SimConfig,
-    steps: usize,
-    burn_in: usize,
-) -> Result<JacobianSample> {
-    sample(
-        JacobianCell::Minimal(m),
-        cfg,
-        steps,
-        burn_in,
-        Accumulation::Direct,
-    )
-}
-
-/// Samples `T`-step Jacobians of `cfg.seeds` networks of either cell: each network runs
-/// `burn_in` steps from `h^0 = 0` on one input sequence (embedded input `z ~ N(0, R)`), then
-/// the product of the next `steps` one-step Jacobians is accumulated as `acc` says. The
-/// Jacobian of step `t` uses the `W` that produced `e^t` (with untied weights, a fresh one).
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for `steps == 0`; [`Error::TooLarge`] when the run would
-/// exceed the memory or time limit ([`estimate`]).
+/// [`Error::InvalidParameter`] for `steps == 0` or when `p` violates the cell's constraint;
+/// [`Error::TooLarge`] when the run would exceed the memory or time limit ([`estimate`]).
 pub fn sample(
-    cell: JacobianCell<'_>,
+    cell: &Cell,
+    p: &CellParams,
     cfg: &SimConfig,
     steps: usize,
     burn_in: usize,
@@ -137,23 +90,16 @@ pub fn sample(
     if steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
-    let nin = match cell {
-        JacobianCell::Minimal(_) => cfg.width,
-        JacobianCell::Vanilla(_) => cfg.input_dim,
+    cell.validate(p)?;
+    let cfg = if cell.input_enters_state() {
+        cfg.with_state_sized_input()
+    } else {
+        *cfg
     };
-    estimate(
-        &SimConfig {
-            input_dim: nin,
-            ..*cfg
-        },
-        steps,
-        burn_in,
-        acc,
-    )
-    .check()?;
-    let per: Vec<Vec<f64>> = (0..cfg.seeds)
+    estimate(&cfg, steps, burn_in, acc).check()?;
+    let per: Vec<Vec<f64>> = (0..cfg.seeds())
         .into_par_iter()
-        .map(|s| run_seed(cell, cfg, steps, burn_in, acc, s))
+        .map(|s| run_network(cell, p, &cfg, steps, burn_in, acc, s))
         .collect();
     let mut stats = Vec::with_capacity(per.len());
     for l in &per {
@@ -164,7 +110,10 @@ pub fn sample(
         let m4 = l.iter().map(|x| (x * x) * (x * x)).sum::<f64>() / n;
         stats.push([m1, m2, m3, m4, (m2 - m1 * m1) / (m1 * m1)]);
     }
-    let col = |i: usize| -> (f64, f64) { mean_se(&stats.iter().map(|s| s[i]).collect::<Vec<_>>()) };
+    let col = |i: usize| -> (f64, f64) {
+        let m = mean_se(&stats.iter().map(|s| s[i]).collect::<Vec<_>>());
+        (m.mean, m.se)
+    };
     let (m1, m1_se) = col(0);
     let (m2, m2_se) = col(1);
     let (m3, m3_se) = col(2);
@@ -186,7 +135,7 @@ pub fn sample(
             normalized_variance: nv,
             normalized_variance_se: nv_se,
         },
-        config: *cfg,
+        config: cfg,
         steps,
         burn_in,
     })
@@ -204,15 +153,19 @@ pub fn estimate(
     acc: Accumulation,
 ) -> crate::budget::Estimate {
     use crate::budget::{blame, concurrency};
-    let (n, nin, s) = (cfg.width as f64, cfg.input_dim as f64, cfg.seeds as f64);
+    let (n, nin, s) = (
+        cfg.width() as f64,
+        cfg.input_dim() as f64,
+        cfg.seeds() as f64,
+    );
     let (t, b) = (steps as f64, burn_in as f64);
-    let k = concurrency(cfg.seeds);
-    let orth = cfg.weights == crate::sim::Weights::Orthogonal;
+    let k = concurrency(cfg.seeds());
+    let orth = cfg.weights() == WeightLaw::Orthogonal;
     let wf = if orth { 4.0 } else { 1.0 };
     let (wide, wv) = blame(&[("width", n, 800.0), ("input-dim", nin, n.max(1.0))]);
     let (many, mv) = blame(&[("seeds", s, 4.0), ("width", n, 800.0)]);
     let draw = 20.0 * (n * n + n * nin) + if orth { 3.0 * n * n * n } else { 0.0 };
-    let step = 2.0 * n * n + 2.0 * n * nin + if cfg.tied { 0.0 } else { draw };
+    let step = 2.0 * n * n + 2.0 * n * nin + if cfg.regime().tied { 0.0 } else { draw };
     let product = match acc {
         Accumulation::Direct => 2.0 * n * n * n,
         Accumulation::Qr => 5.0 * n * n * n,
@@ -359,8 +312,9 @@ pub fn jacobi_singular_values(a: DMatrix<f64>) -> Vec<f64> {
     (0..n).map(|j| x.column(j).norm()).collect()
 }
 
-fn run_seed(
-    cell: JacobianCell<'_>,
+fn run_network(
+    cell: &Cell,
+    p: &CellParams,
     cfg: &SimConfig,
     steps: usize,
     burn_in: usize,
@@ -368,26 +322,13 @@ fn run_seed(
     s: usize,
 ) -> Vec<f64> {
     let mut rng = cfg.rng(s);
-    let (n, nin) = (cfg.width, cfg.input_dim);
-    let (sigma_w, sigma_v, sigma_b, mu_b, r) = match cell {
-        JacobianCell::Vanilla(v) => {
-            let p = v.params();
-            (p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)
-        }
-        JacobianCell::Minimal(m) => {
-            let p = m.params();
-            (p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)
-        }
-    };
-    // The minimalRNN's input enters the gate through V and the state directly, so its
-    // input dimension is the width.
-    let nin = if matches!(cell, JacobianCell::Minimal(_)) {
-        n
-    } else {
-        nin
-    };
+    let (n, nin) = (cfg.width(), cfg.input_dim());
+    let (sigma_w, sigma_v, sigma_b, mu_b, r) =
+        (p.sigma_w(), p.sigma_v(), p.sigma_b(), p.mu_b(), p.r());
+    let regime = cfg.regime();
+    let state_input = cell.input_enters_state();
     let sample_w =
-        |rng: &mut rand_chacha::ChaCha8Rng| recurrent_matrix(rng, cfg.weights, n, sigma_w);
+        |rng: &mut rand_chacha::ChaCha8Rng| recurrent_matrix(rng, cfg.weights(), n, sigma_w);
     let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| input_matrix(rng, n, nin, sigma_v);
     let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| bias_vector(rng, n, mu_b, sigma_b);
     let mut w = sample_w(&mut rng);
@@ -400,11 +341,11 @@ fn run_seed(
     let mut b = vec![0.0; n];
     for t in 0..burn_in + steps {
         if t > 0 {
-            if !cfg.tied {
+            if !regime.tied {
                 w = sample_w(&mut rng);
                 vin = sample_v(&mut rng);
             }
-            if cfg.fresh_bias {
+            if regime.fresh_bias {
                 bias = sample_b(&mut rng);
             }
         }
@@ -412,20 +353,11 @@ fn run_seed(
         let e = &w * &h + &vin * &x;
         for i in 0..n {
             let ei = e[(i, 0)] + bias[i];
-            match cell {
-                JacobianCell::Vanilla(v) => {
-                    let act = v.activation();
-                    h[(i, 0)] = act.eval(Deriv::Phi, ei);
-                    b[i] = act.eval(Deriv::DPhi, ei);
-                }
-                JacobianCell::Minimal(_) => {
-                    let u = sigmoid(ei);
-                    let (hp, z) = (h[(i, 0)], x[(i, 0)]);
-                    a[i] = u;
-                    b[i] = u * (1.0 - u) * (hp - z);
-                    h[(i, 0)] = u * hp + (1.0 - u) * z;
-                }
-            }
+            let (hp, z) = (h[(i, 0)], if state_input { x[(i, 0)] } else { 0.0 });
+            let slopes = cell.unit_slopes(hp, ei, z);
+            a[i] = slopes.a;
+            b[i] = slopes.b;
+            h[(i, 0)] = cell.unit_state(hp, ei, z);
         }
         if t >= burn_in {
             jac.push(&a, &b, &w);
@@ -433,20 +365,6 @@ fn run_seed(
         crate::budget::tick(1);
     }
     jac.squared_singular_values()
-}
-
-/// Kolmogorov–Smirnov distance between the empirical distribution of `sample` (sorted) and
-/// a distribution function `cdf`.
-pub fn ks_distance(sample: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
-    let n = sample.len() as f64;
-    let mut d: f64 = 0.0;
-    for (i, &x) in sample.iter().enumerate() {
-        let f = cdf(x);
-        d = d
-            .max((f - i as f64 / n).abs())
-            .max(((i + 1) as f64 / n - f).abs());
-    }
-    d
 }
 
 #[cfg(test)]
@@ -457,7 +375,13 @@ mod tests {
     /// Jacobi singular values agree with nalgebra's on a generic matrix.
     #[test]
     fn jacobi_matches_nalgebra() {
-        let cfg = SimConfig::new(10, 1, 2, 11).unwrap();
+        let cfg = SimConfig::builder()
+            .width(10)
+            .batch(1)
+            .seeds(2)
+            .seed(11)
+            .build()
+            .unwrap();
         let a = gaussian_matrix(&mut cfg.rng(0), 30, 30, 1.0);
         let mut s1 = jacobi_singular_values(a.clone());
         let mut s2: Vec<f64> = a.singular_values().iter().copied().collect();
@@ -472,7 +396,13 @@ mod tests {
     #[cfg(feature = "faer")]
     #[test]
     fn backend_singular_values_agree() {
-        let cfg = SimConfig::new(10, 1, 2, 12).unwrap();
+        let cfg = SimConfig::builder()
+            .width(10)
+            .batch(1)
+            .seeds(2)
+            .seed(12)
+            .build()
+            .unwrap();
         let a = gaussian_matrix(&mut cfg.rng(0), 60, 60, 1.0);
         let mut s1 = singular_values(&a);
         let mut s2: Vec<f64> = a.singular_values().iter().copied().collect();
@@ -494,7 +424,13 @@ mod tests {
         let d: Vec<f64> = (0..n)
             .map(|i| 0.3 + 0.7 * i as f64 / (n - 1) as f64)
             .collect();
-        let cfg = SimConfig::new(n, 1, 2, 5).unwrap();
+        let cfg = SimConfig::builder()
+            .width(n)
+            .batch(1)
+            .seeds(2)
+            .seed(5)
+            .build()
+            .unwrap();
         let mut rng = cfg.rng(0);
         let mut prev = orthogonal_matrix(&mut rng, n, 1.0);
         let mut qr = Accumulator::new(n, Accumulation::Qr);

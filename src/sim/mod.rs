@@ -5,8 +5,9 @@
 //! are bit-identical for any number of threads.
 
 pub mod jacobian;
-pub mod minimal;
-pub mod vanilla;
+mod network;
+
+pub use network::{SimTrajectory, simulate};
 
 use nalgebra::DMatrix;
 use rand::{Rng, RngExt, SeedableRng};
@@ -14,74 +15,187 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 
+use crate::cells::{Regime, WeightLaw};
 use crate::error::{Error, Result};
 
-/// Distribution of the recurrent weight matrix `W`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Weights {
-    /// `W_ij ~ N(0, σ_w²/N)`.
-    Gaussian,
-    /// `W = σ_w O`, `O` Haar-distributed orthogonal.
-    Orthogonal,
-}
-
-/// Simulation settings shared by the cells.
+/// Simulation settings shared by the cells (validated; built with [`SimConfig::builder`]).
+/// Serialised with the keys `width`, `input_dim`, `batch`, `seeds`, `seed`, `weights`, `tied`,
+/// `fresh_bias`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SimConfig {
-    /// Hidden width `N`.
-    pub width: usize,
-    /// Input dimension `N_in` (the input weights are `N(0, σ_v²/N_in)`).
-    pub input_dim: usize,
-    /// Sequence pairs per network.
-    pub batch: usize,
-    /// Independent networks (seeds).
-    pub seeds: usize,
-    /// Base seed.
-    pub seed: u64,
-    /// Distribution of `W`.
-    pub weights: Weights,
-    /// `true`: one `W, V` for all steps (the real network); `false`: fresh `W, V` every step
-    /// (the mean-field theory's assumption).
-    pub tied: bool,
-    /// Redraw the bias every step (instead of freezing it, as a real network does).
-    pub fresh_bias: bool,
+    width: usize,
+    input_dim: usize,
+    batch: usize,
+    seeds: usize,
+    seed: u64,
+    weights: WeightLaw,
+    #[serde(flatten)]
+    regime: Regime,
 }
 
-impl SimConfig {
-    /// Validated settings (input dimension = width).
+/// The builder of [`SimConfig`]. Unset values default to width 1000, input dimension = width,
+/// 16 sequence pairs per network, 8 networks, seed 1, Gaussian `W`, the real network's regime
+/// ([`Regime::REAL`]: tied weights, frozen bias).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[must_use]
+pub struct SimConfigBuilder {
+    width: usize,
+    input_dim: Option<usize>,
+    batch: usize,
+    seeds: usize,
+    seed: u64,
+    weights: WeightLaw,
+    regime: Regime,
+}
+
+impl SimConfigBuilder {
+    /// Hidden width `N`.
+    pub fn width(mut self, n: usize) -> Self {
+        self.width = n;
+        self
+    }
+    /// Input dimension `N_in` (the input weights are `N(0, σ_v²/N_in)`; default: the width).
+    pub fn input_dim(mut self, n: usize) -> Self {
+        self.input_dim = Some(n);
+        self
+    }
+    /// Sequence pairs per network.
+    pub fn batch(mut self, b: usize) -> Self {
+        self.batch = b;
+        self
+    }
+    /// Independent networks (at least 2, for a standard error).
+    pub fn seeds(mut self, s: usize) -> Self {
+        self.seeds = s;
+        self
+    }
+    /// Base seed (network `s` uses ChaCha8 stream `s`).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// The law of `W`.
+    pub fn weights(mut self, w: WeightLaw) -> Self {
+        self.weights = w;
+        self
+    }
+    /// Tied or redrawn weights, frozen or fresh bias.
+    pub fn regime(mut self, r: Regime) -> Self {
+        self.regime = r;
+        self
+    }
+    /// One `W, V` for all steps (`true`, the real network) or fresh ones every step.
+    pub fn tied(mut self, tied: bool) -> Self {
+        self.regime.tied = tied;
+        self
+    }
+    /// Redraw the bias every step (instead of freezing it, as a real network does).
+    pub fn fresh_bias(mut self, fresh: bool) -> Self {
+        self.regime.fresh_bias = fresh;
+        self
+    }
+
+    /// Validates and builds.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `width`, `batch` or `seeds` when zero (`seeds >= 2`
-    /// is required for a standard error); [`Error::TooLarge`] naming the parameter when one
-    /// step of the simulation would not fit in memory ([`crate::budget`]; the simulators check
-    /// again with the number of steps).
-    pub fn new(width: usize, batch: usize, seeds: usize, seed: u64) -> Result<SimConfig> {
-        if width == 0 {
+    /// [`Error::InvalidParameter`] naming `width`, `input-dim` or `batch` when zero, or
+    /// `seeds` below 2 (a standard error needs two networks); [`Error::TooLarge`] naming the
+    /// parameter when one step of the simulation would not fit in memory ([`crate::budget`];
+    /// the simulators check again with the number of steps).
+    pub fn build(self) -> Result<SimConfig> {
+        if self.width == 0 {
             return Err(Error::invalid("width", 0.0, "at least 1"));
         }
-        if batch == 0 {
+        if self.input_dim == Some(0) {
+            return Err(Error::invalid("input-dim", 0.0, "at least 1"));
+        }
+        if self.batch == 0 {
             return Err(Error::invalid("batch", 0.0, "at least 1"));
         }
-        if seeds < 2 {
+        if self.seeds < 2 {
             return Err(Error::invalid(
                 "seeds",
-                seeds as f64,
+                self.seeds as f64,
                 "at least 2 (for a standard error)",
             ));
         }
         let cfg = SimConfig {
-            width,
-            input_dim: width,
-            batch,
-            seeds,
-            seed,
-            weights: Weights::Gaussian,
-            tied: true,
-            fresh_bias: false,
+            width: self.width,
+            input_dim: self.input_dim.unwrap_or(self.width),
+            batch: self.batch,
+            seeds: self.seeds,
+            seed: self.seed,
+            weights: self.weights,
+            regime: self.regime,
         };
         cfg.memory_estimate(1).check()?;
         Ok(cfg)
+    }
+}
+
+impl SimConfig {
+    /// A builder with the defaults of [`SimConfigBuilder`].
+    pub fn builder() -> SimConfigBuilder {
+        SimConfigBuilder {
+            width: 1000,
+            input_dim: None,
+            batch: 16,
+            seeds: 8,
+            seed: 1,
+            weights: WeightLaw::Gaussian,
+            regime: Regime::REAL,
+        }
+    }
+
+    /// A builder holding these settings (to change some and build again).
+    pub fn to_builder(&self) -> SimConfigBuilder {
+        SimConfigBuilder {
+            width: self.width,
+            input_dim: Some(self.input_dim),
+            batch: self.batch,
+            seeds: self.seeds,
+            seed: self.seed,
+            weights: self.weights,
+            regime: self.regime,
+        }
+    }
+
+    /// Hidden width `N`.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// Input dimension `N_in`.
+    pub fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+    /// Sequence pairs per network.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+    /// Independent networks.
+    pub fn seeds(&self) -> usize {
+        self.seeds
+    }
+    /// Base seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// The law of `W`.
+    pub fn weights(&self) -> WeightLaw {
+        self.weights
+    }
+    /// Tied or redrawn weights, frozen or fresh bias.
+    pub fn regime(&self) -> Regime {
+        self.regime
+    }
+
+    /// The same settings with the input dimension set to the width (for cells whose input
+    /// enters the state, [`crate::cells::Cell::input_enters_state`]).
+    pub(crate) fn with_state_sized_input(&self) -> SimConfig {
+        SimConfig {
+            input_dim: self.width,
+            ..*self
+        }
     }
 
     /// The memory a simulation of `steps` steps holds at its peak, by parameter: every
@@ -91,13 +205,13 @@ impl SimConfig {
         let (n, nin, b) = (self.width as f64, self.input_dim as f64, self.batch as f64);
         let (s, t) = (self.seeds as f64, steps as f64);
         let k = crate::budget::concurrency(self.seeds) as f64;
-        let wf = match (self.weights, self.tied) {
-            (Weights::Gaussian, true) => 1.0,
-            (Weights::Gaussian, false) => 2.0,
-            (Weights::Orthogonal, true) => 4.0,
-            (Weights::Orthogonal, false) => 5.0,
+        let wf = match (self.weights, self.regime.tied) {
+            (WeightLaw::Gaussian, true) => 1.0,
+            (WeightLaw::Gaussian, false) => 2.0,
+            (WeightLaw::Orthogonal, true) => 4.0,
+            (WeightLaw::Orthogonal, false) => 5.0,
         };
-        let vf = if self.tied { 1.0 } else { 2.0 };
+        let vf = if self.regime.tied { 1.0 } else { 2.0 };
         let (long, long_value) = crate::budget::blame(&[("steps", t, 50.0), ("seeds", s, 8.0)]);
         let (wide, wide_value) =
             crate::budget::blame(&[("width", n, 1000.0), ("input-dim", nin, n.max(1.0))]);
@@ -115,7 +229,7 @@ impl SimConfig {
         let (n, nin, b) = (self.width as f64, self.input_dim as f64, self.batch as f64);
         let (s, t) = (self.seeds as f64, steps as f64);
         let draw = 20.0 * (n * n + n * nin)
-            + if self.weights == Weights::Orthogonal {
+            + if self.weights == WeightLaw::Orthogonal {
                 3.0 * n * n * n
             } else {
                 0.0
@@ -123,7 +237,7 @@ impl SimConfig {
         let per_step = 4.0 * n * n * b
             + 4.0 * n * nin * b
             + 40.0 * (n + nin) * b
-            + if self.tied { 0.0 } else { draw };
+            + if self.regime.tied { 0.0 } else { draw };
         let (p, v) = crate::budget::blame(&[
             ("steps", t, 50.0),
             ("seeds", s, 8.0),
@@ -136,41 +250,6 @@ impl SimConfig {
             s * (t * per_step + draw),
             crate::budget::concurrency(self.seeds),
         )
-    }
-
-    /// Sets the weight distribution.
-    #[must_use]
-    pub fn weights(mut self, w: Weights) -> Self {
-        self.weights = w;
-        self
-    }
-
-    /// Tied (`true`, default) or untied weights.
-    #[must_use]
-    pub fn tied(mut self, tied: bool) -> Self {
-        self.tied = tied;
-        self
-    }
-
-    /// Frozen (`false`, default) or per-step resampled bias.
-    #[must_use]
-    pub fn fresh_bias(mut self, fresh: bool) -> Self {
-        self.fresh_bias = fresh;
-        self
-    }
-
-    /// Sets the input dimension.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] if zero; [`Error::TooLarge`] (`input-dim`) when `V` would
-    /// not fit in memory.
-    pub fn input_dim(mut self, n: usize) -> Result<Self> {
-        if n == 0 {
-            return Err(Error::invalid("input-dim", 0.0, "at least 1"));
-        }
-        self.input_dim = n;
-        self.memory_estimate(1).check()?;
-        Ok(self)
     }
 
     /// The RNG of seed index `s`: ChaCha8 stream `s` of the base seed.
@@ -190,13 +269,13 @@ pub fn gaussian_matrix<R: Rng>(rng: &mut R, n: usize, m: usize, sd: f64) -> DMat
 /// orthogonal matrix (so `W Wᵀ = σ_w² I`).
 pub fn recurrent_matrix<R: Rng>(
     rng: &mut R,
-    weights: Weights,
+    weights: WeightLaw,
     n: usize,
     sigma_w: f64,
 ) -> DMatrix<f64> {
     match weights {
-        Weights::Gaussian => gaussian_matrix(rng, n, n, sigma_w / (n as f64).sqrt()),
-        Weights::Orthogonal => orthogonal_matrix(rng, n, sigma_w),
+        WeightLaw::Gaussian => gaussian_matrix(rng, n, n, sigma_w / (n as f64).sqrt()),
+        WeightLaw::Orthogonal => orthogonal_matrix(rng, n, sigma_w),
     }
 }
 
@@ -226,99 +305,19 @@ pub fn orthogonal_matrix<R: Rng>(rng: &mut R, n: usize, scale: f64) -> DMatrix<f
     q * scale
 }
 
-/// Statistics of two sequences over time, `t = 1..=T`, each with its standard error: from
-/// simulated networks ([`vanilla::SimTrajectory`], over seeds) or from the sampled exact
-/// theory ([`crate::cells::exact::ExactTrajectory`], over replicas). The quantities are those
-/// of [`crate::cells::Trajectory`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Estimates<C> {
-    /// Steps `1..=T`.
-    pub t: Vec<usize>,
-    /// Pre-activation (gate) variance.
-    pub q: Vec<f64>,
-    /// Its standard error.
-    pub q_se: Vec<f64>,
-    /// Hidden second moment.
-    #[serde(rename = "Q")]
-    pub big_q: Vec<f64>,
-    /// Its standard error.
-    #[serde(rename = "Q_se")]
-    pub big_q_se: Vec<f64>,
-    /// Pre-activation covariance of the two sequences.
-    pub q_ab: Vec<f64>,
-    /// Its standard error.
-    pub q_ab_se: Vec<f64>,
-    /// Hidden second moment between sequences.
-    #[serde(rename = "C")]
-    pub big_c: Vec<f64>,
-    /// Its standard error.
-    #[serde(rename = "C_se")]
-    pub big_c_se: Vec<f64>,
-    /// Correlation.
-    pub c: Vec<f64>,
-    /// Its standard error.
-    pub c_se: Vec<f64>,
-    /// The settings used.
-    pub config: C,
-}
-
-/// Means and standard errors over independent runs of per-run `[q, Q, q_ab, C, c]` series.
-pub(crate) fn estimates<C>(runs: &[Vec<[f64; 5]>], steps: usize, config: C) -> Estimates<C> {
-    let mut out = Estimates {
-        t: (1..=steps).collect(),
-        q: Vec::with_capacity(steps),
-        q_se: Vec::with_capacity(steps),
-        big_q: Vec::with_capacity(steps),
-        big_q_se: Vec::with_capacity(steps),
-        q_ab: Vec::with_capacity(steps),
-        q_ab_se: Vec::with_capacity(steps),
-        big_c: Vec::with_capacity(steps),
-        big_c_se: Vec::with_capacity(steps),
-        c: Vec::with_capacity(steps),
-        c_se: Vec::with_capacity(steps),
-        config,
-    };
-    for t in 0..steps {
-        let stat = |k: usize| -> (f64, f64) {
-            let col: Vec<f64> = runs.iter().map(|r| r[t][k]).collect();
-            mean_se(&col)
-        };
-        for (k, (m, e)) in [
-            (&mut out.q, &mut out.q_se),
-            (&mut out.big_q, &mut out.big_q_se),
-            (&mut out.q_ab, &mut out.q_ab_se),
-            (&mut out.big_c, &mut out.big_c_se),
-            (&mut out.c, &mut out.c_se),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let (a, b) = stat(k);
-            m.push(a);
-            e.push(b);
-        }
-    }
-    out
-}
-
-/// Mean and standard error of per-seed estimates.
-pub(crate) fn mean_se(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let m = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
-        return (m, f64::NAN);
-    }
-    let var = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
-    (m, (var / n).sqrt())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn orthogonal_is_orthogonal_and_scaled() {
-        let cfg = SimConfig::new(10, 1, 2, 3).unwrap();
+        let cfg = SimConfig::builder()
+            .width(10)
+            .batch(1)
+            .seeds(2)
+            .seed(3)
+            .build()
+            .unwrap();
         let o = orthogonal_matrix(&mut cfg.rng(0), 40, 1.5);
         let g = o.transpose() * &o;
         for i in 0..40 {
@@ -331,7 +330,13 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let cfg = SimConfig::new(10, 1, 2, 42).unwrap();
+        let cfg = SimConfig::builder()
+            .width(10)
+            .batch(1)
+            .seeds(2)
+            .seed(42)
+            .build()
+            .unwrap();
         let a: f64 = cfg.rng(3).sample(StandardNormal);
         let b: f64 = cfg.rng(3).sample(StandardNormal);
         let c: f64 = cfg.rng(4).sample(StandardNormal);

@@ -18,14 +18,15 @@
 //! share each unit's diagonal entries across time, so they are *not* free; treating them as
 //! free gives `S_{J_T J_Tᵀ} = S_ν^T` for the one-step law `ν`, solved jointly with the
 //! one-step equations: `M_ν(ζ) = m`, `z = ζ^T m^{T−1} (1+m)^{1−T}`. Its first moment `ν₁^T`
-//! misses the persistence that [`crate::cells::exact::m1_by_unit_recursion`] captures.
+//! misses the persistence that [`crate::exact::m1_by_unit_recursion`] captures.
 
 use num_complex::Complex64 as C64;
 use serde::Serialize;
 
-use super::{Density, SpectralEquations, WeightLaw, continuation_density};
-use crate::cells::exact::JacobianPaths;
+use super::{Density, SpectralEquations, continuation_density};
+use crate::cells::WeightLaw;
 use crate::error::{Error, Result};
+use crate::exact::JacobianPaths;
 
 /// The per-unit joint law of the Jacobian diagonals `(a, b)` (with `σ_w` folded into `b`),
 /// as weighted atoms of `(a², b²)` — only the squares enter the spectrum.
@@ -74,7 +75,7 @@ impl GatedLaw {
     }
 
     /// The law at recorded step `step` of unit paths of the exact theory
-    /// ([`crate::cells::exact::jacobian_paths`]), pooling all replicas, equally weighted.
+    /// ([`crate::exact::jacobian_paths`]), pooling all replicas, equally weighted.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `step` is not recorded or the paths are empty.

@@ -14,34 +14,27 @@
 //! continuation from large `Im z` (sweeping along `λ` at a moderate height, then descending
 //! vertically at each output point: sweeping directly at a tiny height jumps branches).
 
+mod cell;
 pub mod gated;
 pub mod series;
+
+pub use cell::{CellSpectrum, LawSource, Request, UnitRecursionM1, for_cell};
 
 use num_complex::Complex64 as C64;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::activation::{Activation, Deriv};
+use crate::cells::WeightLaw;
 use crate::error::{Error, Result};
 use crate::gauss::special::{norm_interval, norm_pdf};
 
-/// Law of the recurrent weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WeightLaw {
-    /// `W_ij ~ N(0, σ_w²/N)`: `W W^T` Marchenko–Pastur, `S = σ_w^{-2}/(1+m)`.
-    Gaussian,
-    /// `W = σ_w O`: `W W^T = σ_w² I`, `S = σ_w^{-2}`.
-    Orthogonal,
-}
-
-impl WeightLaw {
-    /// First coefficient of the S-transform series, `S(m) = σ_w^{-2}(1 + s₁ m + …)`.
-    pub fn s1(self) -> f64 {
-        match self {
-            WeightLaw::Gaussian => -1.0,
-            WeightLaw::Orthogonal => 0.0,
-        }
+/// First coefficient of the S-transform series of `W Wᵀ`, `S(m) = σ_w^{-2}(1 + s₁ m + …)`:
+/// `−1` for Gaussian `W` (Marchenko–Pastur, `S = σ_w^{-2}/(1+m)`), `0` for orthogonal `W`.
+pub fn s1(weights: WeightLaw) -> f64 {
+    match weights {
+        WeightLaw::Gaussian => -1.0,
+        WeightLaw::Orthogonal => 0.0,
     }
 }
 
@@ -321,7 +314,7 @@ impl ProductSpectrum {
     /// `Σ_t (μ₂(t)/μ₁(t)² − 1) − T s₁` (additive over free factors).
     pub fn moments(&self) -> SpectrumMoments {
         let mut log_m1 = self.steps as f64 * self.sigma_w2.ln();
-        let mut nv = -(self.steps as f64) * self.weights.s1();
+        let mut nv = -(self.steps as f64) * s1(self.weights);
         for (law, n) in &self.factors {
             let (mu1, mu2) = (law.moment(1), law.moment(2));
             log_m1 += *n as f64 * mu1.ln();

@@ -25,44 +25,9 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::RhoSchedule;
+use crate::cells::{Cell, CellParams, Correlation, Regime, RhoSchedule};
 use crate::error::{Error, Result};
-use crate::sim::{Estimates, estimates};
-
-/// The state update of one unit.
-#[derive(Debug, Clone)]
-pub enum UnitUpdate {
-    /// Vanilla RNN: `h = φ(e)`.
-    Vanilla(std::sync::Arc<dyn crate::activation::Activation>),
-    /// minimalRNN: `h = σ(e) h_prev + (1 − σ(e)) z`.
-    Minimal,
-}
-
-impl UnitUpdate {
-    #[inline]
-    fn apply(&self, h_prev: f64, e: f64, z: f64) -> f64 {
-        match self {
-            UnitUpdate::Vanilla(a) => a.eval(crate::activation::Deriv::Phi, e),
-            UnitUpdate::Minimal => {
-                let u = crate::activation::sigmoid(e);
-                u * h_prev + (1.0 - u) * z
-            }
-        }
-    }
-
-    /// The unit's entries of the one-step Jacobian `∂h^t/∂h^{t−1} = diag(a) + diag(b) W`:
-    /// vanilla `(0, φ'(e))`, minimalRNN `(u, u(1−u)(h^{t−1} − z^t))`.
-    #[inline]
-    fn jacobian(&self, h_prev: f64, e: f64, z: f64) -> (f64, f64) {
-        match self {
-            UnitUpdate::Vanilla(a) => (0.0, a.eval(crate::activation::Deriv::DPhi, e)),
-            UnitUpdate::Minimal => {
-                let u = crate::activation::sigmoid(e);
-                (u, u * (1.0 - u) * (h_prev - z))
-            }
-        }
-    }
-}
+use crate::stats::{Estimates, StepStats, estimates, mean_se};
 
 /// Per-unit Jacobian entries `a, b` (units × recorded steps) of sequence `a` along the unit
 /// paths of one replica: the diagonals of `J^t = diag(a^t) + diag(b^t) W`.
@@ -74,34 +39,53 @@ pub struct JacobianPaths {
     pub b: DMatrix<f64>,
 }
 
-/// Weight and bias regime of the network whose infinite-width limit is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Regime {
-    /// One `W, V` for all steps (the real network).
-    pub tied: bool,
-    /// The bias is redrawn every step (instead of frozen).
-    pub fresh_bias: bool,
-}
-
-/// Settings of the unit-process sampler.
+/// Settings of the unit-process sampler (validated; built with
+/// [`ExactConfig::builder`]). Serialised with the keys `units`, `replicas`, `seed`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ExactConfig {
-    /// Total number of unit paths `M` (split over the replicas).
-    pub units: usize,
-    /// Independent replicas (for the standard error).
-    pub replicas: usize,
-    /// Base seed (replica `r` uses ChaCha8 stream `r`).
-    pub seed: u64,
+    units: usize,
+    replicas: usize,
+    seed: u64,
 }
 
-impl ExactConfig {
-    /// Validated settings.
+/// The builder of [`ExactConfig`]; unset values default to 40 000 unit paths in 8 replicas,
+/// seed 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[must_use]
+pub struct ExactConfigBuilder {
+    units: usize,
+    replicas: usize,
+    seed: u64,
+}
+
+impl ExactConfigBuilder {
+    /// Total number of unit paths `M` (split over the replicas).
+    pub fn units(mut self, units: usize) -> Self {
+        self.units = units;
+        self
+    }
+    /// Independent replicas (for the standard errors).
+    pub fn replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas;
+        self
+    }
+    /// Base seed (replica `r` uses ChaCha8 stream `r`).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Validates and builds.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `units` (at least 2 per replica) or `replicas`
     /// (at least 2); [`Error::TooLarge`] when one step would not fit in memory (the sampler
     /// checks again with the number of steps: [`ExactConfig::estimate`]).
-    pub fn new(units: usize, replicas: usize, seed: u64) -> Result<ExactConfig> {
+    pub fn build(self) -> Result<ExactConfig> {
+        let ExactConfigBuilder {
+            units,
+            replicas,
+            seed,
+        } = self;
         if replicas < 2 {
             return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
         }
@@ -119,6 +103,29 @@ impl ExactConfig {
         };
         cfg.estimate(("steps", 1), 0).check()?;
         Ok(cfg)
+    }
+}
+
+impl ExactConfig {
+    /// A builder with the defaults of [`ExactConfigBuilder`].
+    pub fn builder() -> ExactConfigBuilder {
+        ExactConfigBuilder {
+            units: 40_000,
+            replicas: 8,
+            seed: 1,
+        }
+    }
+    /// Total number of unit paths.
+    pub fn units(&self) -> usize {
+        self.units
+    }
+    /// Independent replicas.
+    pub fn replicas(&self) -> usize {
+        self.replicas
+    }
+    /// Base seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// The memory and time of sampling `steps.1` steps (the parameter named `steps.0` in
@@ -163,41 +170,23 @@ impl ExactConfig {
 /// correlation) and `q_ab/q` for the vanilla RNN.
 pub type ExactTrajectory = Estimates<ExactConfig>;
 
-/// The parameters the process needs (common to both cells).
-#[derive(Debug, Clone, Copy)]
-pub struct ProcessParams {
-    /// σ_w.
-    pub sigma_w: f64,
-    /// σ_v.
-    pub sigma_v: f64,
-    /// σ_b.
-    pub sigma_b: f64,
-    /// μ_b.
-    pub mu_b: f64,
-    /// R.
-    pub r: f64,
-}
-
-/// Per-replica, per-step statistics `[q, Q, q_ab, C, c]`.
-type Stats = [f64; 5];
-
 #[allow(clippy::too_many_arguments)]
 fn run_replica(
-    upd: &UnitUpdate,
-    p: &ProcessParams,
+    cell: &Cell,
+    p: &CellParams,
     rho: &RhoSchedule,
     regime: Regime,
     m: usize,
     mut rng: ChaCha8Rng,
     hidden_corr: bool,
     record_from: Option<usize>,
-) -> (Vec<Stats>, Option<JacobianPaths>) {
+) -> (Vec<StepStats>, Option<JacobianPaths>) {
     let steps = rho.len();
     let dims = 2 * steps;
-    let sw2 = p.sigma_w * p.sigma_w;
-    let sb2 = p.sigma_b * p.sigma_b;
-    let sv2r = p.sigma_v * p.sigma_v * p.r;
-    let sr = p.r.sqrt();
+    let sw2 = p.sigma_w() * p.sigma_w();
+    let sb2 = p.sigma_b() * p.sigma_b();
+    let sv2r = p.sigma_v() * p.sigma_v() * p.r();
+    let sr = p.r().sqrt();
     // Column d of `xi`: the standard normals of dimension d; of `h`: the states after it.
     let mut xi = DMatrix::<f64>::zeros(m, dims);
     let mut hs = DMatrix::<f64>::zeros(m, dims);
@@ -281,14 +270,14 @@ fn run_replica(
                     let g2: f64 = rng.sample(StandardNormal);
                     sr * (r * za[i] + orth * g2)
                 };
-                hs[(i, d)] = upd.apply(hp, p.mu_b + e[(i, 0)], z);
+                hs[(i, d)] = cell.unit_state(hp, p.mu_b() + e[(i, 0)], z);
                 if x == 0
                     && let (Some(from), Some(j)) = (record_from, jac.as_mut())
                     && t >= from
                 {
-                    let (ja, jb) = upd.jacobian(hp, p.mu_b + e[(i, 0)], z);
-                    j.a[(i, t - from)] = ja;
-                    j.b[(i, t - from)] = jb;
+                    let slopes = cell.unit_slopes(hp, p.mu_b() + e[(i, 0)], z);
+                    j.a[(i, t - from)] = slopes.a;
+                    j.b[(i, t - from)] = slopes.b;
                 }
             }
         }
@@ -312,7 +301,13 @@ fn run_replica(
         } else {
             1.0
         };
-        out.push([0.5 * (q + qb), 0.5 * (qa_h + qb_h), q_ab, cc, c]);
+        out.push(StepStats {
+            q: 0.5 * (q + qb),
+            big_q: 0.5 * (qa_h + qb_h),
+            q_ab,
+            big_c: cc,
+            c,
+        });
     }
     (out, jac)
 }
@@ -323,21 +318,21 @@ fn run_replica(
 /// [`Error::InvalidParameter`] for invalid settings; [`Error::TooLarge`] beyond the memory or
 /// time limit ([`ExactConfig::estimate`]).
 pub fn trajectory(
-    upd: &UnitUpdate,
-    p: &ProcessParams,
+    cell: &Cell,
+    p: &CellParams,
     rho: &RhoSchedule,
     regime: Regime,
     cfg: &ExactConfig,
 ) -> Result<ExactTrajectory> {
     cfg.estimate(("steps", rho.len()), 0).check()?;
-    let m = cfg.units / cfg.replicas;
-    let hidden_corr = matches!(upd, UnitUpdate::Minimal);
-    let reps: Vec<Vec<Stats>> = (0..cfg.replicas)
+    let m = cfg.units() / cfg.replicas();
+    let hidden_corr = cell.correlation() == Correlation::Hidden;
+    let reps: Vec<Vec<StepStats>> = (0..cfg.replicas())
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed());
             rng.set_stream(r as u64);
-            run_replica(upd, p, rho, regime, m, rng, hidden_corr, None).0
+            run_replica(cell, p, rho, regime, m, rng, hidden_corr, None).0
         })
         .collect();
     Ok(estimates(&reps, rho.len(), *cfg))
@@ -350,8 +345,8 @@ pub fn trajectory(
 /// [`Error::InvalidParameter`] for `steps == 0`; [`Error::TooLarge`] beyond the memory or
 /// time limit ([`ExactConfig::estimate`], naming `burn-in` or `steps`).
 pub fn jacobian_paths(
-    upd: &UnitUpdate,
-    p: &ProcessParams,
+    cell: &Cell,
+    p: &CellParams,
     regime: Regime,
     burn_in: usize,
     steps: usize,
@@ -371,26 +366,35 @@ pub fn jacobian_paths(
     // The second sequence is not needed; make it independent (ρ = 0) so that it adds no
     // degenerate dimensions.
     let rho = RhoSchedule::constant(0.0, burn_in + steps)?;
-    let m = cfg.units / cfg.replicas;
-    let hidden_corr = matches!(upd, UnitUpdate::Minimal);
-    Ok((0..cfg.replicas)
+    let m = cfg.units() / cfg.replicas();
+    let hidden_corr = cell.correlation() == Correlation::Hidden;
+    Ok((0..cfg.replicas())
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed());
             rng.set_stream(r as u64);
-            run_replica(upd, p, &rho, regime, m, rng, hidden_corr, Some(burn_in))
+            run_replica(cell, p, &rho, regime, m, rng, hidden_corr, Some(burn_in))
                 .1
                 .expect("recording requested")
         })
         .collect())
 }
 
+/// `m₁` after each recorded step by the per-unit recursion ([`m1_by_unit_recursion`]): replica
+/// means and their standard errors; entry `t` is after `t + 1` steps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct M1Recursion {
+    /// `m₁ = tr(J_T J_Tᵀ)/N`.
+    pub m1: Vec<f64>,
+    /// Its standard error over replicas.
+    pub se: Vec<f64>,
+}
+
 /// `m₁ = tr(J_T J_Tᵀ)/N` over the recorded steps by the per-unit recursion
 /// `p_{t,i} = a_{t,i}² p_{t−1,i} + σ_w² b_{t,i}² ⟨p_{t−1}⟩`, `p_0 = 1` — exact for a
 /// Jacobian whose `W` is drawn afresh each step, given the diagonals
-/// (`theory/04-spectra.md`, (S.6)). Returns the replica means and their standard errors;
-/// entry `t` is after `t + 1` steps.
-pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> (Vec<f64>, Vec<f64>) {
+/// (`theory/04-spectra.md`, (S.6)).
+pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> M1Recursion {
     let steps = paths.first().map_or(0, |p| p.a.ncols());
     let sw2 = sigma_w * sigma_w;
     let per: Vec<Vec<f64>> = paths
@@ -414,9 +418,9 @@ pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> (Vec<f64>,
     let mut se = Vec::with_capacity(steps);
     for t in 0..steps {
         let xs: Vec<f64> = per.iter().map(|v| v[t]).collect();
-        let (m, s) = crate::sim::mean_se(&xs);
-        mean.push(m);
-        se.push(s);
+        let s = mean_se(&xs);
+        mean.push(s.mean);
+        se.push(s.se);
     }
-    (mean, se)
+    M1Recursion { m1: mean, se }
 }

@@ -1,0 +1,188 @@
+//! The module layering of `src/lib.rs`: a module uses only modules of its own layer or below,
+//! so that the theory never depends on the simulators, the simulators never on the spectra,
+//! and nothing but the CLI on the CLI. The layers, bottom up:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | 0 | `error`, `budget`, `output`, `power_series`, `roots` |
+//! | 1 | `gauss` |
+//! | 2 | `activation` |
+//! | 3 | `expect`, `expansion` |
+//! | 4 | `cells` |
+//! | 5 | `stats` |
+//! | 6 | `sim`, `exact` |
+//! | 7 | `spectrum` |
+//! | 8 | `phase` |
+//! | 9 | `init` |
+//! | 10 | `training` |
+//! | 11 | `cli` |
+//!
+//! `theory` (documentation only) may be cited by anyone. Modules of one layer may use each
+//! other only where listed in `SIDEWAYS`. A module missing from the table fails the test, so a
+//! new module must be placed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const LAYERS: &[(&str, u32)] = &[
+    ("error", 0),
+    ("budget", 0),
+    ("output", 0),
+    ("power_series", 0),
+    ("roots", 0),
+    ("gauss", 1),
+    ("activation", 2),
+    ("expect", 3),
+    ("expansion", 3),
+    ("cells", 4),
+    ("stats", 5),
+    ("sim", 6),
+    ("exact", 6),
+    ("spectrum", 7),
+    ("phase", 8),
+    ("init", 9),
+    ("training", 10),
+    ("cli", 11),
+    ("theory", 0),
+];
+
+/// Uses within one layer that are allowed (user → used).
+const SIDEWAYS: &[(&str, &str)] = &[
+    ("budget", "error"),
+    ("output", "error"),
+    ("roots", "error"),
+    ("power_series", "error"),
+    ("expansion", "expect"),
+    ("error", "budget"),
+];
+
+fn layer(module: &str) -> Option<u32> {
+    LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
+}
+
+/// Every `crate::name` in a Rust source text, outside comments (line comments and doc
+/// comments are dropped line by line; the crate's sources have no block comments).
+fn crate_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let code = match line.find("//") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            let tail = &rest[i + "crate::".len()..];
+            let name: String = tail
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            // `crate::{a, b}` groups: every name in the braces.
+            if tail.starts_with('{') {
+                let end = tail.find('}').unwrap_or(tail.len());
+                for part in tail[1..end].split(',') {
+                    let n: String = part
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if !n.is_empty() {
+                        out.push(n);
+                    }
+                }
+            } else if !name.is_empty() {
+                out.push(name.clone());
+            }
+            rest = &tail[name.len().max(1).min(tail.len())..];
+        }
+    }
+    out
+}
+
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The violations of the layering in the source files under `src`.
+fn violations(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(src, &mut files);
+    let mut bad = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let module = first.trim_end_matches(".rs").to_string();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let Some(own) = layer(&module) else {
+            bad.push(format!("{}: module `{module}` has no layer", rel.display()));
+            continue;
+        };
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut seen = BTreeMap::new();
+        for used in crate_paths(&text) {
+            if used == module || used == "theory" || used == "Error" || used == "Result" {
+                continue;
+            }
+            let Some(l) = layer(&used) else {
+                continue; // not a module (a re-exported item such as `crate::Error`)
+            };
+            let sideways_ok = SIDEWAYS.contains(&(module.as_str(), used.as_str()));
+            if l > own || (l == own && !sideways_ok) {
+                seen.entry(used.clone()).or_insert(l);
+            }
+        }
+        for (used, l) in seen {
+            bad.push(format!(
+                "{}: `{module}` (layer {own}) uses `{used}` (layer {l})",
+                rel.display()
+            ));
+        }
+    }
+    bad
+}
+
+#[test]
+fn every_module_uses_only_its_layer_and_below() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let bad = violations(&src);
+    assert!(bad.is_empty(), "layering violations:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn the_checker_reports_an_upward_use() {
+    let dir = std::env::temp_dir().join(format!("mfrnn-layers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("cells")).unwrap();
+    std::fs::write(
+        dir.join("cells/x.rs"),
+        "use crate::sim::SimConfig; // a comment naming crate::cli is ignored\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("gauss.rs"), "use crate::{error, expect};\n").unwrap();
+    std::fs::write(dir.join("newmod.rs"), "\n").unwrap();
+    let bad = violations(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(
+        bad.iter()
+            .any(|b| b.contains("`cells` (layer 4) uses `sim`"))
+    );
+    assert!(
+        bad.iter()
+            .any(|b| b.contains("`gauss` (layer 1) uses `expect`"))
+    );
+    assert!(bad.iter().any(|b| b.contains("`newmod` has no layer")));
+}
