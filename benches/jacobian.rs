@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use mfrnn::activation::Builtin;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::sim::jacobian::{self, Accumulation, JacobianCell};
-use mfrnn::sim::{SimConfig, Weights, gaussian_matrix};
+use mfrnn::cells::{Cell, CellParams, WeightLaw};
+use mfrnn::sim::jacobian::{self, Accumulation};
+use mfrnn::sim::{SimConfig, gaussian_matrix};
 
 const SIZES: [usize; 3] = [200, 400, 800];
 
@@ -30,7 +30,14 @@ fn svd(c: &mut Criterion) {
     for n in SIZES {
         let (warm, meas) = window(n);
         g.warm_up_time(warm).measurement_time(meas);
-        let mut rng = SimConfig::new(n, 1, 2, 7).unwrap().rng(0);
+        let mut rng = SimConfig::builder()
+            .width(n)
+            .batch(1)
+            .seeds(2)
+            .seed(7)
+            .build()
+            .unwrap()
+            .rng(0);
         let a = gaussian_matrix(&mut rng, n, n, 1.0 / (n as f64).sqrt());
         g.bench_with_input(
             BenchmarkId::new("nalgebra singular_values, Gaussian", n),
@@ -64,23 +71,30 @@ fn svd(c: &mut Criterion) {
 fn spectrum(c: &mut Criterion) {
     let mut g = c.benchmark_group("jacobian_spectrum");
     g.sample_size(10);
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(1.0, 0.5, 0.1, 0.0, 1.0).unwrap(),
-    );
+    let tanh = Cell::vanilla(Builtin::Tanh);
+    let p = CellParams::builder()
+        .sigma_v(0.5)
+        .sigma_b(0.1)
+        .build()
+        .unwrap();
     for n in SIZES {
         let (warm, meas) = window(n);
         g.warm_up_time(warm).measurement_time(meas);
         // Two networks (the minimum `SimConfig` accepts), run in parallel, one per core.
-        let cfg = SimConfig::new(n, 1, 2, 1)
-            .unwrap()
-            .weights(Weights::Orthogonal);
+        let cfg = SimConfig::builder()
+            .width(n)
+            .batch(1)
+            .seeds(2)
+            .seed(1)
+            .weights(WeightLaw::Orthogonal)
+            .build()
+            .unwrap();
         for (label, acc) in [
             ("T=10 direct, 2 networks", Accumulation::Direct),
             ("T=10 QR, 2 networks", Accumulation::Qr),
         ] {
             g.bench_with_input(BenchmarkId::new(label, n), &cfg, |b, cfg| {
-                b.iter(|| jacobian::sample(JacobianCell::Vanilla(&v), cfg, 10, 0, acc).unwrap())
+                b.iter(|| jacobian::sample(&tanh, &p, cfg, 10, 0, acc).unwrap())
             });
         }
     }

@@ -5,12 +5,22 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::minimal::{Minimal, MinimalParams};
-use mfrnn::cells::vanilla::VanillaParams;
+use mfrnn::cells::minimal::Minimal;
+use mfrnn::cells::{Cell, CellParams, Regime, RhoSchedule};
+use mfrnn::exact::{self, ExactConfig};
 use mfrnn::phase::{self, Axis, Param, Quantity};
-use mfrnn::sim::{SimConfig, minimal::simulate};
+use mfrnn::sim::{SimConfig, simulate};
+
+/// σ_v = 1.39, σ_b = 0, R = 0.46 with the given σ_w and μ_b.
+fn params(sigma_w: f64, mu_b: f64) -> CellParams {
+    CellParams::builder()
+        .sigma_w(sigma_w)
+        .sigma_v(1.39)
+        .mu_b(mu_b)
+        .r(0.46)
+        .build()
+        .unwrap()
+}
 
 fn theory(c: &mut Criterion) {
     let mut g = c.benchmark_group("minimal_theory");
@@ -19,7 +29,7 @@ fn theory(c: &mut Criterion) {
         ("chaotic", 6.88, 3.5),
         ("bistable", 11.2, 8.0),
     ] {
-        let m = Minimal::new(MinimalParams::new(sw, 1.39, 0.0, mu, 0.46).unwrap());
+        let m = Minimal::new(params(sw, mu)).unwrap();
         g.bench_function(format!("summary {label}"), |b| {
             b.iter(|| black_box(&m).summary(1.0).unwrap())
         });
@@ -30,7 +40,7 @@ fn theory(c: &mut Criterion) {
     g.finish();
     let mut g = c.benchmark_group("minimal_phase_diagram");
     g.sample_size(10);
-    let base = VanillaParams::new(1.0, 1.39, 0.0, 0.0, 0.46).unwrap();
+    let base = params(1.0, 0.0);
     let x = Axis {
         param: Param::SigmaW,
         lo: 0.5,
@@ -44,7 +54,7 @@ fn theory(c: &mut Criterion) {
         n: 200,
     };
     g.bench_function("xi_c 200x200 (sigma_w x mu_b)", |b| {
-        b.iter(|| phase::minimal(base, 1.0, x, y, Quantity::XiC, &|_| {}).unwrap())
+        b.iter(|| phase::diagram(&Cell::Minimal, base, 1.0, x, y, Quantity::XiC, &|_| {}).unwrap())
     });
     g.finish();
 }
@@ -52,24 +62,19 @@ fn theory(c: &mut Criterion) {
 fn exact_theory(c: &mut Criterion) {
     let mut g = c.benchmark_group("minimal_exact_theory");
     g.sample_size(10);
-    let pp = ProcessParams {
-        sigma_w: 3.0,
-        sigma_v: 1.39,
-        sigma_b: 0.5,
-        mu_b: 2.0,
-        r: 0.46,
-    };
-    let tied = Regime {
-        tied: true,
-        fresh_bias: false,
-    };
+    let p = params(3.0, 2.0).to_builder().sigma_b(0.5).build().unwrap();
     for (steps, units) in [(100usize, 32_000usize), (1000, 2_000)] {
         let sched = RhoSchedule::constant(1.0, steps).unwrap();
-        let cfg = ExactConfig::new(units, 8, 1).unwrap();
+        let cfg = ExactConfig::builder()
+            .units(units)
+            .replicas(8)
+            .seed(1)
+            .build()
+            .unwrap();
         // Elements = unit paths × steps² (the sampler's cost unit).
         g.throughput(Throughput::Elements((units * steps * steps) as u64));
         g.bench_function(format!("T={steps}, M={units} (elements = M T^2)"), |b| {
-            b.iter(|| exact::trajectory(&UnitUpdate::Minimal, &pp, &sched, tied, &cfg).unwrap())
+            b.iter(|| exact::trajectory(&Cell::Minimal, &p, &sched, Regime::REAL, &cfg).unwrap())
         });
     }
     g.finish();
@@ -79,15 +84,21 @@ fn simulator(c: &mut Criterion) {
     let mut g = c.benchmark_group("minimal_simulator");
     g.sample_size(10);
     let (n, batch, steps) = (1024usize, 64usize, 10usize);
-    let m = Minimal::new(MinimalParams::new(3.0, 1.39, 0.0, 2.0, 0.46).unwrap());
+    let p = params(3.0, 2.0);
     let sched = RhoSchedule::constant(1.0, steps).unwrap();
-    let cfg = SimConfig::new(n, batch, 2, 1).unwrap();
+    let cfg = SimConfig::builder()
+        .width(n)
+        .batch(batch)
+        .seeds(2)
+        .seed(1)
+        .build()
+        .unwrap();
     g.throughput(Throughput::Elements(
         (2 * steps * 2 * (2 * n * n * 2 * batch)) as u64,
     ));
     g.bench_function(
         "width 1024, batch 64 (pairs), 10 steps, 2 seeds; elements = FLOPs",
-        |b| b.iter(|| simulate(&m, &sched, &cfg).unwrap()),
+        |b| b.iter(|| simulate(&Cell::Minimal, &p, &sched, &cfg).unwrap()),
     );
     g.finish();
 }

@@ -10,8 +10,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mfrnn::activation::Builtin;
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
+use mfrnn::cells::vanilla::Vanilla;
+use mfrnn::cells::{CellParams, RhoSchedule};
 use rayon::prelude::*;
 
 /// Same grid as the Python peer: σ_w in [0.5, 3], σ_b in [0, 1], 50 values each (inclusive).
@@ -25,7 +25,12 @@ fn axis(lo: f64, hi: f64, i: usize) -> f64 {
 fn grid(phi: Builtin, sched: &RhoSchedule, parallel: bool) -> f64 {
     let point = |k: usize| {
         let (i, j) = (k / N, k % N);
-        let p = VanillaParams::new(axis(0.5, 3.0, i), 0.5, axis(0.0, 1.0, j), 0.0, 1.0).unwrap();
+        let p = CellParams::builder()
+            .sigma_w(axis(0.5, 3.0, i))
+            .sigma_v(0.5)
+            .sigma_b(axis(0.0, 1.0, j))
+            .build()
+            .unwrap();
         let tr = Vanilla::with_builtin(phi, p).trajectory(sched).unwrap();
         tr.big_q[tr.big_q.len() - 1] + tr.big_c[tr.big_c.len() - 1]
     };

@@ -7,12 +7,12 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mfrnn::activation::{Activation, Builtin};
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
+use mfrnn::cells::{Cell, Regime, WeightLaw};
+use mfrnn::exact::{self, ExactConfig};
 use mfrnn::expansion;
-use mfrnn::init::{self, Given, design};
-use mfrnn::sim::Weights;
+use mfrnn::init::{self, Given, Target, design};
 use mfrnn::spectrum::gated::{GatedLaw, GatedSpectrum};
-use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
 
 /// The critical tanh law at q* = 0.5 and its σ_w².
 fn critical_tanh() -> (DiagonalLaw, f64) {
@@ -54,24 +54,19 @@ fn spectra(c: &mut Criterion) {
         b.iter(|| black_box(&along).density(400).unwrap())
     });
     // The gated one-step law of a critical minimalRNN from 8000 unit paths.
-    let ci = init::minimal(16.0, 4.0, 0.46, Given::SigmaB(0.0)).unwrap();
-    let p = ProcessParams {
-        sigma_w: ci.sigma_w,
-        sigma_v: ci.sigma_v,
-        sigma_b: ci.sigma_b,
-        mu_b: ci.mu_b,
-        r: ci.r,
-    };
-    let regime = Regime {
-        tied: true,
-        fresh_bias: false,
-    };
-    let cfg = ExactConfig::new(8000, 8, 1).unwrap();
+    let ci = init::critical(&Cell::Minimal, &Target::q_star(16.0).mu_b(4.0).r(0.46)).unwrap();
+    let (cell, p, regime) = (&ci.cell, &ci.params, Regime::REAL);
+    let cfg = ExactConfig::builder()
+        .units(8000)
+        .replicas(8)
+        .seed(1)
+        .build()
+        .unwrap();
     g.bench_function("gated unit paths, 8000 units, 50 + 1 steps", |b| {
-        b.iter(|| exact::jacobian_paths(&UnitUpdate::Minimal, &p, regime, 50, 1, &cfg).unwrap())
+        b.iter(|| exact::jacobian_paths(cell, p, regime, 50, 1, &cfg).unwrap())
     });
-    let paths = exact::jacobian_paths(&UnitUpdate::Minimal, &p, regime, 50, 1, &cfg).unwrap();
-    let gl = GatedLaw::from_paths(&paths, 0, ci.sigma_w).unwrap();
+    let paths = exact::jacobian_paths(cell, p, regime, 50, 1, &cfg).unwrap();
+    let gl = GatedLaw::from_paths(&paths, 0, p.sigma_w()).unwrap();
     let gs = GatedSpectrum::new(gl, WeightLaw::Orthogonal, 1).unwrap();
     g.bench_function("gated density T=1, 8000 atoms, 400 points", |b| {
         b.iter(|| black_box(&gs).density(400).unwrap())
@@ -81,34 +76,40 @@ fn spectra(c: &mut Criterion) {
 
 fn initialization(c: &mut Criterion) {
     let mut g = c.benchmark_group("init");
+    let tanh = Cell::vanilla(Builtin::Tanh);
     g.bench_function("vanilla tanh q*=0.5", |b| {
         b.iter(|| {
-            init::vanilla(
-                Builtin::Tanh.arc(),
-                black_box(0.5),
+            let target = Target::q_star(black_box(0.5)).given(Given::SigmaB(0.1));
+            init::critical(&tanh, &target).unwrap()
+        })
+    });
+    g.bench_function("minimal q*=16, mu_b=4", |b| {
+        b.iter(|| {
+            let target = Target::q_star(black_box(16.0)).mu_b(4.0).r(0.46);
+            init::critical(&Cell::Minimal, &target).unwrap()
+        })
+    });
+    g.sample_size(10);
+    let bound = design::WidthBound::new(1000, 1.5, WeightLaw::Orthogonal).unwrap();
+    g.bench_function("design vanilla T=1000", |b| {
+        b.iter(|| {
+            design::design(
+                &tanh,
                 1.0,
-                0.0,
-                Given::SigmaB(0.1),
+                Given::SigmaB(0.0),
+                &[0.0],
+                bound,
+                design::Objective::LargestQStar,
             )
             .unwrap()
         })
     });
-    g.bench_function("minimal q*=16, mu_b=4", |b| {
-        b.iter(|| init::minimal(black_box(16.0), 4.0, 0.46, Given::SigmaB(0.0)).unwrap())
-    });
-    g.sample_size(10);
-    let bound = design::WidthBound::new(1000, 1.5, Weights::Orthogonal).unwrap();
-    g.bench_function("design vanilla T=1000", |b| {
-        b.iter(|| {
-            design::design_vanilla(Builtin::Tanh.arc(), 1.0, 0.0, Given::SigmaB(0.0), bound)
-                .unwrap()
-        })
-    });
-    let bound = design::WidthBound::new(100, 4.0, Weights::Orthogonal).unwrap();
+    let bound = design::WidthBound::new(100, 4.0, WeightLaw::Orthogonal).unwrap();
     let grid: Vec<f64> = (-4..=8).map(f64::from).collect();
     g.bench_function("design minimal T=100, 13 bias means", |b| {
         b.iter(|| {
-            design::design_minimal(
+            design::design(
+                &Cell::Minimal,
                 0.46,
                 Given::SigmaB(0.0),
                 &grid,

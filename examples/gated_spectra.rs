@@ -12,17 +12,28 @@
 //!
 //! Run: `cargo run --release --example gated_spectra` (about five minutes on 2 cores).
 
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::minimal::{Minimal, MinimalParams};
-use mfrnn::sim::jacobian::{self, Accumulation, JacobianCell};
-use mfrnn::sim::{SimConfig, Weights};
-use mfrnn::spectrum::WeightLaw;
+use mfrnn::cells::minimal::Minimal;
+use mfrnn::cells::{Cell, CellParams, Regime, WeightLaw};
+use mfrnn::exact::{self, ExactConfig};
+use mfrnn::sim::SimConfig;
+use mfrnn::sim::jacobian::{self, Accumulation};
 use mfrnn::spectrum::gated::{GatedLaw, GatedSpectrum};
+use mfrnn::stats::ks_distance;
+
+/// The minimalRNN's parameters at σ_v = 1, σ_b = 0, R = 1.
+fn params(sigma_w: f64, mu_b: f64) -> CellParams {
+    CellParams::builder()
+        .sigma_w(sigma_w)
+        .sigma_v(1.0)
+        .mu_b(mu_b)
+        .build()
+        .unwrap()
+}
 
 /// σ_w with χ₁ = 1 (mean-field) by bisection, at σ_v = 1, σ_b = 0, R = 1.
 fn critical_sigma_w(mu_b: f64) -> f64 {
     let chi = |sw: f64| {
-        let m = Minimal::new(MinimalParams::new(sw, 1.0, 0.0, mu_b, 1.0).unwrap());
+        let m = Minimal::new(params(sw, mu_b)).unwrap();
         m.summary(1.0).unwrap().chi_1
     };
     let (mut lo, mut hi) = (0.1, 50.0);
@@ -46,15 +57,13 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for mu_b in [0.0, 1.0, 2.0, 4.0] {
         let sw = critical_sigma_w(mu_b);
-        let m = Minimal::new(MinimalParams::new(sw, 1.0, 0.0, mu_b, 1.0).unwrap());
-        let pp = ProcessParams {
-            sigma_w: sw,
-            sigma_v: 1.0,
-            sigma_b: 0.0,
-            mu_b,
-            r: 1.0,
-        };
-        let cfg_exact = ExactConfig::new(8000, 8, 5).unwrap();
+        let p = params(sw, mu_b);
+        let cfg_exact = ExactConfig::builder()
+            .units(8000)
+            .replicas(8)
+            .seed(5)
+            .build()
+            .unwrap();
         let tmax = *horizons.last().unwrap();
         let mut by_regime = Vec::new();
         for tied in [false, true] {
@@ -63,11 +72,14 @@ fn main() {
                 fresh_bias: false,
             };
             let paths =
-                exact::jacobian_paths(&UnitUpdate::Minimal, &pp, regime, burn_in, tmax, &cfg_exact)
+                exact::jacobian_paths(&Cell::Minimal, &p, regime, burn_in, tmax, &cfg_exact)
                     .unwrap();
             by_regime.push(paths);
         }
-        let (rec, rec_se) = exact::m1_by_unit_recursion(&by_regime[0], sw);
+        let exact::M1Recursion {
+            m1: rec,
+            se: rec_se,
+        } = exact::m1_by_unit_recursion(&by_regime[0], sw);
         for &t in &horizons {
             let mut row = Vec::new();
             let mut free_m1 = 0.0;
@@ -81,19 +93,18 @@ fn main() {
                     free_v = mo.normalized_variance;
                 }
                 let d = sp.density(300).unwrap();
-                let cfg = SimConfig::new(400, 1, 8, 17)
-                    .unwrap()
-                    .weights(Weights::Orthogonal)
-                    .tied(tied);
-                let js = jacobian::sample(
-                    JacobianCell::Minimal(&m),
-                    &cfg,
-                    t,
-                    burn_in,
-                    Accumulation::Qr,
-                )
-                .unwrap();
-                let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+                let cfg = SimConfig::builder()
+                    .width(400)
+                    .batch(1)
+                    .seeds(8)
+                    .seed(17)
+                    .weights(WeightLaw::Orthogonal)
+                    .tied(tied)
+                    .build()
+                    .unwrap();
+                let js = jacobian::sample(&Cell::Minimal, &p, &cfg, t, burn_in, Accumulation::Qr)
+                    .unwrap();
+                let ks = ks_distance(&js.squared_singular_values, |x| d.cdf(x));
                 if t == 1 {
                     assert!(ks < 0.035, "μ_b={mu_b} tied={tied}: one-step KS {ks}");
                 }

@@ -11,35 +11,32 @@
 //! errors of 1, the tied Gaussian bias shrinking with N, and the exact-theory χ₁ within 1.5%.
 
 use mfrnn::activation::Builtin;
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::init::{self, Given, design};
-use mfrnn::sim::jacobian::{self, Accumulation, JacobianCell};
-use mfrnn::sim::{SimConfig, Weights};
+use mfrnn::cells::{Cell, Regime, WeightLaw};
+use mfrnn::exact::{self, ExactConfig};
+use mfrnn::init::{self, Given, Target, design};
+use mfrnn::sim::SimConfig;
+use mfrnn::sim::jacobian::{self, Accumulation};
 
 fn main() -> Result<(), mfrnn::Error> {
     println!("1. tied vanilla χ₁ at q* = 0.05 against width");
-    let c = init::vanilla(Builtin::Tanh.arc(), 0.05, 1.0, 0.0, Given::SigmaB(0.005))?;
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(c.sigma_w, c.sigma_v, c.sigma_b, 0.0, 1.0)?,
-    );
+    let target = Target::q_star(0.05).given(Given::SigmaB(0.005));
+    let c = init::critical(&Cell::vanilla(Builtin::Tanh), &target)?;
     let mut gaussian_bias = Vec::new();
     for n in [200, 400, 800] {
-        for w in [Weights::Gaussian, Weights::Orthogonal] {
-            let cfg = SimConfig::new(n, 1, 8, 11)?.weights(w);
-            let m = jacobian::sample(
-                JacobianCell::Vanilla(&v),
-                &cfg,
-                1,
-                200,
-                Accumulation::Direct,
-            )?
-            .moments;
+        for w in [WeightLaw::Gaussian, WeightLaw::Orthogonal] {
+            let cfg = SimConfig::builder()
+                .width(n)
+                .batch(1)
+                .seeds(8)
+                .seed(11)
+                .weights(w)
+                .build()?;
+            let m =
+                jacobian::sample(&c.cell, &c.params, &cfg, 1, 200, Accumulation::Direct)?.moments;
             println!("   N = {n:4} {w:?}: χ₁ = {:.4} ± {:.4}", m.m1, m.m1_se);
             match w {
-                Weights::Gaussian => gaussian_bias.push(1.0 - m.m1),
-                Weights::Orthogonal => assert!((m.m1 - 1.0).abs() < 4.0 * m.m1_se + 2e-3),
+                WeightLaw::Gaussian => gaussian_bias.push(1.0 - m.m1),
+                WeightLaw::Orthogonal => assert!((m.m1 - 1.0).abs() < 4.0 * m.m1_se + 2e-3),
             }
         }
     }
@@ -51,10 +48,10 @@ fn main() -> Result<(), mfrnn::Error> {
     println!("2. ξ_c (ρ = 0) over the minimalRNN critical family");
     for mu_b in [0.0, 4.0, 8.0] {
         for q in [8.0, 16.0, 32.0] {
-            if let Ok(c) = init::minimal(q, mu_b, 0.46, Given::SigmaB(0.0)) {
+            if let Ok(c) = init::critical(&Cell::Minimal, &Target::q_star(q).mu_b(mu_b).r(0.46)) {
                 println!(
                     "   μ_b = {mu_b}, q* = {q}: ξ_c = {:.4}",
-                    design::memory_timescale(&c, None)?
+                    design::memory_timescale(&c)?
                 );
             }
         }
@@ -62,27 +59,18 @@ fn main() -> Result<(), mfrnn::Error> {
 
     println!("3. exact tied-theory χ₁ of the minimalRNN closed form with σ_b > 0");
     for (q, mu_b, sb) in [(16.0, 2.0, 1.0), (16.0, 4.0, 1.5), (32.0, 0.0, 2.0)] {
-        let c = init::minimal(q, mu_b, 0.46, Given::SigmaB(sb))?;
-        let p = ProcessParams {
-            sigma_w: c.sigma_w,
-            sigma_v: c.sigma_v,
-            sigma_b: c.sigma_b,
-            mu_b,
-            r: 0.46,
-        };
-        let regime = Regime {
-            tied: true,
-            fresh_bias: false,
-        };
-        let paths = exact::jacobian_paths(
-            &UnitUpdate::Minimal,
-            &p,
-            regime,
-            200,
-            1,
-            &ExactConfig::new(64_000, 8, 3)?,
-        )?;
-        let (m1, se) = exact::m1_by_unit_recursion(&paths, c.sigma_w);
+        let target = Target::q_star(q)
+            .mu_b(mu_b)
+            .r(0.46)
+            .given(Given::SigmaB(sb));
+        let c = init::critical(&Cell::Minimal, &target)?;
+        let cfg = ExactConfig::builder()
+            .units(64_000)
+            .replicas(8)
+            .seed(3)
+            .build()?;
+        let paths = exact::jacobian_paths(&c.cell, &c.params, Regime::REAL, 200, 1, &cfg)?;
+        let exact::M1Recursion { m1, se } = exact::m1_by_unit_recursion(&paths, c.params.sigma_w());
         println!(
             "   (q*, μ_b, σ_b) = ({q}, {mu_b}, {sb}): χ₁ = {:.4} ± {:.4}",
             m1[0], se[0]

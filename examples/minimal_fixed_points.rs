@@ -16,15 +16,21 @@
 //! Run: `cargo run --release --example minimal_fixed_points` (well under a second).
 
 use mfrnn::activation::Builtin;
-use mfrnn::cells::minimal::{Minimal, MinimalParams};
+use mfrnn::cells::CellParams;
+use mfrnn::cells::minimal::Minimal;
 use mfrnn::expect::{Fun, Normal, expect};
 
 fn main() -> Result<(), mfrnn::Error> {
     let sig = Builtin::Sigmoid.arc();
 
     // The "paper default" critical point (theory/06): σ_w = 6.88, σ_v = 1.39, R = 0.46.
-    let m = Minimal::new(MinimalParams::new(6.88, 1.39, 0.0, 0.0, 0.46)?);
-    let a = m.analyze(1.0)?;
+    let p = CellParams::builder()
+        .sigma_w(6.88)
+        .sigma_v(1.39)
+        .r(0.46)
+        .build()?;
+    let m = Minimal::new(p)?;
+    let a = m.analyze(1.0)?.summary;
     println!(
         "σ_w = 6.88, σ_v = 1.39, μ_b = 0, R = 0.46: q* = {:.6}, Q* = {:.6}, χ_Q = {:.6}, χ₁ = {:.6}, ξ_Q = {:.3}, phase {}",
         a.q_star,
@@ -59,7 +65,13 @@ fn main() -> Result<(), mfrnn::Error> {
     assert!((a.chi_1 - 1.0).abs() < 1e-2);
 
     // Three fixed points: stable, unstable, stable; the dynamics from h⁰ = 0 reach the first.
-    let bi = Minimal::new(MinimalParams::new(11.2, 2.33, 0.0, 8.0, 0.46)?);
+    let bi = Minimal::new(
+        p.to_builder()
+            .sigma_w(11.2)
+            .sigma_v(2.33)
+            .mu_b(8.0)
+            .build()?,
+    )?;
     let fps = bi.state_fixed_points()?;
     for f in &fps {
         println!(
@@ -90,7 +102,9 @@ fn main() -> Result<(), mfrnn::Error> {
     assert!((big_q - fps[0].big_q).abs() < 1e-9);
 
     // Large μ_b: the gate is nearly open and the approach to Q* is slow.
-    let slow = Minimal::new(MinimalParams::new(3.0, 1.39, 0.0, 6.0, 0.46)?).analyze(1.0)?;
+    let slow = Minimal::new(p.to_builder().sigma_w(3.0).mu_b(6.0).build()?)?
+        .analyze(1.0)?
+        .summary;
     println!(
         "σ_w = 3, μ_b = 6: χ_Q = {:.4}, ξ_Q = {:.1} steps",
         slow.chi_q,

@@ -8,9 +8,8 @@
 //! Asserts its headline claim: the two agree when the recurrence is weak and the bias has no
 //! variance, and differ by more than 20% somewhere in the table.
 
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::minimal::{Minimal, MinimalParams};
+use mfrnn::cells::{Cell, CellParams, Regime, RhoSchedule};
+use mfrnn::exact::{self, ExactConfig};
 
 fn main() -> Result<(), mfrnn::Error> {
     let sched = RhoSchedule::constant(1.0, 100)?;
@@ -19,28 +18,23 @@ fn main() -> Result<(), mfrnn::Error> {
     println!("|---|---|---|---|---|---|");
     let mut worst: f64 = 0.0;
     let mut weak_ok = true;
+    let cfg = ExactConfig::builder()
+        .units(32_000)
+        .replicas(8)
+        .seed(7)
+        .build()?;
     for &sw in &[1.0, 3.0, 6.88] {
         for &mu in &[-2.0, 0.0, 2.0, 4.0] {
             for &sb in &[0.0, 0.5] {
-                let m = Minimal::new(MinimalParams::new(sw, sv, sb, mu, r)?);
-                let fac = m.trajectory(&sched)?.big_q[99];
-                let pp = ProcessParams {
-                    sigma_w: sw,
-                    sigma_v: sv,
-                    sigma_b: sb,
-                    mu_b: mu,
-                    r,
-                };
-                let ex = exact::trajectory(
-                    &UnitUpdate::Minimal,
-                    &pp,
-                    &sched,
-                    Regime {
-                        tied: true,
-                        fresh_bias: false,
-                    },
-                    &ExactConfig::new(32_000, 8, 7)?,
-                )?;
+                let p = CellParams::builder()
+                    .sigma_w(sw)
+                    .sigma_v(sv)
+                    .sigma_b(sb)
+                    .mu_b(mu)
+                    .r(r)
+                    .build()?;
+                let fac = Cell::Minimal.mean_field(&p)?.trajectory(&sched)?.big_q[99];
+                let ex = exact::trajectory(&Cell::Minimal, &p, &sched, Regime::REAL, &cfg)?;
                 let (e, se) = (ex.big_q[99], ex.big_q_se[99]);
                 let gap = (fac - e) / e;
                 worst = worst.max(gap.abs());

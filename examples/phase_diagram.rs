@@ -14,15 +14,15 @@
 //! Run: `cargo run --release --example phase_diagram` (about a second).
 
 use mfrnn::activation::Builtin;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
+use mfrnn::cells::{Cell, CellParams};
 use mfrnn::phase::{self, Axis, Quantity};
 
 fn main() -> Result<(), mfrnn::Error> {
-    let tanh = Builtin::Tanh.arc();
-    let base = VanillaParams::new(1.0, 0.0, 0.0, 0.0, 1.0)?;
+    let tanh = Cell::vanilla(Builtin::Tanh);
+    let base = CellParams::builder().build()?;
     let x = Axis::parse("sigma-w=0.5:2.5:41")?;
     let y = Axis::parse("sigma-b=0.05:0.5:10")?;
-    let d = phase::vanilla(&tanh, base, 1.0, x, y, Quantity::XiC, &|_| {})?;
+    let d = phase::diagram(&tanh, base, 1.0, x, y, Quantity::XiC, &|_| {})?;
     assert!(d.failures.is_empty(), "{:?}", d.failures);
 
     // Text rendering: digit = ⌊log₁₀ ξ_c⌋ (0 for ξ_c < 10, ...), '|' where χ₁ crosses 1.
@@ -76,8 +76,8 @@ fn main() -> Result<(), mfrnn::Error> {
     }
     for &(sb, sw_grid) in &crossings {
         let chi1 = |sw: f64| -> Result<f64, mfrnn::Error> {
-            let v = Vanilla::new(tanh.clone(), VanillaParams::new(sw, 0.0, sb, 0.0, 1.0)?);
-            Ok(v.summary(1.0)?.chi_1)
+            let p = CellParams::builder().sigma_w(sw).sigma_b(sb).build()?;
+            Ok(tanh.mean_field(&p)?.summary(1.0)?.chi_1)
         };
         let (mut lo, mut hi) = (0.5, 2.5);
         for _ in 0..50 {

@@ -17,29 +17,35 @@
 //! Run: `cargo run --release --example simulation` (a few seconds on 2 cores).
 
 use mfrnn::activation::{Activation, Builtin};
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::minimal::{Minimal, MinimalParams};
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::init::{self, Given};
-use mfrnn::sim::{self, SimConfig, Weights, jacobian};
-use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use mfrnn::cells::{Cell, CellParams, Regime, RhoSchedule, WeightLaw};
+use mfrnn::exact::{self, ExactConfig};
+use mfrnn::init::{self, Given, Target};
+use mfrnn::sim::jacobian::{self, Accumulation};
+use mfrnn::sim::{self, SimConfig};
+use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
+use mfrnn::stats::ks_distance;
 
 fn main() -> Result<(), mfrnn::Error> {
     // --- Vanilla: Sim.3, Sim.5, Sim.6 ---------------------------------------------------------
-    let v = Vanilla::with_builtin(Builtin::Tanh, VanillaParams::new(2.0, 0.3, 0.2, 0.0, 1.0)?);
+    let tanh = Cell::vanilla(Builtin::Tanh);
+    let p = CellParams::builder()
+        .sigma_w(2.0)
+        .sigma_v(0.3)
+        .sigma_b(0.2)
+        .build()?;
     let sched = RhoSchedule::parse("0x5,1x15")?;
-    let th = v.trajectory(&sched)?;
+    let th = tanh.mean_field(&p)?.trajectory(&sched)?;
     let n = 256;
     println!("chaotic tanh RNN, N = {n}, step 20: theory vs simulation");
+    let base = SimConfig::builder().width(n).batch(8).seeds(32).seed(3);
     for tied in [true, false] {
-        let cfg = SimConfig::new(n, 8, 32, 3)?.tied(tied);
-        let s = sim::vanilla::simulate(&v, &sched, &cfg)?;
+        let cfg = base.tied(tied).build()?;
+        let s = sim::simulate(&tanh, &p, &sched, &cfg)?;
         if tied {
             // Sim.3: same seed → identical; another seed → different. (Checked on the tied run
             // only: an untied run draws a fresh W every step and costs three times as much.)
-            assert_eq!(s, sim::vanilla::simulate(&v, &sched, &cfg)?);
-            let other = sim::vanilla::simulate(&v, &sched, &SimConfig::new(n, 8, 32, 4)?)?;
+            assert_eq!(s, sim::simulate(&tanh, &p, &sched, &cfg)?);
+            let other = sim::simulate(&tanh, &p, &sched, &base.seed(4).build()?)?;
             assert_ne!(s.big_q, other.big_q);
         }
         // Sim.5: 5 standard errors (over networks) plus the O(1/N) finite-width bias, κ = 4,
@@ -72,30 +78,29 @@ fn main() -> Result<(), mfrnn::Error> {
     }
 
     // --- minimalRNN: Sim.7 --------------------------------------------------------------------
-    let (sw, sv, sb, mu, r) = (2.0, 0.707, 1.0, 2.0, 1.0);
-    let m = Minimal::new(MinimalParams::new(sw, sv, sb, mu, r)?);
+    let r = 1.0;
+    let p = CellParams::builder()
+        .sigma_w(2.0)
+        .sigma_v(0.707)
+        .sigma_b(1.0)
+        .mu_b(2.0)
+        .r(r)
+        .build()?;
+    let minimal = Cell::minimal();
     let sched = RhoSchedule::parse("0x10,1x30")?;
-    let fac = m.trajectory(&sched)?.big_q[39];
-    let cfg = SimConfig::new(n, 8, 32, 3)?;
-    let untied = sim::minimal::simulate(&m, &sched, &cfg.tied(false).fresh_bias(true))?;
-    let real = sim::minimal::simulate(&m, &sched, &cfg)?;
-    let pp = ProcessParams {
-        sigma_w: sw,
-        sigma_v: sv,
-        sigma_b: sb,
-        mu_b: mu,
-        r,
-    };
-    let frozen = Regime {
-        tied: true,
-        fresh_bias: false,
-    };
+    let fac = minimal.mean_field(&p)?.trajectory(&sched)?.big_q[39];
+    let untied = sim::simulate(&minimal, &p, &sched, &base.regime(Regime::REDRAWN).build()?)?;
+    let real = sim::simulate(&minimal, &p, &sched, &base.build()?)?;
     let ex = exact::trajectory(
-        &UnitUpdate::Minimal,
-        &pp,
+        &minimal,
+        &p,
         &sched,
-        frozen,
-        &ExactConfig::new(16_000, 8, 1)?,
+        Regime::REAL,
+        &ExactConfig::builder()
+            .units(16_000)
+            .replicas(8)
+            .seed(1)
+            .build()?,
     )?;
     let (ex_q, ex_se) = (ex.big_q[39], ex.big_q_se[39]);
     println!("minimalRNN (theory/07, Sim.7), Q at step 40:");
@@ -121,22 +126,22 @@ fn main() -> Result<(), mfrnn::Error> {
     assert!(fac > 1.3 * real.big_q[39]);
 
     // --- Jacobians: Sim.4 against theory/04 ---------------------------------------------------
-    let c = init::vanilla(Builtin::Tanh.arc(), 0.5, 1.0, 0.0, Given::SigmaV(0.0))?;
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b, c.r)?,
-    );
+    let c = init::critical(&tanh, &Target::q_star(0.5).given(Given::SigmaV(0.0)))?;
     let law = DiagonalLaw::of_activation(&Builtin::Tanh as &dyn Activation, 0.0, 0.5)?;
     let t = 10;
     println!("critical tanh (q* = 0.5), sampled J_T, N = 400, T = {t}:");
-    for (w, wl) in [
-        (Weights::Orthogonal, WeightLaw::Orthogonal),
-        (Weights::Gaussian, WeightLaw::Gaussian),
-    ] {
-        let sp = ProductSpectrum::new(law.clone(), c.sigma_w * c.sigma_w, t, wl)?;
+    for w in [WeightLaw::Orthogonal, WeightLaw::Gaussian] {
+        let sp = ProductSpectrum::new(law.clone(), c.params.sigma_w2(), t, w)?;
         let d = sp.density(400)?;
-        let js = jacobian::vanilla(&v, &SimConfig::new(400, 1, 4, 3)?.weights(w), t, 50)?;
-        let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+        let cfg = SimConfig::builder()
+            .width(400)
+            .batch(1)
+            .seeds(4)
+            .seed(3)
+            .weights(w)
+            .build()?;
+        let js = jacobian::sample(&c.cell, &c.params, &cfg, t, 50, Accumulation::Direct)?;
+        let ks = ks_distance(&js.squared_singular_values, |x| d.cdf(x));
         let e = js.moments;
         println!(
             "  {w:?}: m₁ = {:.3} ± {:.3} (theory 1), normalised variance {:.3} ± {:.3} (theory {:.3}), KS {ks:.3}",

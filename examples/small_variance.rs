@@ -15,8 +15,8 @@
 //! Run: `cargo run --release --example small_variance` (well under a second).
 
 use mfrnn::activation::Builtin;
-use mfrnn::cells::Phase;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
+use mfrnn::cells::vanilla::Vanilla;
+use mfrnn::cells::{CellParams, Phase};
 use mfrnn::expansion::{Jet, small_variance, small_variance_of};
 use mfrnn::expect::{Fun, Normal, expect};
 use num_traits::Float;
@@ -70,11 +70,12 @@ fn main() -> Result<(), mfrnn::Error> {
     let s6 = small_variance(Builtin::Tanh, 6)?;
     let q = 0.01;
     let (sw2, sb2) = (s6.sigma_w2.eval(q), s6.input_variance.eval(q));
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(sw2.sqrt(), 0.0, sb2.sqrt(), 0.0, 1.0)?,
-    );
-    let a = v.analyze(1.0)?;
+    let p = CellParams::builder()
+        .sigma_w(sw2.sqrt())
+        .sigma_b(sb2.sqrt())
+        .build()?;
+    let v = Vanilla::with_builtin(Builtin::Tanh, p);
+    let a = v.analyze(1.0)?.summary;
     println!(
         "order-6 critical line at q* = 0.01: σ_w² = {sw2:.10}, σ_b² = {sb2:.3e} → q* = {:.10}, χ₁ − 1 = {:.1e}",
         a.q_star,

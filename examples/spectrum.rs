@@ -18,9 +18,10 @@
 use std::f64::consts::PI;
 
 use mfrnn::activation::{Activation, Builtin};
+use mfrnn::cells::WeightLaw;
 use mfrnn::spectrum::gated::{GatedLaw, GatedSpectrum};
 use mfrnn::spectrum::series::product_moments;
-use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
 
 fn main() -> Result<(), mfrnn::Error> {
     let t = 10;

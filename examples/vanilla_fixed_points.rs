@@ -15,21 +15,22 @@
 
 use mfrnn::Error;
 use mfrnn::activation::Builtin;
-use mfrnn::cells::Phase;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
+use mfrnn::cells::vanilla::Vanilla;
+use mfrnn::cells::{CellParams, Phase};
 use mfrnn::expect::{Fun, Normal, expect};
 
 fn tanh_cell(sigma_w: f64, sigma_b: f64) -> Result<Vanilla, Error> {
-    Ok(Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(sigma_w, 0.0, sigma_b, 0.0, 1.0)?,
-    ))
+    let p = CellParams::builder()
+        .sigma_w(sigma_w)
+        .sigma_b(sigma_b)
+        .build()?;
+    Ok(Vanilla::with_builtin(Builtin::Tanh, p))
 }
 
 fn main() -> Result<(), Error> {
     // The reference row (theory/02, "Reference check"): a chaotic tanh network.
     let v = tanh_cell(1.5, 0.1)?;
-    let a = v.analyze(1.0)?;
+    let a = v.analyze(1.0)?.summary;
     println!(
         "σ_w = 1.5, σ_b = 0.1: q* = {:.10}, Q* = {:.10}, c* = {:.6}, χ_q = {:.6}, χ_c = {:.6}, χ₁ = {:.6}, ξ_q = {:.4}, ξ_c = {:.4}, phase {}",
         a.q_star,
@@ -63,7 +64,7 @@ fn main() -> Result<(), Error> {
     assert!(a.chi_1 > 1.0 && c < 1.0);
 
     // An ordered network: c* = 1 with identical inputs, and its slope is χ₁.
-    let o = tanh_cell(0.8, 0.3)?.analyze(1.0)?;
+    let o = tanh_cell(0.8, 0.3)?.analyze(1.0)?.summary;
     println!(
         "σ_w = 0.8, σ_b = 0.3: q* = {:.6}, c* = {:?}, χ₁ = {:.6}, ξ_c = {:.4}, phase {}",
         o.q_star,
@@ -76,8 +77,14 @@ fn main() -> Result<(), Error> {
     assert_eq!(o.c_star, Some(1.0));
     assert!((o.chi_c.unwrap() - o.chi_1).abs() < 1e-12);
     // With ρ < 1 the inputs act like noise and keep c* < 1 (V.6).
-    let noisy = Vanilla::with_builtin(Builtin::Tanh, VanillaParams::new(0.8, 0.5, 0.3, 0.0, 1.0)?)
-        .analyze(0.5)?;
+    let p = CellParams::builder()
+        .sigma_w(0.8)
+        .sigma_v(0.5)
+        .sigma_b(0.3)
+        .build()?;
+    let noisy = Vanilla::with_builtin(Builtin::Tanh, p)
+        .analyze(0.5)?
+        .summary;
     assert!(noisy.c_star.unwrap() < 1.0);
 
     // The critical line at σ_b = 0.1: bisection on σ_w for χ₁ = 1.
@@ -92,7 +99,7 @@ fn main() -> Result<(), Error> {
         }
     }
     let sw_c = 0.5 * (lo + hi);
-    let k = tanh_cell(sw_c, 0.1)?.analyze(1.0)?;
+    let k = tanh_cell(sw_c, 0.1)?.analyze(1.0)?.summary;
     println!(
         "critical line at σ_b = 0.1: σ_w = {sw_c:.12}, q* = {:.8}, χ₁ − 1 = {:.1e}, ξ₁ = {:?}, phase {}",
         k.q_star,
@@ -108,7 +115,7 @@ fn main() -> Result<(), Error> {
     // Approaching the line from the ordered side, ξ_c = ξ₁ = −1/ln χ₁ diverges.
     let mut last = 0.0;
     for d in [1e-1, 1e-2, 1e-3, 1e-4] {
-        let s = tanh_cell(sw_c * (1.0 - d), 0.1)?.analyze(1.0)?;
+        let s = tanh_cell(sw_c * (1.0 - d), 0.1)?.analyze(1.0)?.summary;
         let xi = s.xi_c.unwrap();
         println!(
             "  σ_w = σ_w,c (1 − {d:e}): χ₁ = {:.8}, ξ_c = {xi:.1}",
@@ -119,7 +126,8 @@ fn main() -> Result<(), Error> {
     }
 
     // ReLU with σ_w² ≥ 2: V(q) = σ_w² q/2 + σ_b² has no finite fixed point.
-    let relu = Vanilla::with_builtin(Builtin::Relu, VanillaParams::new(1.5, 0.0, 0.1, 0.0, 1.0)?);
+    let p = CellParams::builder().sigma_w(1.5).sigma_b(0.1).build()?;
+    let relu = Vanilla::with_builtin(Builtin::Relu, p);
     match relu.analyze(1.0) {
         Err(e @ Error::NoFixedPoint { .. }) => println!("ReLU, σ_w = 1.5: {e}"),
         other => panic!("expected NoFixedPoint, got {other:?}"),

@@ -2,12 +2,13 @@
 //! the independent vanilla product solver, its moments, and sampled Jacobians; the exact
 //! per-unit `m₁` recursion against simulation (`theory/04-spectra.md` §4).
 
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::minimal::{Minimal, MinimalParams};
-use mfrnn::sim::jacobian::{self, Accumulation, JacobianCell};
-use mfrnn::sim::{SimConfig, Weights};
+use mfrnn::cells::{Cell, CellParams, Regime, WeightLaw};
+use mfrnn::exact::{self, ExactConfig};
+use mfrnn::sim::SimConfig;
+use mfrnn::sim::jacobian::{self, Accumulation, JacobianSample};
 use mfrnn::spectrum::gated::{GatedLaw, GatedSpectrum};
-use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
+use mfrnn::stats::ks_distance;
 
 /// Mass below the first grid point from the power law through the two lowest points
 /// (products of random matrices behave as `ρ ∝ λ^{−κ}` near 0).
@@ -141,13 +142,64 @@ fn density_moments_match_closed_forms() {
     }
 }
 
-fn paths(p: &ProcessParams, tied: bool, burn_in: usize, steps: usize) -> Vec<exact::JacobianPaths> {
+fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> CellParams {
+    CellParams::builder()
+        .sigma_w(sw)
+        .sigma_v(sv)
+        .sigma_b(sb)
+        .mu_b(mu)
+        .r(r)
+        .build()
+        .unwrap()
+}
+
+fn exact_config(units: usize, replicas: usize, seed: u64) -> ExactConfig {
+    ExactConfig::builder()
+        .units(units)
+        .replicas(replicas)
+        .seed(seed)
+        .build()
+        .unwrap()
+}
+
+fn paths(p: &CellParams, tied: bool, burn_in: usize, steps: usize) -> Vec<exact::JacobianPaths> {
     let regime = Regime {
         tied,
         fresh_bias: false,
     };
-    let cfg = ExactConfig::new(8000, 8, 3).unwrap();
-    exact::jacobian_paths(&UnitUpdate::Minimal, p, regime, burn_in, steps, &cfg).unwrap()
+    let cfg = exact_config(8000, 8, 3);
+    exact::jacobian_paths(&Cell::Minimal, p, regime, burn_in, steps, &cfg).unwrap()
+}
+
+/// Sampled `steps`-step Jacobians of minimalRNNs at `p` (direct accumulation).
+#[allow(clippy::too_many_arguments)]
+fn sample(
+    p: &CellParams,
+    seeds: usize,
+    seed: u64,
+    w: WeightLaw,
+    tied: bool,
+    steps: usize,
+    burn_in: usize,
+) -> JacobianSample {
+    let cfg = SimConfig::builder()
+        .width(400)
+        .batch(1)
+        .seeds(seeds)
+        .seed(seed)
+        .weights(w)
+        .tied(tied)
+        .build()
+        .unwrap();
+    jacobian::sample(
+        &Cell::Minimal,
+        p,
+        &cfg,
+        steps,
+        burn_in,
+        Accumulation::Direct,
+    )
+    .unwrap()
 }
 
 /// The one-step theory (law of `(a, b)` from the exact unit process) against sampled
@@ -162,27 +214,15 @@ fn paths(p: &ProcessParams, tied: bool, burn_in: usize, steps: usize) -> Vec<exa
 #[test]
 fn one_step_theory_matches_sampled_jacobians() {
     let (sw, sv, sb, mub, r) = (2.0, 1.0, 0.5, 2.0, 1.0);
-    let m = Minimal::new(MinimalParams::new(sw, sv, sb, mub, r).unwrap());
-    let pp = ProcessParams {
-        sigma_w: sw,
-        sigma_v: sv,
-        sigma_b: sb,
-        mu_b: mub,
-        r,
-    };
+    let p = params(sw, sv, sb, mub, r);
     for tied in [true, false] {
-        let law = GatedLaw::from_paths(&paths(&pp, tied, 60, 1), 0, sw).unwrap();
-        for (w, wl) in [
-            (Weights::Orthogonal, WeightLaw::Orthogonal),
-            (Weights::Gaussian, WeightLaw::Gaussian),
-        ] {
-            let cfg = SimConfig::new(400, 1, 6, 9).unwrap().weights(w).tied(tied);
-            let js = jacobian::sample(JacobianCell::Minimal(&m), &cfg, 1, 60, Accumulation::Direct)
-                .unwrap();
-            let sp = GatedSpectrum::new(law.clone(), wl, 1).unwrap();
+        let law = GatedLaw::from_paths(&paths(&p, tied, 60, 1), 0, sw).unwrap();
+        for w in [WeightLaw::Orthogonal, WeightLaw::Gaussian] {
+            let js = sample(&p, 6, 9, w, tied, 1, 60);
+            let sp = GatedSpectrum::new(law.clone(), w, 1).unwrap();
             let d = sp.density(400).unwrap();
             assert!((d.mass - 1.0).abs() < 2e-3, "mass {}", d.mass);
-            let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+            let ks = ks_distance(&js.squared_singular_values, |x| d.cdf(x));
             assert!(ks < 0.035, "tied={tied} {w:?}: KS {ks}");
             let mo = sp.moments();
             let e = &js.moments;
@@ -208,28 +248,10 @@ fn one_step_theory_matches_sampled_jacobians() {
 fn unit_recursion_m1_matches_untied_simulation() {
     let (sw, sv, sb, mub, r) = (2.0, 1.0, 0.5, 2.0, 1.0);
     let steps = 5;
-    let m = Minimal::new(MinimalParams::new(sw, sv, sb, mub, r).unwrap());
-    let pp = ProcessParams {
-        sigma_w: sw,
-        sigma_v: sv,
-        sigma_b: sb,
-        mu_b: mub,
-        r,
-    };
-    let pa = paths(&pp, false, 60, steps);
-    let (m1, m1_se) = exact::m1_by_unit_recursion(&pa, sw);
-    let cfg = SimConfig::new(400, 1, 16, 21)
-        .unwrap()
-        .weights(Weights::Orthogonal)
-        .tied(false);
-    let js = jacobian::sample(
-        JacobianCell::Minimal(&m),
-        &cfg,
-        steps,
-        60,
-        Accumulation::Direct,
-    )
-    .unwrap();
+    let p = params(sw, sv, sb, mub, r);
+    let pa = paths(&p, false, 60, steps);
+    let exact::M1Recursion { m1, se: m1_se } = exact::m1_by_unit_recursion(&pa, sw);
+    let js = sample(&p, 16, 21, WeightLaw::Orthogonal, false, steps, 60);
     let e = js.moments;
     let th = m1[steps - 1];
     let tol = 4.0 * (e.m1_se.powi(2) + m1_se[steps - 1].powi(2)).sqrt() + 0.01 * th;
@@ -249,33 +271,11 @@ fn unit_recursion_m1_matches_untied_simulation() {
 #[test]
 fn unit_process_law_holds_at_long_horizons() {
     let (sw, sv, sb, mub, r) = (4.0, 1.0, 0.0, 0.0, 1.0);
-    let m = Minimal::new(MinimalParams::new(sw, sv, sb, mub, r).unwrap());
-    let pp = ProcessParams {
-        sigma_w: sw,
-        sigma_v: sv,
-        sigma_b: sb,
-        mu_b: mub,
-        r,
-    };
-    let regime = Regime {
-        tied: true,
-        fresh_bias: false,
-    };
-    let cfg = ExactConfig::new(16000, 16, 3).unwrap();
-    let pa = exact::jacobian_paths(&UnitUpdate::Minimal, &pp, regime, 100, 1, &cfg).unwrap();
-    let (m1, m1_se) = exact::m1_by_unit_recursion(&pa, sw);
-    let sim_cfg = SimConfig::new(400, 1, 8, 4)
-        .unwrap()
-        .weights(Weights::Orthogonal)
-        .tied(true);
-    let js = jacobian::sample(
-        JacobianCell::Minimal(&m),
-        &sim_cfg,
-        1,
-        100,
-        Accumulation::Direct,
-    )
-    .unwrap();
+    let p = params(sw, sv, sb, mub, r);
+    let cfg = exact_config(16000, 16, 3);
+    let pa = exact::jacobian_paths(&Cell::Minimal, &p, Regime::REAL, 100, 1, &cfg).unwrap();
+    let exact::M1Recursion { m1, se: m1_se } = exact::m1_by_unit_recursion(&pa, sw);
+    let js = sample(&p, 8, 4, WeightLaw::Orthogonal, true, 1, 100);
     let e = js.moments;
     let tol = 4.0 * (e.m1_se.powi(2) + m1_se[0].powi(2)).sqrt();
     assert!(

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 
 use mfrnn::Error;
 use mfrnn::activation::Builtin;
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::init::{self, Given, weights};
-use mfrnn::sim::jacobian::{self, Accumulation, JacobianCell};
-use mfrnn::sim::{SimConfig, Weights};
-use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use mfrnn::cells::{Cell, CellParams, Regime, RhoSchedule, WeightLaw};
+use mfrnn::exact::{self, ExactConfig};
+use mfrnn::init::{self, Target, weights};
+use mfrnn::sim::SimConfig;
+use mfrnn::sim::jacobian::{self, Accumulation};
+use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
 
 fn mfrnn(args: &[&str]) -> (i32, String, String, Duration) {
     let t = Instant::now();
@@ -279,60 +278,70 @@ fn too_large(r: Result<impl std::fmt::Debug, Error>, name: &str) {
     }
 }
 
+fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> mfrnn::Result<CellParams> {
+    CellParams::builder()
+        .sigma_w(sw)
+        .sigma_v(sv)
+        .sigma_b(sb)
+        .mu_b(mu)
+        .r(r)
+        .build()
+}
+
 #[test]
 fn library_constructors_check_sizes_before_allocating() {
     let t = Instant::now();
-    too_large(SimConfig::new(1_000_000_000, 1, 2, 1), "width");
-    too_large(SimConfig::new(8, 1 << 40, 2, 1), "batch");
-    too_large(
-        SimConfig::new(8, 1, 2, 1).unwrap().input_dim(1 << 40),
-        "input-dim",
-    );
+    let sim = |width: usize, batch: usize| {
+        SimConfig::builder()
+            .width(width)
+            .batch(batch)
+            .seeds(2)
+            .seed(1)
+    };
+    too_large(sim(1_000_000_000, 1).build(), "width");
+    too_large(sim(8, 1 << 40).build(), "batch");
+    too_large(sim(8, 1).input_dim(1 << 40).build(), "input-dim");
     too_large(RhoSchedule::constant(1.0, 1 << 40), "steps");
     too_large(RhoSchedule::parse("0x1,1x1099511627776"), "steps");
-    too_large(ExactConfig::new(1 << 42, 8, 1), "units");
-    let p = ProcessParams {
-        sigma_w: 1.0,
-        sigma_v: 1.0,
-        sigma_b: 0.0,
-        mu_b: 0.0,
-        r: 1.0,
+    let exact_cfg = |units: usize, replicas: usize| {
+        ExactConfig::builder()
+            .units(units)
+            .replicas(replicas)
+            .seed(1)
+            .build()
     };
-    let real = Regime {
-        tied: true,
-        fresh_bias: false,
-    };
-    let cfg = ExactConfig::new(16, 2, 1).unwrap();
+    too_large(exact_cfg(1 << 42, 8), "units");
+    let p = params(1.0, 1.0, 0.0, 0.0, 1.0).unwrap();
+    let real = Regime::REAL;
+    let cfg = exact_cfg(16, 2).unwrap();
     // 2·10⁵ steps: a (4·10⁵)² Cholesky factor, 1.3 TB per replica.
     let long = RhoSchedule::constant(1.0, 200_000).unwrap();
     too_large(
-        exact::trajectory(&UnitUpdate::Minimal, &p, &long, real, &cfg),
+        exact::trajectory(&Cell::Minimal, &p, &long, real, &cfg),
         "steps",
     );
     too_large(
-        exact::jacobian_paths(&UnitUpdate::Minimal, &p, real, 1 << 20, 10, &cfg),
+        exact::jacobian_paths(&Cell::Minimal, &p, real, 1 << 20, 10, &cfg),
         "burn-in",
     );
     let law = DiagonalLaw::atoms(vec![1.0], vec![1.0]).unwrap();
     let sp = ProductSpectrum::new(law, 1.0, 2, WeightLaw::Orthogonal).unwrap();
     too_large(sp.density(1 << 40), "points");
-    let c = init::vanilla(Builtin::Tanh.arc(), 0.5, 1.0, 0.0, Given::SigmaB(0.0)).unwrap();
+    let c = init::critical(&Cell::vanilla(Builtin::Tanh), &Target::q_star(0.5)).unwrap();
     too_large(
-        weights::sample(&c, 1_000_000, 4, Weights::Gaussian, 1),
+        weights::sample(&c, 1_000_000, 4, WeightLaw::Gaussian, 1),
         "width",
     );
     too_large(
-        weights::sample(&c, 4, 1 << 50, Weights::Gaussian, 1),
+        weights::sample(&c, 4, 1 << 50, WeightLaw::Gaussian, 1),
         "input-dim",
     );
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(1.0, 0.5, 0.0, 0.0, 1.0).unwrap(),
-    );
-    let cfg = SimConfig::new(8, 1, 2, 1).unwrap();
+    let p = params(1.0, 0.5, 0.0, 0.0, 1.0).unwrap();
+    let cfg = sim(8, 1).build().unwrap();
     too_large(
         jacobian::sample(
-            JacobianCell::Vanilla(&v),
+            &Cell::vanilla(Builtin::Tanh),
+            &p,
             &cfg,
             2,
             1 << 50,
@@ -345,26 +354,17 @@ fn library_constructors_check_sizes_before_allocating() {
 
 #[test]
 fn library_scales_are_checked_where_they_are_given() {
-    let name = |r: mfrnn::Result<VanillaParams>| match r {
+    let name = |r: mfrnn::Result<CellParams>| match r {
         Err(Error::InvalidParameter { name, .. }) => name,
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        name(VanillaParams::new(1e308, 0.0, 0.0, 0.0, 1.0)),
-        "sigma-w"
-    );
-    assert_eq!(
-        name(VanillaParams::new(1.0, 1e200, 0.0, 0.0, 1.0)),
-        "sigma-v"
-    );
-    assert_eq!(
-        name(VanillaParams::new(1.0, 0.0, 1e155, 0.0, 1.0)),
-        "sigma-b"
-    );
-    assert_eq!(name(VanillaParams::new(1.0, 1.0, 0.0, 0.0, 1e308)), "r");
-    assert_eq!(name(VanillaParams::new(1.0, 1.0, 0.0, 1e200, 1.0)), "mu-b");
+    assert_eq!(name(params(1e308, 0.0, 0.0, 0.0, 1.0)), "sigma-w");
+    assert_eq!(name(params(1.0, 1e200, 0.0, 0.0, 1.0)), "sigma-v");
+    assert_eq!(name(params(1.0, 0.0, 1e155, 0.0, 1.0)), "sigma-b");
+    assert_eq!(name(params(1.0, 1.0, 0.0, 0.0, 1e308)), "r");
+    assert_eq!(name(params(1.0, 1.0, 0.0, 1e200, 1.0)), "mu-b");
     // Large but representable scales stay legal.
-    assert!(VanillaParams::new(1e100, 1e100, 1e100, 1e100, 1.0).is_ok());
+    assert!(params(1e100, 1e100, 1e100, 1e100, 1.0).is_ok());
 }
 
 // ---- part 5: messages and flags --------------------------------------------------------

@@ -10,19 +10,50 @@
 //! its O(1/N) deviations (measured up to ~10% at N = 256, μ_b = 6) are judged on that floor.
 
 use mfrnn::activation::Builtin;
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::exact::{self, ExactConfig, ExactTrajectory, ProcessParams, Regime, UnitUpdate};
-use mfrnn::cells::minimal::{Minimal, MinimalParams};
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::sim::SimConfig;
-use mfrnn::sim::minimal::simulate;
-use mfrnn::sim::vanilla::SimTrajectory;
+use mfrnn::cells::minimal::Minimal;
+use mfrnn::cells::vanilla::Vanilla;
+use mfrnn::cells::{Cell, CellParams, Regime, RhoSchedule};
+use mfrnn::exact::{self, ExactConfig, ExactTrajectory};
+use mfrnn::sim::{SimConfig, SimTrajectory};
 use proptest::prelude::*;
 
 const KAPPA: f64 = 4.0;
 
+fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> CellParams {
+    CellParams::builder()
+        .sigma_w(sw)
+        .sigma_v(sv)
+        .sigma_b(sb)
+        .mu_b(mu)
+        .r(r)
+        .build()
+        .unwrap()
+}
+
 fn cell(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> Minimal {
-    Minimal::new(MinimalParams::new(sw, sv, sb, mu, r).unwrap())
+    Minimal::new(params(sw, sv, sb, mu, r)).unwrap()
+}
+
+fn exact_config(units: usize, seed: u64) -> ExactConfig {
+    ExactConfig::builder()
+        .units(units)
+        .replicas(8)
+        .seed(seed)
+        .build()
+        .unwrap()
+}
+
+/// The minimalRNN simulated at `cfg`.
+fn simulate(m: &Minimal, sched: &RhoSchedule, cfg: &SimConfig) -> mfrnn::Result<SimTrajectory> {
+    mfrnn::sim::simulate(&Cell::Minimal, m.params(), sched, cfg)
+}
+
+fn sim_config(width: usize, batch: usize, seeds: usize, seed: u64) -> mfrnn::sim::SimConfigBuilder {
+    SimConfig::builder()
+        .width(width)
+        .batch(batch)
+        .seeds(seeds)
+        .seed(seed)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -36,19 +67,12 @@ fn exact_tr(
     regime: Regime,
     seed: u64,
 ) -> ExactTrajectory {
-    let pp = ProcessParams {
-        sigma_w: sw,
-        sigma_v: sv,
-        sigma_b: sb,
-        mu_b: mu,
-        r,
-    };
     exact::trajectory(
-        &UnitUpdate::Minimal,
-        &pp,
+        &Cell::Minimal,
+        &params(sw, sv, sb, mu, r),
         sched,
         regime,
-        &ExactConfig::new(32_000, 8, seed).unwrap(),
+        &exact_config(32_000, seed),
     )
     .unwrap()
 }
@@ -62,7 +86,7 @@ struct Th<'a> {
 }
 
 fn compare(th: &Th<'_>, sim: &SimTrajectory, r: f64, steps: &[usize], label: &str) {
-    let n = sim.config.width as f64;
+    let n = sim.config.width() as f64;
     for &t in steps {
         let i = t - 1;
         let q_scale = th.q.0[i];
@@ -99,10 +123,10 @@ fn factorised_theory_matches_untied_fresh_bias_simulation() {
     {
         let m = cell(sw, sv, sb, mu, r);
         let fac = m.trajectory(&sched).unwrap();
-        let cfg = SimConfig::new(256, 8, 32, 40 + k as u64)
-            .unwrap()
-            .tied(false)
-            .fresh_bias(true);
+        let cfg = sim_config(256, 8, 32, 40 + k as u64)
+            .regime(Regime::REDRAWN)
+            .build()
+            .unwrap();
         let sim = simulate(&m, &sched, &cfg).unwrap();
         let th = Th {
             q: (&fac.q, None),
@@ -126,10 +150,7 @@ fn factorised_theory_matches_untied_fresh_bias_simulation() {
 #[test]
 fn exact_theory_matches_tied_simulation() {
     let sched = RhoSchedule::parse("0x10,1x30").unwrap();
-    let tied = Regime {
-        tied: true,
-        fresh_bias: false,
-    };
+    let tied = Regime::REAL;
     let cases = [
         (3.0, 1.0, 0.0, -4.0, 0.46),
         (3.0, 1.0, 0.5, 0.0, 0.46),
@@ -145,7 +166,7 @@ fn exact_theory_matches_tied_simulation() {
         let sim = simulate(
             &m,
             &sched,
-            &SimConfig::new(256, 8, 32, 60 + k as u64).unwrap(),
+            &sim_config(256, 8, 32, 60 + k as u64).build().unwrap(),
         )
         .unwrap();
         let th = Th {
@@ -183,19 +204,7 @@ fn exact_theory_reduces_to_factorised_when_untied() {
     let sched = RhoSchedule::parse("0x6,1x10").unwrap();
     let (sw, sv, sb, mu, r) = (2.0, 0.707, 1.0, 2.0, 1.0);
     let fac = cell(sw, sv, sb, mu, r).trajectory(&sched).unwrap();
-    let ex = exact_tr(
-        sw,
-        sv,
-        sb,
-        mu,
-        r,
-        &sched,
-        Regime {
-            tied: false,
-            fresh_bias: true,
-        },
-        5,
-    );
+    let ex = exact_tr(sw, sv, sb, mu, r, &sched, Regime::REDRAWN, 5);
     for i in 0..sched.len() {
         for (x, y, se) in [
             (fac.big_q[i], ex.big_q[i], ex.big_q_se[i]),
@@ -216,27 +225,15 @@ fn exact_theory_reduces_to_factorised_when_untied() {
 fn vanilla_exact_theory_equals_mean_field() {
     let sched = RhoSchedule::parse("0.2x4,1x8").unwrap();
     let (sw, sv, sb, mu, r) = (1.5, 0.5, 0.3, 0.1, 1.0);
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(sw, sv, sb, mu, r).unwrap(),
-    );
+    let p = params(sw, sv, sb, mu, r);
+    let v = Vanilla::with_builtin(Builtin::Tanh, p);
     let mf = v.trajectory(&sched).unwrap();
-    let pp = ProcessParams {
-        sigma_w: sw,
-        sigma_v: sv,
-        sigma_b: sb,
-        mu_b: mu,
-        r,
-    };
     let ex = exact::trajectory(
-        &UnitUpdate::Vanilla(Builtin::Tanh.arc()),
-        &pp,
+        &Cell::vanilla(Builtin::Tanh),
+        &p,
         &sched,
-        Regime {
-            tied: true,
-            fresh_bias: false,
-        },
-        &ExactConfig::new(40_000, 8, 3).unwrap(),
+        Regime::REAL,
+        &exact_config(40_000, 3),
     )
     .unwrap();
     for i in 0..sched.len() {
@@ -281,20 +278,27 @@ fn bistable_state_map() {
 /// Bad parameters: typed errors naming them.
 #[test]
 fn bad_parameters() {
+    // R = 0 is a valid parameter set, but not for the minimalRNN.
     assert!(
-        MinimalParams::new(1.0, 1.0, 0.0, 0.0, 0.0)
+        Minimal::new(params(1.0, 1.0, 0.0, 0.0, 0.0))
             .unwrap_err()
             .to_string()
             .contains("`r`")
     );
     assert!(
-        MinimalParams::new(1.0, -1.0, 0.0, 0.0, 1.0)
+        CellParams::builder()
+            .sigma_v(-1.0)
+            .build()
             .unwrap_err()
             .to_string()
             .contains("`sigma-v`")
     );
     assert!(
-        ExactConfig::new(10, 8, 1)
+        ExactConfig::builder()
+            .units(10)
+            .replicas(8)
+            .seed(1)
+            .build()
             .unwrap_err()
             .to_string()
             .contains("`units`")
@@ -316,25 +320,25 @@ proptest! {
                                mu in -4.0f64..6.0, rho in prop::sample::select(vec![0.0, 0.5, 1.0])) {
         let m = cell(sw, sv, sb, mu, 0.46);
         let a = m.analyze(rho).unwrap();
-        let big_q = a.big_q_star;
+        let big_q = a.summary.big_q_star;
         prop_assert!((m.state_map(big_q).unwrap().1 - big_q).abs() <= 1e-12);
         let h = 1e-6 * big_q.max(1e-6);
         let fd = (m.state_map(big_q + h).unwrap().1 - m.state_map(big_q - h).unwrap().1) / (2.0 * h);
-        prop_assert!((fd - a.chi_q).abs() < 1e-5 * (1.0 + a.chi_q.abs()), "chi_Q {fd} vs {}", a.chi_q);
+        prop_assert!((fd - a.summary.chi_q).abs() < 1e-5 * (1.0 + a.summary.chi_q.abs()), "chi_Q {fd} vs {}", a.summary.chi_q);
         // C-map at Q*: one step with Q = Q* held fixed.
-        let cmap = |c: f64, r: f64| m.pair_map(big_q, c, r).unwrap().3;
+        let cmap = |c: f64, r: f64| m.pair_map(big_q, c, r).unwrap().big_c;
         prop_assert!((cmap(big_q, 1.0) - big_q).abs() < 1e-13);
         let hc = 1e-6 * big_q;
         let fd1 = (big_q - cmap(big_q - hc, 1.0)) / hc;
-        prop_assert!((fd1 - a.chi_1).abs() < 1e-4 * (1.0 + a.chi_1), "chi_1 {fd1} vs {}", a.chi_1);
-        let c = a.c_star.unwrap() * big_q;
+        prop_assert!((fd1 - a.summary.chi_1).abs() < 1e-4 * (1.0 + a.summary.chi_1), "chi_1 {fd1} vs {}", a.summary.chi_1);
+        let c = a.summary.c_star.unwrap() * big_q;
         prop_assert!((cmap(c, rho) - c).abs() < 1e-12);
-        if a.c_star.unwrap() < 0.999 {
+        if a.summary.c_star.unwrap() < 0.999 {
             let fdc = (cmap(c + hc, rho) - cmap(c - hc, rho)) / (2.0 * hc);
-            prop_assert!((fdc - a.chi_c.unwrap()).abs() < 1e-5 * (1.0 + fdc.abs()), "chi_C {fdc} vs {:?}", a.chi_c);
+            prop_assert!((fdc - a.summary.chi_c.unwrap()).abs() < 1e-5 * (1.0 + fdc.abs()), "chi_C {fdc} vs {:?}", a.summary.chi_c);
         }
         let s = m.summary(rho).unwrap();
-        prop_assert!((s.big_q_star - a.big_q_star).abs() <= 1e-12 * a.big_q_star.max(1e-12));
-        prop_assert!((s.c_star.unwrap() - a.c_star.unwrap()).abs() < 1e-9);
+        prop_assert!((s.big_q_star - a.summary.big_q_star).abs() <= 1e-12 * a.summary.big_q_star.max(1e-12));
+        prop_assert!((s.c_star.unwrap() - a.summary.c_star.unwrap()).abs() < 1e-9);
     }
 }

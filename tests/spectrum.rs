@@ -2,10 +2,12 @@
 //! series, and sampled Jacobians of finite-width networks.
 
 use mfrnn::activation::{Activation, Builtin};
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::sim::{SimConfig, Weights, jacobian};
-use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum, WeightLaw};
+use mfrnn::cells::vanilla::Vanilla;
+use mfrnn::cells::{Cell, CellParams, RhoSchedule, WeightLaw};
+use mfrnn::sim::SimConfig;
+use mfrnn::sim::jacobian::{self, Accumulation, JacobianSample};
+use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
+use mfrnn::stats::ks_distance;
 
 fn identity() -> DiagonalLaw {
     DiagonalLaw::atoms(vec![1.0], vec![1.0]).unwrap()
@@ -88,18 +90,40 @@ fn density_moments_match_series() {
     }
 }
 
+fn tanh_net(sigma_w: f64, sigma_v: f64, sigma_b: f64) -> Vanilla {
+    let p = CellParams::builder()
+        .sigma_w(sigma_w)
+        .sigma_v(sigma_v)
+        .sigma_b(sigma_b)
+        .build()
+        .unwrap();
+    Vanilla::with_builtin(Builtin::Tanh, p)
+}
+
+/// Sampled `steps`-step Jacobians of the vanilla network of `v` (direct accumulation).
+fn sample(v: &Vanilla, cfg: &SimConfig, steps: usize, burn_in: usize) -> JacobianSample {
+    let cell = Cell::Vanilla(v.activation().clone());
+    jacobian::sample(&cell, v.params(), cfg, steps, burn_in, Accumulation::Direct).unwrap()
+}
+
+fn config(width: usize, seeds: usize, seed: u64, w: WeightLaw, tied: bool) -> SimConfig {
+    SimConfig::builder()
+        .width(width)
+        .batch(1)
+        .seeds(seeds)
+        .seed(seed)
+        .weights(w)
+        .tied(tied)
+        .build()
+        .unwrap()
+}
+
 fn critical_tanh(q: f64) -> (Vanilla, DiagonalLaw, f64) {
     let law = DiagonalLaw::of_activation(&Builtin::Tanh as &dyn Activation, 0.0, q).unwrap();
     let sw2 = 1.0 / law.moment(1);
-    let probe = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(sw2.sqrt(), 0.0, 0.0, 0.0, 1.0).unwrap(),
-    );
+    let probe = tanh_net(sw2.sqrt(), 0.0, 0.0);
     let sb2 = q - sw2 * probe.hidden_second_moment(q).unwrap();
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(sw2.sqrt(), 0.0, sb2.sqrt(), 0.0, 1.0).unwrap(),
-    );
+    let v = tanh_net(sw2.sqrt(), 0.0, sb2.sqrt());
     (v, law, sw2)
 }
 
@@ -118,16 +142,12 @@ fn theory_matches_sampled_jacobians() {
     let (v, law, sw2) = critical_tanh(0.5);
     assert!((v.summary(1.0).unwrap().q_star - 0.5).abs() < 1e-12);
     let mut nv = Vec::new();
-    for (w, wl) in [
-        (Weights::Orthogonal, WeightLaw::Orthogonal),
-        (Weights::Gaussian, WeightLaw::Gaussian),
-    ] {
-        let sp = ProductSpectrum::new(law.clone(), sw2, 10, wl).unwrap();
+    for w in [WeightLaw::Orthogonal, WeightLaw::Gaussian] {
+        let sp = ProductSpectrum::new(law.clone(), sw2, 10, w).unwrap();
         let d = sp.density(400).unwrap();
         for tied in [true, false] {
-            let cfg = SimConfig::new(400, 1, 16, 3).unwrap().weights(w).tied(tied);
-            let js = jacobian::vanilla(&v, &cfg, 10, 50).unwrap();
-            let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
+            let js = sample(&v, &config(400, 16, 3, w, tied), 10, 50);
+            let ks = ks_distance(&js.squared_singular_values, |x| d.cdf(x));
             assert!(ks < 0.025, "{w:?} tied={tied}: KS {ks}");
             let m = js.moments;
             assert!(
@@ -161,10 +181,7 @@ fn theory_matches_sampled_jacobians() {
 /// trajectory law's KS distance is 0.009–0.011 (measured), the fixed-point law's 0.16–0.18.
 #[test]
 fn trajectory_spectrum_matches_transient() {
-    let v = Vanilla::with_builtin(
-        Builtin::Tanh,
-        VanillaParams::new(1.5, 0.3, 0.05, 0.0, 1.0).unwrap(),
-    );
+    let v = tanh_net(1.5, 0.3, 0.05);
     let steps = 10;
     let tr = v
         .trajectory(&RhoSchedule::constant(1.0, steps).unwrap())
@@ -190,13 +207,14 @@ fn trajectory_spectrum_matches_transient() {
     // m₁ of the density against the product of the per-step χ's.
     assert!((d_along.mean / along.moments().m1 - 1.0).abs() < 2e-3);
     for tied in [true, false] {
-        let cfg = SimConfig::new(400, 1, 4, 8)
-            .unwrap()
-            .weights(Weights::Orthogonal)
-            .tied(tied);
-        let js = jacobian::vanilla(&v, &cfg, steps, 0).unwrap();
-        let ks_along = jacobian::ks_distance(&js.squared_singular_values, |x| d_along.cdf(x));
-        let ks_fixed = jacobian::ks_distance(&js.squared_singular_values, |x| d_fixed.cdf(x));
+        let js = sample(
+            &v,
+            &config(400, 4, 8, WeightLaw::Orthogonal, tied),
+            steps,
+            0,
+        );
+        let ks_along = ks_distance(&js.squared_singular_values, |x| d_along.cdf(x));
+        let ks_fixed = ks_distance(&js.squared_singular_values, |x| d_fixed.cdf(x));
         assert!(
             ks_along < 0.05,
             "tied={tied}: KS along the trajectory {ks_along}"
@@ -220,17 +238,13 @@ fn trajectory_spectrum_matches_transient() {
 #[test]
 fn higher_moments_match_sampled() {
     let (v, law, sw2) = critical_tanh(0.5);
-    for (w, wl) in [
-        (Weights::Orthogonal, WeightLaw::Orthogonal),
-        (Weights::Gaussian, WeightLaw::Gaussian),
-    ] {
-        let th = ProductSpectrum::new(law.clone(), sw2, 3, wl)
+    for w in [WeightLaw::Orthogonal, WeightLaw::Gaussian] {
+        let th = ProductSpectrum::new(law.clone(), sw2, 3, w)
             .unwrap()
             .moment_series(4)
             .unwrap();
         for tied in [true, false] {
-            let cfg = SimConfig::new(400, 1, 8, 5).unwrap().weights(w).tied(tied);
-            let m = jacobian::vanilla(&v, &cfg, 3, 50).unwrap().moments;
+            let m = sample(&v, &config(400, 8, 5, w, tied), 3, 50).moments;
             for (k, (e, se)) in [
                 (m.m1, m.m1_se),
                 (m.m2, m.m2_se),

@@ -13,20 +13,39 @@
 //! (tanh, erf; N = 16…64, 25 600 sequence pairs each). `KAPPA = 4` covers that with margin.
 
 use mfrnn::activation::Builtin;
-use mfrnn::cells::RhoSchedule;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::sim::vanilla::{SimTrajectory, simulate};
-use mfrnn::sim::{SimConfig, Weights};
+use mfrnn::cells::vanilla::Vanilla;
+use mfrnn::cells::{Cell, CellParams, RhoSchedule, WeightLaw};
+use mfrnn::sim::{SimConfig, SimConfigBuilder, SimTrajectory};
 
 const KAPPA: f64 = 4.0;
 
 fn net(b: Builtin, sw: f64, sv: f64, sb: f64) -> Vanilla {
-    Vanilla::with_builtin(b, VanillaParams::new(sw, sv, sb, 0.0, 1.0).unwrap())
+    let p = CellParams::builder()
+        .sigma_w(sw)
+        .sigma_v(sv)
+        .sigma_b(sb)
+        .build()
+        .unwrap();
+    Vanilla::with_builtin(b, p)
+}
+
+/// The vanilla network of `v`'s activation and parameters, simulated at `cfg`.
+fn simulate(v: &Vanilla, sched: &RhoSchedule, cfg: &SimConfig) -> mfrnn::Result<SimTrajectory> {
+    let cell = Cell::Vanilla(v.activation().clone());
+    mfrnn::sim::simulate(&cell, v.params(), sched, cfg)
+}
+
+fn config(width: usize, batch: usize, seeds: usize, seed: u64) -> SimConfigBuilder {
+    SimConfig::builder()
+        .width(width)
+        .batch(batch)
+        .seeds(seeds)
+        .seed(seed)
 }
 
 fn compare(v: &Vanilla, sched: &RhoSchedule, sim: &SimTrajectory, steps: &[usize], label: &str) {
     let th = v.trajectory(sched).unwrap();
-    let n = sim.config.width as f64;
+    let n = sim.config.width() as f64;
     for &t in steps {
         let i = t - 1;
         for (name, x, m, se) in [
@@ -62,9 +81,10 @@ fn theory_matches_simulation() {
     for (i, &(b, sw, sv, sb)) in cases.iter().enumerate() {
         let v = net(b, sw, sv, sb);
         for tied in [true, false] {
-            let cfg = SimConfig::new(256, 8, 32, 100 + i as u64)
-                .unwrap()
-                .tied(tied);
+            let cfg = config(256, 8, 32, 100 + i as u64)
+                .tied(tied)
+                .build()
+                .unwrap();
             let sim = simulate(&v, &sched, &cfg).unwrap();
             compare(
                 &v,
@@ -77,14 +97,15 @@ fn theory_matches_simulation() {
     }
     // Orthogonal W, tied: the same-time statistics do not depend on the weight law.
     let v = net(Builtin::Tanh, 1.5, 0.5, 0.1);
-    let cfg = SimConfig::new(256, 8, 32, 7)
-        .unwrap()
-        .weights(Weights::Orthogonal);
+    let cfg = config(256, 8, 32, 7)
+        .weights(WeightLaw::Orthogonal)
+        .build()
+        .unwrap();
     let sim = simulate(&v, &sched, &cfg).unwrap();
     compare(&v, &sched, &sim, &steps, "tanh orthogonal");
     // Constant partial correlation ρ = 0.5.
     let sched = RhoSchedule::constant(0.5, 12).unwrap();
-    let sim = simulate(&v, &sched, &SimConfig::new(256, 8, 32, 8).unwrap()).unwrap();
+    let sim = simulate(&v, &sched, &config(256, 8, 32, 8).build().unwrap()).unwrap();
     compare(&v, &sched, &sim, &[1, 3, 12], "tanh rho=0.5");
 }
 
@@ -99,7 +120,7 @@ fn finite_width_bias_scales_as_one_over_n() {
     let th = v.trajectory(&sched).unwrap();
     let mut scaled = Vec::new();
     for n in [16usize, 32, 64] {
-        let sim = simulate(&v, &sched, &SimConfig::new(n, 64, 400, 11).unwrap()).unwrap();
+        let sim = simulate(&v, &sched, &config(n, 64, 400, 11).build().unwrap()).unwrap();
         let nf = n as f64;
         scaled.push((nf * (sim.big_q[t] - th.big_q[t]), nf * sim.big_q_se[t]));
     }
@@ -129,7 +150,7 @@ fn finite_width_bias_scales_as_one_over_n() {
 fn simulation_is_deterministic_across_thread_counts() {
     let v = net(Builtin::Tanh, 1.3, 0.4, 0.2);
     let sched = RhoSchedule::parse("0.3x2,1x3").unwrap();
-    let cfg = SimConfig::new(64, 4, 6, 5).unwrap();
+    let cfg = config(64, 4, 6, 5).build().unwrap();
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -140,7 +161,7 @@ fn simulation_is_deterministic_across_thread_counts() {
     let (a, b) = (run(1), run(3));
     assert_eq!(a, b);
     // A different seed gives different numbers.
-    let c = simulate(&v, &sched, &SimConfig::new(64, 4, 6, 6).unwrap()).unwrap();
+    let c = simulate(&v, &sched, &config(64, 4, 6, 6).build().unwrap()).unwrap();
     assert_ne!(a.q, c.q);
 }
 
@@ -151,9 +172,14 @@ fn simulation_is_deterministic_across_thread_counts() {
 fn fresh_bias_is_honoured_and_matches_theory() {
     let v = net(Builtin::Tanh, 1.5, 0.3, 0.5);
     let sched = RhoSchedule::parse("0x5,1x10").unwrap();
-    let base = SimConfig::new(64, 8, 16, 21).unwrap();
+    let base = config(64, 8, 16, 21).build().unwrap();
     let frozen = simulate(&v, &sched, &base).unwrap();
-    let fresh = simulate(&v, &sched, &base.fresh_bias(true)).unwrap();
+    let fresh = simulate(
+        &v,
+        &sched,
+        &base.to_builder().fresh_bias(true).build().unwrap(),
+    )
+    .unwrap();
     assert_ne!(frozen.big_q, fresh.big_q);
     compare(&v, &sched, &frozen, &[1, 5, 6, 15], "frozen bias");
     compare(&v, &sched, &fresh, &[1, 5, 6, 15], "fresh bias");

@@ -2,13 +2,23 @@
 //! closed forms, independent reference values and their own defining identities.
 
 use mfrnn::activation::Builtin;
-use mfrnn::cells::vanilla::{Vanilla, VanillaParams};
-use mfrnn::cells::{Phase, RhoSchedule};
+use mfrnn::cells::vanilla::Vanilla;
+use mfrnn::cells::{CellParams, FixedPoints, Phase, RhoSchedule};
 use mfrnn::expect::{Integrator, Strategy};
 use proptest::prelude::*;
 
+fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> mfrnn::Result<CellParams> {
+    CellParams::builder()
+        .sigma_w(sw)
+        .sigma_v(sv)
+        .sigma_b(sb)
+        .mu_b(mu)
+        .r(r)
+        .build()
+}
+
 fn net(b: Builtin, sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> Vanilla {
-    Vanilla::with_builtin(b, VanillaParams::new(sw, sv, sb, mu, r).unwrap())
+    Vanilla::with_builtin(b, params(sw, sv, sb, mu, r).unwrap())
 }
 
 /// tanh, no inputs: the feed-forward depth-scale table of the project's research notes
@@ -29,33 +39,37 @@ fn tanh_depth_scale_table() {
             .analyze(1.0)
             .unwrap();
         assert!(
-            (a.q_star - q).abs() < 6e-9 * q.max(1.0),
+            (a.summary.q_star - q).abs() < 6e-9 * q.max(1.0),
             "{sw}: q* {}",
-            a.q_star
+            a.summary.q_star
         );
-        assert!((a.chi_1 - chi1).abs() < 1e-6, "{sw}: chi1 {}", a.chi_1);
         assert!(
-            (a.c_star.unwrap() - c).abs() < 1e-6,
+            (a.summary.chi_1 - chi1).abs() < 1e-6,
+            "{sw}: chi1 {}",
+            a.summary.chi_1
+        );
+        assert!(
+            (a.summary.c_star.unwrap() - c).abs() < 1e-6,
             "{sw}: c* {:?}",
-            a.c_star
+            a.summary.c_star
         );
         assert!(
-            (a.xi_c.unwrap() - xi_c).abs() < 1e-4 * xi_c,
+            (a.summary.xi_c.unwrap() - xi_c).abs() < 1e-4 * xi_c,
             "{sw}: xi_c {:?}",
-            a.xi_c
+            a.summary.xi_c
         );
         assert!(
-            (a.xi_q.unwrap() - xi_q).abs() < 1e-4 * xi_q,
+            (a.summary.xi_q.unwrap() - xi_q).abs() < 1e-4 * xi_q,
             "{sw}: xi_q {:?}",
-            a.xi_q
+            a.summary.xi_q
         );
-        assert!(a.residual < 1e-12 * a.q_star.max(1.0));
+        assert!(a.residual < 1e-12 * a.summary.q_star.max(1.0));
         let expected = if chi1 < 1.0 {
             Phase::Ordered
         } else {
             Phase::Chaotic
         };
-        assert_eq!(a.phase, expected);
+        assert_eq!(a.summary.phase, expected);
     }
 }
 
@@ -66,10 +80,21 @@ fn relu_closed_form_fixed_point_and_divergence() {
     let a = v.analyze(1.0).unwrap();
     let drive = 0.25 * 0.8 + 0.01;
     let q = drive / (1.0 - 0.72);
-    assert!((a.q_star - q).abs() < 1e-13 * q, "{} vs {q}", a.q_star);
-    assert!((a.chi_q - 0.72).abs() < 1e-13);
-    assert!((a.chi_1 - 0.72).abs() < 1e-13);
-    assert_eq!(a.variance_fixed_points.len(), 1);
+    assert!(
+        (a.summary.q_star - q).abs() < 1e-13 * q,
+        "{} vs {q}",
+        a.summary.q_star
+    );
+    assert!((a.summary.chi_q - 0.72).abs() < 1e-13);
+    assert!((a.summary.chi_1 - 0.72).abs() < 1e-13);
+    let FixedPoints::Vanilla {
+        variance_fixed_points,
+        ..
+    } = &a.fixed_points
+    else {
+        panic!("vanilla fixed points expected: {:?}", a.fixed_points)
+    };
+    assert_eq!(variance_fixed_points.len(), 1);
     // σ_w² >= 2: no finite fixed point, a typed error that says so.
     let e = net(Builtin::Relu, 1.5, 0.5, 0.1, 0.0, 1.0)
         .analyze(1.0)
@@ -81,7 +106,11 @@ fn relu_closed_form_fixed_point_and_divergence() {
         .analyze(0.2)
         .unwrap();
     let q = (0.64 * 0.09 + 0.5 + 0.25) / (1.0 - 0.64);
-    assert!((a.q_star - q).abs() < 1e-12 * q, "{} vs {q}", a.q_star);
+    assert!(
+        (a.summary.q_star - q).abs() < 1e-12 * q,
+        "{} vs {q}",
+        a.summary.q_star
+    );
 }
 
 /// erf: V(q) = σ_w² (2/π) asin(2q/(1+2q)) + drive, χ₁ = σ_w² (4/π)/√(1+4q).
@@ -89,14 +118,14 @@ fn relu_closed_form_fixed_point_and_divergence() {
 fn erf_closed_forms() {
     let (sw, sv, sb, r) = (1.3, 0.7, 0.2, 1.1);
     let a = net(Builtin::Erf, sw, sv, sb, 0.0, r).analyze(0.4).unwrap();
-    let q = a.q_star;
+    let q = a.summary.q_star;
     let pi = std::f64::consts::PI;
     let v = sw * sw * 2.0 / pi * (2.0 * q / (1.0 + 2.0 * q)).asin() + sv * sv * r + sb * sb;
     assert!((v - q).abs() < 1e-13 * q);
     let chi1 = sw * sw * 4.0 / pi / (1.0 + 4.0 * q).sqrt();
-    assert!((a.chi_1 - chi1).abs() < 1e-13);
+    assert!((a.summary.chi_1 - chi1).abs() < 1e-13);
     // c*: (σ_w² (2/π) asin(2 q c/(1 + 2q)) + σ_v² ρ R + σ_b²)/q = c.
-    let c = a.c_star.unwrap();
+    let c = a.summary.c_star.unwrap();
     let m =
         (sw * sw * 2.0 / pi * (2.0 * q * c / (1.0 + 2.0 * q)).asin() + sv * sv * 0.4 * r + sb * sb)
             / q;
@@ -109,7 +138,7 @@ fn erf_closed_forms() {
 fn trajectories_closed_form_vs_quadrature() {
     let sched = RhoSchedule::parse("0.3x3,1x12,0x5").unwrap();
     for (b, sw) in [(Builtin::Erf, 1.4), (Builtin::Relu, 1.1)] {
-        let p = VanillaParams::new(sw, 0.6, 0.2, 0.1, 1.0).unwrap();
+        let p = params(sw, 0.6, 0.2, 0.1, 1.0).unwrap();
         let fast = Vanilla::with_builtin(b, p).trajectory(&sched).unwrap();
         let quad = Vanilla::with_builtin(b, p)
             .with_integrator(Integrator::with_strategy(Strategy::Adaptive))
@@ -141,16 +170,16 @@ fn trajectory_reaches_the_fixed_point() {
         .trajectory(&RhoSchedule::constant(1.0, 200).unwrap())
         .unwrap();
     let a = v.analyze(1.0).unwrap();
-    assert!((tr.q[199] - a.q_star).abs() < 1e-12);
-    assert_eq!(a.c_star, Some(1.0));
+    assert!((tr.q[199] - a.summary.q_star).abs() < 1e-12);
+    assert_eq!(a.summary.c_star, Some(1.0));
     assert!((tr.c[199] - 1.0).abs() < 1e-12);
     // Independent inputs: c^t → c* < 1.
     let tr = v
         .trajectory(&RhoSchedule::constant(0.0, 200).unwrap())
         .unwrap();
     let a = v.analyze(0.0).unwrap();
-    assert!((tr.c[199] - a.c_star.unwrap()).abs() < 1e-10);
-    assert!(a.c_star.unwrap() < 1.0);
+    assert!((tr.c[199] - a.summary.c_star.unwrap()).abs() < 1e-10);
+    assert!(a.summary.c_star.unwrap() < 1.0);
 }
 
 /// Bad parameters are typed errors naming the parameter.
@@ -163,7 +192,7 @@ fn bad_parameters() {
         ((1.0, 0.0, 0.0, f64::INFINITY, 1.0), "mu-b"),
         ((1.0, 0.0, 0.0, 0.0, -2.0), "r"),
     ] {
-        let e = VanillaParams::new(args.0, args.1, args.2, args.3, args.4).unwrap_err();
+        let e = params(args.0, args.1, args.2, args.3, args.4).unwrap_err();
         assert!(e.to_string().contains(&format!("`{name}`")), "{e}");
     }
     let v = net(Builtin::Tanh, 1.0, 0.5, 0.1, 0.0, 1.0);
@@ -182,20 +211,20 @@ proptest! {
         let b = [Builtin::Tanh, Builtin::Erf, Builtin::HardTanh, Builtin::Sigmoid][i];
         let v = net(b, sw, sv, sb, mu, 1.0);
         let a = v.analyze(rho).unwrap();
-        let q = a.q_star;
+        let q = a.summary.q_star;
         prop_assume!(q > 1e-6);
         prop_assert!((v.variance_map(q).unwrap() - q).abs() <= 1e-12 * q.max(1.0));
         let h = 1e-5 * q;
         let fd = (v.variance_map(q + h).unwrap() - v.variance_map(q - h).unwrap()) / (2.0 * h);
-        prop_assert!((fd - a.chi_q).abs() < 1e-6 * (1.0 + a.chi_q.abs()), "chi_q {fd} vs {}", a.chi_q);
+        prop_assert!((fd - a.summary.chi_q).abs() < 1e-6 * (1.0 + a.summary.chi_q.abs()), "chi_q {fd} vs {}", a.summary.chi_q);
         // The correlation map M(c) = q_ab'(c)/q*.
         let m = |c: f64| v.covariance_map(q, c, rho).unwrap() / q;
-        let c = a.c_star.unwrap();
+        let c = a.summary.c_star.unwrap();
         prop_assert!((m(c) - c).abs() <= 1e-12, "M(c*) − c* = {}", m(c) - c);
         if c < 1.0 - 1e-3 && c > -1.0 + 1e-3 {
             let hc = 1e-5;
             let fdc = (m(c + hc) - m(c - hc)) / (2.0 * hc);
-            prop_assert!((fdc - a.chi_c.unwrap()).abs() < 1e-6 * (1.0 + fdc.abs()), "chi_c {fdc} vs {:?}", a.chi_c);
+            prop_assert!((fdc - a.summary.chi_c.unwrap()).abs() < 1e-6 * (1.0 + fdc.abs()), "chi_c {fdc} vs {:?}", a.summary.chi_c);
         }
         // c = 1 is a fixed point exactly when ρ = 1, and its slope there is χ₁.
         prop_assert!((v.covariance_map(q, 1.0, 1.0).unwrap() / q - 1.0).abs() < 1e-13);
@@ -203,7 +232,7 @@ proptest! {
         // one-sided difference needs a much smaller step there.
         let hc = if b == Builtin::HardTanh { 1e-10 } else { 1e-6 };
         let fd1 = (1.0 - v.covariance_map(q, 1.0 - hc, 1.0).unwrap() / q) / hc;
-        prop_assert!((fd1 - a.chi_1).abs() < 1e-4 * (1.0 + a.chi_1), "chi_1 {fd1} vs {}", a.chi_1);
+        prop_assert!((fd1 - a.summary.chi_1).abs() < 1e-4 * (1.0 + a.summary.chi_1), "chi_1 {fd1} vs {}", a.summary.chi_1);
     }
 }
 
@@ -219,17 +248,17 @@ proptest! {
         let a = v.analyze(rho).unwrap();
         let s = v.summary(rho).unwrap();
         let close = |x: f64, y: f64| (x - y).abs() <= 1e-10 * x.abs().max(1.0);
-        prop_assert!(close(a.q_star, s.q_star), "q* {} vs {}", a.q_star, s.q_star);
-        prop_assert!(close(a.chi_1, s.chi_1));
-        prop_assert!(close(a.chi_q, s.chi_q));
-        match (a.c_star, s.c_star) {
+        prop_assert!(close(a.summary.q_star, s.q_star), "q* {} vs {}", a.summary.q_star, s.q_star);
+        prop_assert!(close(a.summary.chi_1, s.chi_1));
+        prop_assert!(close(a.summary.chi_q, s.chi_q));
+        match (a.summary.c_star, s.c_star) {
             (Some(x), Some(y)) => prop_assert!((x - y).abs() < 1e-9, "c* {x} vs {y}"),
             (x, y) => prop_assert_eq!(x, y),
         }
-        match (a.chi_c, s.chi_c) {
+        match (a.summary.chi_c, s.chi_c) {
             (Some(x), Some(y)) => prop_assert!((x - y).abs() < 1e-8 * (1.0 + x.abs()), "chi_c {x} vs {y}"),
             (x, y) => prop_assert_eq!(x, y),
         }
-        prop_assert_eq!(a.phase, s.phase);
+        prop_assert_eq!(a.summary.phase, s.phase);
     }
 }

@@ -1302,7 +1302,7 @@ fn minimal_spectra(dir: &Path, quick: bool, bar: &ProgressBar) -> Result<String,
         "weights,q_star,mu_b,r,sigma_w,sigma_v,steps,exact,theory_m1,unit_recursion_m1,unit_recursion_m1_se,theory_normalized_variance,sampled_m1,sampled_m1_se,sampled_normalized_variance,sampled_normalized_variance_se,ks_distance,theory_mass_on_grid,law_atoms,width,networks,burn_in\n",
     );
     let mut body = format!(
-        "<h3>minimalRNN</h3>\n<p>Critical minimalRNNs (<code>init::minimal</code>: χ₁ = 1 in \
+        "<h3>minimalRNN</h3>\n<p>Critical minimalRNNs (<code>init::critical</code>: χ₁ = 1 in \
          the factorised theory at q* = 16, R = 0.46, σ_b = 0, σ_v solved for) at μ_b = 0 and 4. \
          The theory is the spectrum of J = diag(u) + diag(σ'(e)(h − z)) W with the per-unit law \
          of the diagonals taken from {units} unit paths of the exact tied-weight process after \

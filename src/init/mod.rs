@@ -369,7 +369,7 @@ fn fixed_point_warnings(fp: &FixedPointCheck, name: &str) -> Vec<String> {
 
 impl CriticalInit {
     /// minimalRNN: the one-step normalised variance `v₁` of `J Jᵀ` from the exact unit process
-    /// of the tied-weight network (`cells::exact`, `units` paths after `burn_in` steps, seeded
+    /// of the tied-weight network (`exact`, `units` paths after `burn_in` steps, seeded
     /// by `seed`) instead of the factorised Gaussian law of (I.6). Exact for one step given
     /// the unit law (`theory/04-spectra.md`, (S.5)); across steps it is still the free
     /// approximation. Checked against sampled networks in `tests/init.rs`
