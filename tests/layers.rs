@@ -15,7 +15,8 @@
 //! | 8 | `phase` |
 //! | 9 | `init` |
 //! | 10 | `training` |
-//! | 11 | `cli` |
+//! | 11 | `report` (library recipes behind the report stages, when there are any) |
+//! | 12 | `cli` |
 //!
 //! `theory` (documentation only) may be cited by anyone. Modules of one layer may use each
 //! other only where listed in `SIDEWAYS`. A module missing from the table fails the test, so a
@@ -42,7 +43,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("phase", 8),
     ("init", 9),
     ("training", 10),
-    ("cli", 11),
+    ("report", 11),
+    ("cli", 12),
     ("theory", 0),
 ];
 
@@ -60,41 +62,54 @@ fn layer(module: &str) -> Option<u32> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
 }
 
-/// Every `crate::name` in a Rust source text, outside comments (line comments and doc
-/// comments are dropped line by line; the crate's sources have no block comments).
+/// Every module named by a `crate::` path in a Rust source text, outside comments (line comments
+/// and doc comments are dropped line by line; the crate's sources have no block comments).
+/// Groups are followed through lines and nesting: `crate::{a::{b, c},\n d}` names `a` and `d`.
 fn crate_paths(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let code = match line.find("//") {
+    let code: String = text
+        .lines()
+        .map(|line| match line.find("//") {
             Some(i) => &line[..i],
             None => line,
-        };
-        let mut rest = code;
-        while let Some(i) = rest.find("crate::") {
-            let tail = &rest[i + "crate::".len()..];
-            let name: String = tail
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            // `crate::{a, b}` groups: every name in the braces.
-            if tail.starts_with('{') {
-                let end = tail.find('}').unwrap_or(tail.len());
-                for part in tail[1..end].split(',') {
-                    let n: String = part
-                        .trim()
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect();
-                    if !n.is_empty() {
-                        out.push(n);
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("crate::") {
+        let tail = rest[i + "crate::".len()..].trim_start();
+        if let Some(group) = tail.strip_prefix('{') {
+            // The top-level items of the group, up to its matching brace.
+            let (mut depth, mut item_start, mut end) = (0usize, 0usize, group.len());
+            for (k, ch) in group.char_indices() {
+                match ch {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        end = k;
+                        break;
                     }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(ident(&group[item_start..k]));
+                        item_start = k + 1;
+                    }
+                    _ => {}
                 }
-            } else if !name.is_empty() {
-                out.push(name.clone());
             }
-            rest = &tail[name.len().max(1).min(tail.len())..];
+            out.push(ident(&group[item_start..end]));
+            rest = &group[end.min(group.len())..];
+        } else {
+            out.push(ident(tail));
+            rest = tail;
         }
     }
+    out.retain(|n| !n.is_empty());
     out
 }
 
@@ -172,10 +187,21 @@ fn the_checker_reports_an_upward_use() {
     )
     .unwrap();
     std::fs::write(dir.join("gauss.rs"), "use crate::{error, expect};\n").unwrap();
+    // A group over several lines, with a nested group: `init` is above `spectrum`.
+    std::fs::create_dir_all(dir.join("spectrum")).unwrap();
+    std::fs::write(
+        dir.join("spectrum/y.rs"),
+        "use crate::{\n    cells::Cell,\n    init::{self, Target},\n};\nfn f() { crate::stats::mean_se(&[]); }\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("newmod.rs"), "\n").unwrap();
     let bad = violations(&dir);
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert_eq!(bad.len(), 4, "{bad:?}");
+    assert!(
+        bad.iter()
+            .any(|b| b.contains("`spectrum` (layer 7) uses `init`"))
+    );
     assert!(
         bad.iter()
             .any(|b| b.contains("`cells` (layer 4) uses `sim`"))
