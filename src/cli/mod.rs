@@ -7,6 +7,7 @@ mod series;
 mod sim_phase;
 mod spectrum;
 mod svg;
+mod train;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ enum Command {
     Init(init::InitArgs),
     /// Run the analysis on built-in defaults and write a report directory.
     Report(report::ReportArgs),
+    /// Train a cell by backpropagation through time on a task (digits, recall, copy, adding).
+    Train(train::TrainArgs),
 }
 
 /// Arguments of `mfrnn expect`.
@@ -139,6 +142,7 @@ pub fn main() -> ExitCode {
         Command::Init(a) => init::run_init(a).map_err(|e| e.to_string()),
         Command::Series(a) => series::run_series(a).map_err(|e| e.to_string()),
         Command::Report(a) => report::run(a),
+        Command::Train(a) => train::run_train(a).map_err(|e| e.to_string()),
     };
     match out {
         Ok(s) => {
