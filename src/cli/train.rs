@@ -156,7 +156,7 @@ pub(crate) struct TrainArgs {
     /// Evaluate every this many steps.
     #[arg(long = "eval-every", default_value_t = 200)]
     pub eval_every: usize,
-    /// Evaluation batch size of the synthetic tasks (digits: the 359 test images).
+    /// Evaluation batch size of the synthetic tasks (digits: the 355 test images).
     #[arg(long = "eval-size", default_value_t = 1000)]
     pub eval_size: usize,
     /// Seed of the initialization and the training batches.

@@ -347,15 +347,17 @@ impl<T: Real> Engine<T> {
             match targets {
                 Targets::Classes(cls) => {
                     let t = cls[c] as usize;
-                    let m = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let sum: f64 = col.iter().map(|v| (v - m).exp()).sum();
-                    let lse = m + sum.ln();
-                    loss += lse - col[t];
+                    // log-sum-exp as m + ln(1 + Σ_{i ≠ argmax} e^{y_i − m}): accurate when
+                    // the prediction is confident (the loss is then ≪ 1).
+                    let am = (0..k).fold(0, |a, i| if col[i] > col[a] { i } else { a });
+                    let m = col[am];
+                    let rest: f64 = (0..k).filter(|&i| i != am).map(|i| (col[i] - m).exp()).sum();
+                    let lse = m + rest.ln_1p();
+                    loss += (m - col[t]) + rest.ln_1p();
                     if c / b >= self.scored_from {
                         scored += 1;
                         // First maximum, as numpy's argmax.
-                        let arg = (0..k).fold(0, |a, i| if col[i] > col[a] { i } else { a });
-                        correct += usize::from(arg == t);
+                        correct += usize::from(am == t);
                     }
                     for (i, yv) in y.iter_mut().enumerate() {
                         let p = (col[i] - lse).exp() - if i == t { 1.0 } else { 0.0 };
