@@ -168,6 +168,10 @@ pub(crate) struct TrainArgs {
     /// Float type.
     #[arg(long, value_enum, default_value = "f32")]
     pub precision: PrecisionArg,
+    /// Split each batch into this many parts computed on parallel threads (results depend on
+    /// the split, not on the number of threads).
+    #[arg(long = "batch-split", default_value_t = 1)]
+    pub batch_split: usize,
     /// Write parameters, evaluation batch, initial gradient and manifest.json into this
     /// directory (a new path, an empty directory, or an earlier unmodified --save output).
     #[arg(long)]
@@ -249,6 +253,7 @@ pub(crate) fn config(a: &TrainArgs) -> Result<RunConfig> {
     c.eval_size = a.eval_size;
     c.seed = a.seed;
     c.data_seed = a.data_seed;
+    c.batch_split = a.batch_split;
     c.precision = match a.precision {
         PrecisionArg::F32 => Precision::F32,
         PrecisionArg::F64 => Precision::F64,

@@ -435,26 +435,7 @@ impl<T: Real> Engine<T> {
         while j0 < b {
             let j1 = (j0 + chunk).min(b);
             let bc = j1 - j0;
-            self.gx.clear();
-            for s in 0..self.len {
-                self.gx
-                    .extend_from_slice(&batch.x[(s * b + j0) * d..(s * b + j1) * d]);
-            }
-            let targets = match &batch.targets {
-                Targets::Classes(c) => Targets::Classes(
-                    (0..ns)
-                        .flat_map(|j| c[j * b + j0..j * b + j1].iter().copied())
-                        .collect(),
-                ),
-                Targets::Values(v) => {
-                    let k = self.k;
-                    Targets::Values(
-                        (0..ns)
-                            .flat_map(|j| v[(j * b + j0) * k..(j * b + j1) * k].iter().copied())
-                            .collect(),
-                    )
-                }
-            };
+            let targets = gather(batch, j0, j1, self.len, d, ns, self.k, &mut self.gx);
             let x = std::mem::take(&mut self.gx);
             let want = grad.is_some();
             let e = self.pass(params, &x, &targets, bc, want.then_some(&mut part[..]));
@@ -473,6 +454,119 @@ impl<T: Real> Engine<T> {
         }
         total.loss /= b as f64;
         total
+    }
+}
+
+/// Copies sequences `j0..j1` of `batch` into `x` (an `L × (j1 − j0) × d` array) and returns
+/// their targets.
+#[allow(clippy::too_many_arguments)]
+fn gather<T: Real>(
+    batch: &Batch<T>,
+    j0: usize,
+    j1: usize,
+    len: usize,
+    d: usize,
+    ns: usize,
+    k: usize,
+    x: &mut Vec<T>,
+) -> Targets {
+    let b = batch.batch;
+    x.clear();
+    for s in 0..len {
+        x.extend_from_slice(&batch.x[(s * b + j0) * d..(s * b + j1) * d]);
+    }
+    match &batch.targets {
+        Targets::Classes(c) => Targets::Classes(
+            (0..ns)
+                .flat_map(|j| c[j * b + j0..j * b + j1].iter().copied())
+                .collect(),
+        ),
+        Targets::Values(v) => Targets::Values(
+            (0..ns)
+                .flat_map(|j| v[(j * b + j0) * k..(j * b + j1) * k].iter().copied())
+                .collect(),
+        ),
+    }
+}
+
+/// A pass over a batch split into `parts` equal groups of sequences computed in parallel
+/// (rayon), each by its own [`Engine`]; losses and gradients are combined in the order of the
+/// parts. The result depends on `parts` (the order of the sums), not on the number of
+/// threads that run them. `parts = 1` is the plain single-threaded pass.
+pub(crate) struct Split<T> {
+    parts: Vec<Part<T>>,
+}
+
+struct Part<T> {
+    engine: Engine<T>,
+    x: Vec<T>,
+    grad: Vec<T>,
+    eval: Eval,
+}
+
+impl<T: Real> Split<T> {
+    pub(crate) fn new(m: &Model, parts: usize) -> Self {
+        Split {
+            parts: (0..parts.max(1))
+                .map(|_| Part {
+                    engine: Engine::new(m),
+                    x: Vec::new(),
+                    grad: Vec::new(),
+                    eval: Eval {
+                        loss: 0.0,
+                        correct: 0,
+                        scored: 0,
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// As [`Engine::pass`] over the whole batch.
+    pub(crate) fn pass(&mut self, params: &[T], batch: &Batch<T>, grad: Option<&mut [T]>) -> Eval {
+        let b = batch.batch;
+        let k = self.parts.len().min(b);
+        if k == 1 {
+            return self.parts[0].engine.pass(params, &batch.x, &batch.targets, b, grad);
+        }
+        use rayon::prelude::*;
+        let want = grad.is_some();
+        self.parts[..k].par_iter_mut().enumerate().for_each(|(i, p)| {
+            let (j0, j1) = (i * b / k, (i + 1) * b / k);
+            let e = &p.engine;
+            let targets = gather(batch, j0, j1, e.len, e.d, e.readout.len(), e.k, &mut p.x);
+            if want {
+                p.grad.resize(params.len(), T::zero());
+            }
+            let x = std::mem::take(&mut p.x);
+            p.eval = p.engine.pass(params, &x, &targets, j1 - j0, want.then_some(&mut p.grad[..]));
+            p.x = x;
+        });
+        let mut total = Eval {
+            loss: 0.0,
+            correct: 0,
+            scored: 0,
+        };
+        if let Some(g) = grad {
+            g.fill(T::zero());
+            for (i, p) in self.parts[..k].iter().enumerate() {
+                let w = T::of(((i + 1) * b / k - i * b / k) as f64 / b as f64);
+                for (g, &v) in g.iter_mut().zip(&p.grad) {
+                    *g += w * v;
+                }
+            }
+        }
+        for (i, p) in self.parts[..k].iter().enumerate() {
+            total.loss += p.eval.loss * ((i + 1) * b / k - i * b / k) as f64 / b as f64;
+            total.correct += p.eval.correct;
+            total.scored += p.eval.scored;
+        }
+        total
+    }
+
+    /// The first part's engine (for chunked evaluation).
+    pub(crate) fn engine(&mut self) -> &mut Engine<T> {
+        &mut self.parts[0].engine
     }
 }
 

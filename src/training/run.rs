@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::init::{self, InitScheme, ResolvedInit};
 use super::linalg::{Real, sum_sq};
-use super::model::{CellSpec, Engine, Eval, Model};
+use super::model::{CellSpec, Eval, Model, Split};
 use super::optim::{Optimizer, State};
 use super::tasks::{Baseline, Batch, Task, TaskData, rng};
 use crate::error::{Error, Result};
@@ -60,6 +60,10 @@ pub struct RunConfig {
     pub data_seed: u64,
     /// `f32` or `f64`.
     pub precision: Precision,
+    /// Split each training batch into this many equal parts computed in parallel (one run on
+    /// several threads). Results depend on it (the order of the sums), not on the number of
+    /// threads. 1 (the default) suits grids, which run one run per thread.
+    pub batch_split: usize,
 }
 
 /// Largest memory one run may hold for its buffers (bytes).
@@ -93,6 +97,7 @@ impl RunConfig {
             seed: 0,
             data_seed: 0,
             precision: Precision::F32,
+            batch_split: 1,
         }
     }
 
@@ -130,6 +135,7 @@ impl RunConfig {
         count("steps", self.steps, 1 << 40, "at least 1")?;
         count("eval-every", self.eval_every, usize::MAX, "at least 1")?;
         count("eval-size", self.eval_size, 1 << 20, "1 to 1 048 576")?;
+        count("batch-split", self.batch_split, 64, "1 to 64")?;
         let task = self.task.build(self.data_seed)?;
         let model = Model::for_task(self.cell, self.width, &task)?;
         let elem = match self.precision {
@@ -301,12 +307,14 @@ pub(crate) fn run<T: Real>(
     let initial = params.clone();
     let mut prev = params.clone();
     let eval: Batch<T> = task.eval_batch(cfg.eval_size, cfg.data_seed);
-    let mut engine = Engine::<T>::new(model);
+    let mut engine = Split::<T>::new(model, cfg.batch_split);
     let mut grad = vec![T::zero(); params.len()];
     let mut opt = State::new(cfg.optimizer, params.len());
     let mut batches = rng(cfg.seed, 1);
     let mut batch: Batch<T> = task.sample(&mut rng(cfg.seed, 1), 0);
-    let evaluate = |engine: &mut Engine<T>, p: &[T]| -> Eval { engine.evaluate_chunked(p, &eval, cfg.batch, None) };
+    let evaluate = |engine: &mut Split<T>, p: &[T]| -> Eval {
+        engine.engine().evaluate_chunked(p, &eval, cfg.batch, None)
+    };
     let e0 = evaluate(&mut engine, &params);
     let mut curve = vec![CurvePoint {
         step: 0,
@@ -328,7 +336,7 @@ pub(crate) fn run<T: Real>(
     let mut last_eval = e0;
     for step in 1..=cfg.steps {
         task.refill(&mut batches, cfg.batch, &mut batch);
-        let e = engine.pass(&params, &batch.x, &batch.targets, cfg.batch, Some(&mut grad));
+        let e = engine.pass(&params, &batch, Some(&mut grad));
         let diverged = |reason| Outcome::Diverged { step, reason };
         if !e.loss.is_finite() {
             outcome = diverged(Divergence::NonFiniteLoss);
@@ -405,4 +413,69 @@ pub(crate) fn run<T: Real>(
         diagnostics: diag,
     };
     Ok((result, Trained { initial, last: params }))
+}
+
+/// A run's training state for stepping by hand (benchmarks, custom loops): parameters at the
+/// configuration's initialization, optimizer state, buffers.
+pub struct Trainer<T: Real> {
+    engine: Split<T>,
+    params: Vec<T>,
+    grad: Vec<T>,
+    opt: State<T>,
+    lr: f64,
+    clip: Option<f64>,
+}
+
+impl<T: Real> Trainer<T> {
+    /// The trainer of `cfg` (its precision field is ignored: `T` decides) and the task.
+    ///
+    /// # Errors
+    /// As [`RunConfig::prepare`].
+    pub fn new(cfg: &RunConfig) -> Result<(Trainer<T>, TaskData)> {
+        let (task, model) = cfg.prepare()?;
+        let resolved = init::resolve(&cfg.init, cfg.cell, task.input_second_moment, cfg.embedding_r)?;
+        let params: Vec<T> =
+            init::draw(&model, &cfg.init, &resolved, cfg.embedding_r, &mut rng(cfg.seed, 0))
+                .into_iter()
+                .map(T::of)
+                .collect();
+        let n = params.len();
+        Ok((
+            Trainer {
+                engine: Split::new(&model, cfg.batch_split),
+                params,
+                grad: vec![T::zero(); n],
+                opt: State::new(cfg.optimizer, n),
+                lr: cfg.lr,
+                clip: cfg.clip,
+            },
+            task,
+        ))
+    }
+
+    /// One training step on `batch` (forward, backward, clipping, update); returns the
+    /// batch's loss and accuracy before the update and the gradient norm before clipping.
+    /// No divergence check: see [`train`] for that.
+    ///
+    /// # Panics
+    /// If the batch does not fit the task the trainer was made for.
+    pub fn step(&mut self, batch: &Batch<T>) -> (Eval, f64) {
+        let e = self.engine.pass(&self.params, batch, Some(&mut self.grad));
+        let norm = sum_sq(&self.grad).sqrt();
+        if let Some(c) = self.clip
+            && norm > c
+        {
+            let f = T::of(c / norm);
+            for g in &mut self.grad {
+                *g *= f;
+            }
+        }
+        self.opt.update(&mut self.params, &self.grad, self.lr);
+        (e, norm)
+    }
+
+    /// The current parameters.
+    pub fn params(&self) -> &[T] {
+        &self.params
+    }
 }
