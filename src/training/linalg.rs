@@ -78,14 +78,54 @@ impl Real for f64 {
         self
     }
     fn phi(phi: Builtin, a: &[f64], h: &mut [f64]) {
-        // The crate's accurate activations: f64 is the precision of the checks.
-        for (h, &a) in h.iter_mut().zip(a) {
-            *h = phi.eval(Deriv::Phi, a);
+        // The crate's accurate activations (f64 is the precision of the checks), with the
+        // common ones called directly so that the loop inlines them.
+        use crate::activation::{sigmoid, tanh};
+        let map = |f: &dyn Fn(f64) -> f64, h: &mut [f64]| {
+            for (h, &a) in h.iter_mut().zip(a) {
+                *h = f(a);
+            }
+        };
+        match phi {
+            Builtin::Tanh => {
+                for (h, &a) in h.iter_mut().zip(a) {
+                    *h = tanh(a);
+                }
+            }
+            Builtin::Sigmoid => {
+                for (h, &a) in h.iter_mut().zip(a) {
+                    *h = sigmoid(a);
+                }
+            }
+            Builtin::Relu => {
+                for (h, &a) in h.iter_mut().zip(a) {
+                    *h = a.max(0.0);
+                }
+            }
+            Builtin::Linear => h.copy_from_slice(a),
+            _ => map(&|x| phi.eval(Deriv::Phi, x), h),
         }
     }
-    fn dphi_mul(phi: Builtin, a: &[f64], _h: &[f64], g: &[f64], out: &mut [f64]) {
-        for ((o, &a), &g) in out.iter_mut().zip(a).zip(g) {
-            *o = g * phi.eval(Deriv::DPhi, a);
+    fn dphi_mul(phi: Builtin, a: &[f64], h: &[f64], g: &[f64], out: &mut [f64]) {
+        use crate::activation::sech2;
+        match phi {
+            Builtin::Tanh => {
+                for ((o, &a), &g) in out.iter_mut().zip(a).zip(g) {
+                    *o = g * sech2(a);
+                }
+            }
+            // σ' = σ(1 − σ) from the stored σ(a): no second exponential.
+            Builtin::Sigmoid => {
+                for ((o, &h), &g) in out.iter_mut().zip(h).zip(g) {
+                    *o = g * (h * (1.0 - h));
+                }
+            }
+            Builtin::Linear => out.copy_from_slice(g),
+            _ => {
+                for ((o, &a), &g) in out.iter_mut().zip(a).zip(g) {
+                    *o = g * phi.eval(Deriv::DPhi, a);
+                }
+            }
         }
     }
     fn sigmoid_in_place(x: &mut [f64]) {

@@ -74,11 +74,3 @@ pub use run::{
 };
 pub use tasks::{Baseline, Batch, LossKind, MAX_SEQ_LEN, Padding, Targets, Task, TaskData};
 
-#[doc(hidden)]
-/// Scratch: the engine's GEMM for benchmarks.
-#[allow(clippy::too_many_arguments)]
-pub fn bench_gemm<T: Real>(c: &mut [T], m: usize, n: usize, acc: bool, a: &[T], ar: usize, ac: usize, at: bool, b: &[T], br: usize, bc: usize, bt: bool) {
-    let oa = if at { linalg::Op::t(a, ar, ac) } else { linalg::Op::n(a, ar, ac) };
-    let ob = if bt { linalg::Op::t(b, br, bc) } else { linalg::Op::n(b, br, bc) };
-    linalg::gemm(c, m, n, acc, oa, ob);
-}

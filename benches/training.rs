@@ -1,0 +1,53 @@
+//! Training-step throughput (forward + backward + SGD update) of the BPTT engine, vanilla tanh
+//! and minimalRNN, at the two shapes of issue 13, f32 and f64, one thread and the batch split
+//! over two. Peer: `benches/peers/jax_train.py bench` (same task and FLOP count). Numbers in
+//! docs/performance.md §Training.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mfrnn::activation::Builtin;
+use mfrnn::training::{Batch, CellSpec, Optimizer, Padding, Real, RunConfig, Task, Trainer};
+use rand::SeedableRng;
+
+fn config(cell: CellSpec, n: usize, b: usize, t: usize, split: usize) -> RunConfig {
+    let mut c = RunConfig::new(
+        cell,
+        Task::Recall {
+            padding: t - 1,
+            classes: 10,
+            dim: 32,
+            pad: Padding::Noise,
+        },
+    );
+    c.width = n;
+    c.batch = b;
+    c.batch_split = split;
+    c.optimizer = Optimizer::sgd(0.0);
+    c.clip = None;
+    c
+}
+
+fn step<T: Real>(cr: &mut Criterion, name: &str, cfg: &RunConfig) {
+    let (mut tr, task) = Trainer::<T>::new(cfg).unwrap();
+    let batch: Batch<T> = task.sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1), cfg.batch);
+    cr.bench_function(name, |bch| bch.iter(|| tr.step(&batch)));
+}
+
+fn bench(c: &mut Criterion) {
+    for (n, b, t) in [(128, 64, 100), (64, 32, 500)] {
+        for cell in [CellSpec::Vanilla(Builtin::Tanh), CellSpec::Minimal] {
+            for split in [1, 2] {
+                let cfg = config(cell, n, b, t, split);
+                let tag = format!("{} N={n} B={b} T={t} threads={split}", cell.name());
+                step::<f32>(c, &format!("f32 {tag}"), &cfg);
+                step::<f64>(c, &format!("f64 {tag}"), &cfg);
+            }
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
+    targets = bench
+}
+criterion_main!(benches);
