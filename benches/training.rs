@@ -32,6 +32,21 @@ fn step<T: Real>(cr: &mut Criterion, name: &str, cfg: &RunConfig) {
     cr.bench_function(name, |bch| bch.iter(|| tr.step(&batch)));
 }
 
+/// The machine's GEMM peak as the engine's product reaches it: square 1024 products.
+fn gemm_peak(c: &mut Criterion) {
+    let n = 1024;
+    let a32: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut c32 = vec![0f32; n * n];
+    c.bench_function("gemm f32 1024^3 (2.15 GFLOP)", |bch| {
+        bch.iter(|| mfrnn::training::matmul(&mut c32, &a32, &a32, n, n, n))
+    });
+    let a64: Vec<f64> = (0..n * n).map(|i| (i % 7) as f64 * 0.1).collect();
+    let mut c64 = vec![0f64; n * n];
+    c.bench_function("gemm f64 1024^3 (2.15 GFLOP)", |bch| {
+        bch.iter(|| mfrnn::training::matmul(&mut c64, &a64, &a64, n, n, n))
+    });
+}
+
 fn bench(c: &mut Criterion) {
     for (n, b, t) in [(128, 64, 100), (64, 32, 500)] {
         for cell in [CellSpec::Vanilla(Builtin::Tanh), CellSpec::Minimal] {
@@ -48,6 +63,6 @@ fn bench(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = bench
+    targets = gemm_peak, bench
 }
 criterion_main!(benches);

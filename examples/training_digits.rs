@@ -40,12 +40,17 @@ fn main() -> Result<(), mfrnn::Error> {
         }
     }
     let results = train_many(&configs, &|_, _| {});
-    println!("| cell | T = {} |", paddings.map(|t| t.to_string()).join(" | T = "));
+    println!(
+        "| cell | T = {} |",
+        paddings.map(|t| t.to_string()).join(" | T = ")
+    );
     println!("|---{}|", "|---".repeat(paddings.len()));
     for (k, &(cell, ..)) in cells.iter().enumerate() {
         let mut row = Vec::new();
         for (j, &t) in paddings.iter().enumerate() {
-            let r = results[k * paddings.len() + j].as_ref().map_err(Clone::clone)?;
+            let r = results[k * paddings.len() + j]
+                .as_ref()
+                .map_err(Clone::clone)?;
             let acc = r.test_accuracy.unwrap_or(0.0);
             row.push(format!("{:.1}%", 100.0 * acc));
             if t <= 5 {

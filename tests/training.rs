@@ -44,7 +44,15 @@ fn central(f: &mut dyn FnMut(f64) -> f64, h: f64) -> Option<f64> {
     ((d1 - d2).abs() <= 1e-7 * (1.0 + d2.abs())).then_some(d2)
 }
 
-fn check_gradient(cell: CellSpec, kind: usize, width: usize, t: usize, b: usize, scale: f64, seed: u64) {
+fn check_gradient(
+    cell: CellSpec,
+    kind: usize,
+    width: usize,
+    t: usize,
+    b: usize,
+    scale: f64,
+    seed: u64,
+) {
     let data = task(kind, t).build(seed).unwrap();
     let model = Model::for_task(cell, width, &data).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -83,7 +91,10 @@ fn check_gradient(cell: CellSpec, kind: usize, width: usize, t: usize, b: usize,
         }
     }
     // Kinks are rare at random parameters: nearly every coordinate is checked.
-    assert!(skipped * 10 <= checked, "{cell:?}: {skipped} skipped, {checked} checked");
+    assert!(
+        skipped * 10 <= checked,
+        "{cell:?}: {skipped} skipped, {checked} checked"
+    );
 }
 
 proptest! {
@@ -131,7 +142,10 @@ fn f32_gradients_agree_with_f64() {
             .sum::<f64>()
             .sqrt();
         // f32 rounding (6e-8) accumulated over 31 steps and sums of ~50 terms: 1e-4 of the norm.
-        assert!(diff <= 1e-4 * norm, "{cell:?}: |g32 − g64| = {diff:e}, |g| = {norm:e}");
+        assert!(
+            diff <= 1e-4 * norm,
+            "{cell:?}: |g32 − g64| = {diff:e}, |g| = {norm:e}"
+        );
         assert!((e32.loss - e64.loss).abs() < 1e-5 * e64.loss.abs().max(1.0));
     }
 }
@@ -151,7 +165,10 @@ fn quick(cell: CellSpec, task: Task) -> RunConfig {
 #[test]
 fn results_do_not_depend_on_thread_count() {
     let mut configs = Vec::new();
-    for (i, cell) in [CellSpec::Vanilla(Builtin::Tanh), CellSpec::Minimal].into_iter().enumerate() {
+    for (i, cell) in [CellSpec::Vanilla(Builtin::Tanh), CellSpec::Minimal]
+        .into_iter()
+        .enumerate()
+    {
         for seed in 0..3 {
             let mut c = quick(cell, task(i, 6));
             c.seed = seed;
@@ -159,7 +176,10 @@ fn results_do_not_depend_on_thread_count() {
         }
     }
     let json = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let r = pool.install(|| training::train_many(&configs, &|_, _| {}));
         r.into_iter()
             .map(|r| {
@@ -225,16 +245,76 @@ fn divergence_is_a_reported_outcome() {
 fn bad_input_names_the_parameter() {
     let base = quick(CellSpec::Vanilla(Builtin::Tanh), task(0, 3));
     let cases: Vec<(RunConfig, &str)> = vec![
-        (RunConfig { lr: f64::NAN, ..base.clone() }, "lr"),
-        (RunConfig { lr: -1.0, ..base.clone() }, "lr"),
-        (RunConfig { clip: Some(0.0), ..base.clone() }, "clip"),
-        (RunConfig { batch: 0, ..base.clone() }, "batch"),
-        (RunConfig { steps: 0, ..base.clone() }, "steps"),
-        (RunConfig { width: 0, ..base.clone() }, "width"),
-        (RunConfig { task: Task::Copy { delay: 0 }, ..base.clone() }, "padding"),
-        (RunConfig { task: Task::Adding { length: 0 }, ..base.clone() }, "padding"),
-        (RunConfig { optimizer: Optimizer::sgd(f64::NAN), ..base.clone() }, "momentum"),
-        (RunConfig { embedding_r: 0.0, ..base.clone() }, "embedding-r"),
+        (
+            RunConfig {
+                lr: f64::NAN,
+                ..base.clone()
+            },
+            "lr",
+        ),
+        (
+            RunConfig {
+                lr: -1.0,
+                ..base.clone()
+            },
+            "lr",
+        ),
+        (
+            RunConfig {
+                clip: Some(0.0),
+                ..base.clone()
+            },
+            "clip",
+        ),
+        (
+            RunConfig {
+                batch: 0,
+                ..base.clone()
+            },
+            "batch",
+        ),
+        (
+            RunConfig {
+                steps: 0,
+                ..base.clone()
+            },
+            "steps",
+        ),
+        (
+            RunConfig {
+                width: 0,
+                ..base.clone()
+            },
+            "width",
+        ),
+        (
+            RunConfig {
+                task: Task::Copy { delay: 0 },
+                ..base.clone()
+            },
+            "padding",
+        ),
+        (
+            RunConfig {
+                task: Task::Adding { length: 0 },
+                ..base.clone()
+            },
+            "padding",
+        ),
+        (
+            RunConfig {
+                optimizer: Optimizer::sgd(f64::NAN),
+                ..base.clone()
+            },
+            "momentum",
+        ),
+        (
+            RunConfig {
+                embedding_r: 0.0,
+                ..base.clone()
+            },
+            "embedding-r",
+        ),
         (
             RunConfig {
                 init: InitScheme::Theory {
@@ -252,7 +332,10 @@ fn bad_input_names_the_parameter() {
             RunConfig {
                 width: 4096,
                 batch: 4096,
-                task: Task::Digits { padding: 5000, pad: Padding::Noise },
+                task: Task::Digits {
+                    padding: 5000,
+                    pad: Padding::Noise,
+                },
                 ..base.clone()
             },
             "batch",
@@ -267,9 +350,22 @@ fn bad_input_names_the_parameter() {
 /// The theory initialization draws the network `mfrnn init --sample` writes for the same seed.
 #[test]
 fn theory_init_is_the_sampled_network() {
-    let c = mfrnn::init::vanilla(Builtin::Tanh.arc(), 0.8, 1.0, 0.1, mfrnn::init::Given::SigmaB(0.2)).unwrap();
+    let c = mfrnn::init::vanilla(
+        Builtin::Tanh.arc(),
+        0.8,
+        1.0,
+        0.1,
+        mfrnn::init::Given::SigmaB(0.2),
+    )
+    .unwrap();
     let net = mfrnn::init::weights::sample(&c, 24, 64, mfrnn::sim::Weights::Orthogonal, 9).unwrap();
-    let mut cfg = quick(CellSpec::Vanilla(Builtin::Tanh), Task::Digits { padding: 1, pad: Padding::Noise });
+    let mut cfg = quick(
+        CellSpec::Vanilla(Builtin::Tanh),
+        Task::Digits {
+            padding: 1,
+            pad: Padding::Noise,
+        },
+    );
     cfg.init = InitScheme::Theory {
         sigma_w: c.sigma_w,
         sigma_v: c.sigma_v,
@@ -323,7 +419,9 @@ fn reference_forward(
     let n = p["W"].1[0];
     let k = p["W_out"].1[0];
     let mv = |m: &[f64], cols: usize, v: &[f64]| -> Vec<f64> {
-        (0..m.len() / cols).map(|i| (0..cols).map(|j| m[i * cols + j] * v[j]).sum()).collect()
+        (0..m.len() / cols)
+            .map(|i| (0..cols).map(|j| m[i * cols + j] * v[j]).sum())
+            .collect()
     };
     let (mut loss, mut correct, mut scored) = (0.0, 0, 0);
     for i in 0..b {
@@ -333,7 +431,9 @@ fn reference_forward(
             if cell == "vanilla" {
                 let wh = mv(&p["W"].0, n, &h);
                 let vx = mv(&p["V"].0, d, xt);
-                h = (0..n).map(|r| phi.eval(Deriv::Phi, wh[r] + vx[r] + p["b"].0[r])).collect();
+                h = (0..n)
+                    .map(|r| phi.eval(Deriv::Phi, wh[r] + vx[r] + p["b"].0[r]))
+                    .collect();
             } else {
                 let ux = mv(&p["U"].0, d, xt);
                 let z: Vec<f64> = (0..n).map(|r| ux[r] + p["b_z"].0[r]).collect();
@@ -360,7 +460,9 @@ fn reference_forward(
                         correct += usize::from(arg == cls);
                     }
                 } else {
-                    loss += (0..k).map(|c| (y[c] - targets.0[(j * b + i) * k + c]).powi(2)).sum::<f64>();
+                    loss += (0..k)
+                        .map(|c| (y[c] - targets.0[(j * b + i) * k + c]).powi(2))
+                        .sum::<f64>();
                 }
             }
         }
@@ -374,9 +476,20 @@ fn reference_forward(
 #[test]
 fn saved_runs_are_reproduced_independently() {
     let cases = [
-        (CellSpec::Vanilla(Builtin::Tanh), Task::Digits { padding: 2, pad: Padding::Noise }, Precision::F32),
+        (
+            CellSpec::Vanilla(Builtin::Tanh),
+            Task::Digits {
+                padding: 2,
+                pad: Padding::Noise,
+            },
+            Precision::F32,
+        ),
         (CellSpec::Minimal, Task::Copy { delay: 2 }, Precision::F64),
-        (CellSpec::Vanilla(Builtin::Softplus), Task::Adding { length: 5 }, Precision::F32),
+        (
+            CellSpec::Vanilla(Builtin::Softplus),
+            Task::Adding { length: 5 },
+            Precision::F32,
+        ),
     ];
     for (ci, (cell, task, precision)) in cases.into_iter().enumerate() {
         let mut cfg = quick(cell, task);
@@ -386,7 +499,8 @@ fn saved_runs_are_reproduced_independently() {
         let dir = tempdir(&format!("save{ci}"));
         let (result, m) = training::train_and_save(&cfg, &dir, &|_| {}).unwrap();
         let manifest: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
         assert_eq!(manifest["cell"], cell.name());
         let phi = Builtin::from_name(manifest["activation"].as_str().unwrap()).unwrap();
         let readout: Vec<usize> = manifest["readout_steps"]
@@ -399,7 +513,11 @@ fn saved_runs_are_reproduced_independently() {
         let names: Vec<String> = m
             .files
             .iter()
-            .filter_map(|f| f.name.strip_prefix("final_").map(|s| s.trim_end_matches(".npy").to_string()))
+            .filter_map(|f| {
+                f.name
+                    .strip_prefix("final_")
+                    .map(|s| s.trim_end_matches(".npy").to_string())
+            })
             .collect();
         let load = |prefix: &str| {
             names
@@ -409,12 +527,25 @@ fn saved_runs_are_reproduced_independently() {
         };
         let x = read(&dir, "eval_inputs.npy");
         let targets = read(&dir, "eval_targets.npy");
-        let (loss, correct, scored) =
-            reference_forward(cell.name(), phi, &load("final"), &x, &targets, &readout, scored_from);
+        let (loss, correct, scored) = reference_forward(
+            cell.name(),
+            phi,
+            &load("final"),
+            &x,
+            &targets,
+            &readout,
+            scored_from,
+        );
         let reported = manifest["test_loss"].as_f64().unwrap();
-        assert!((loss - reported).abs() <= 1e-12 * reported.abs().max(1.0), "{loss} vs {reported}");
+        assert!(
+            (loss - reported).abs() <= 1e-12 * reported.abs().max(1.0),
+            "{loss} vs {reported}"
+        );
         if scored > 0 {
-            assert_eq!(manifest["test_accuracy"].as_f64().unwrap(), correct as f64 / scored as f64);
+            assert_eq!(
+                manifest["test_accuracy"].as_f64().unwrap(),
+                correct as f64 / scored as f64
+            );
         } else {
             assert!(manifest["test_accuracy"].is_null());
         }
@@ -423,7 +554,8 @@ fn saved_runs_are_reproduced_independently() {
         // The gradient files against central differences of the independent forward pass, on
         // every coordinate of the small tensors and a spread of the large ones.
         let init = load("initial");
-        let (l0, ..) = reference_forward(cell.name(), phi, &init, &x, &targets, &readout, scored_from);
+        let (l0, ..) =
+            reference_forward(cell.name(), phi, &init, &x, &targets, &readout, scored_from);
         assert!((l0 - manifest["initial_loss"].as_f64().unwrap()).abs() < 1e-12 * l0.max(1.0));
         for name in &names {
             let g = read(&dir, &format!("grad_{name}.npy"));
@@ -447,7 +579,9 @@ fn saved_runs_are_reproduced_independently() {
         // file makes it refused before training.
         training::train_and_save(&cfg, &dir, &|_| {}).unwrap();
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
-        let e = training::train_and_save(&cfg, &dir, &|_| {}).unwrap_err().to_string();
+        let e = training::train_and_save(&cfg, &dir, &|_| {})
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--save"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -458,8 +592,17 @@ fn saved_runs_are_reproduced_independently() {
 /// padding T = 2. (The full numbers, T = 0..50 at 2,000 steps, are in theory/09-training.md.)
 #[test]
 fn digits_reach_the_accuracy_of_a_small_rnn() {
-    for (cell, mu_b, q) in [(CellSpec::Vanilla(Builtin::Tanh), 0.0, 0.05), (CellSpec::Minimal, 4.0, 16.0)] {
-        let mut c = RunConfig::new(cell, Task::Digits { padding: 2, pad: Padding::Noise });
+    for (cell, mu_b, q) in [
+        (CellSpec::Vanilla(Builtin::Tanh), 0.0, 0.05),
+        (CellSpec::Minimal, 4.0, 16.0),
+    ] {
+        let mut c = RunConfig::new(
+            cell,
+            Task::Digits {
+                padding: 2,
+                pad: Padding::Noise,
+            },
+        );
         c.init = InitScheme::Critical {
             q_star: q,
             mu_b,
@@ -483,10 +626,25 @@ fn digits_reach_the_accuracy_of_a_small_rnn() {
 fn cli_train() {
     let exe = env!("CARGO_BIN_EXE_mfrnn");
     let out = std::process::Command::new(exe)
-        .args(["train", "--task", "recall", "--padding", "3", "--steps", "50", "--width", "16", "--json"])
+        .args([
+            "train",
+            "--task",
+            "recall",
+            "--padding",
+            "3",
+            "--steps",
+            "50",
+            "--width",
+            "16",
+            "--json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["outcome"]["status"], "completed");
     assert!(v["test_accuracy"].as_f64().unwrap() >= 0.0);
@@ -496,10 +654,13 @@ fn cli_train() {
         (vec!["--phi", "gelu"], "gelu"),
         (vec!["--width", "0"], "width"),
     ] {
-        let out = std::process::Command::new(exe).arg("train").args(&args).output().unwrap();
+        let out = std::process::Command::new(exe)
+            .arg("train")
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
-

@@ -236,8 +236,12 @@ pub(crate) fn config(a: &TrainArgs) -> Result<RunConfig> {
         OptArg::Rmsprop => Optimizer::rmsprop(),
         OptArg::Adam => Optimizer::adam(),
     };
-    if !a.no_clip && !(a.clip.is_finite() && a.clip > 0.0) {
-        return Err(Error::invalid("clip", a.clip, "a finite number > 0 (or --no-clip)"));
+    if !(a.no_clip || a.clip.is_finite() && a.clip > 0.0) {
+        return Err(Error::invalid(
+            "clip",
+            a.clip,
+            "a finite number > 0 (or --no-clip)",
+        ));
     }
     let mut c = RunConfig::new(cell, task);
     c.width = a.width;
@@ -284,7 +288,7 @@ pub(crate) fn run_train(a: &TrainArgs) -> Result<String> {
             .expect("valid template"),
     );
     let tick = |s: usize| {
-        if s % 10 == 0 || s == cfg.steps {
+        if s.is_multiple_of(10) || s == cfg.steps {
             bar.set_position(s as u64);
         }
     };
@@ -326,12 +330,19 @@ fn human(r: &RunResult, save: Option<&PathBuf>, m: Option<&SaveManifest>) -> Str
         c.precision
     );
     if let Some([sw, sv, sb, mb]) = r.init.scales {
-        let _ = writeln!(s, "  scales: σ_w = {sw:.6}, σ_v = {sv:.6}, σ_b = {sb:.6}, μ_b = {mb}");
+        let _ = writeln!(
+            s,
+            "  scales: σ_w = {sw:.6}, σ_v = {sv:.6}, σ_b = {sb:.6}, μ_b = {mb}"
+        );
     }
     for w in &r.init.warnings {
         let _ = writeln!(s, "  warning: {w}");
     }
-    let _ = writeln!(s, "  {:>8}  {:>12}  {:>12}  {:>10}", "step", "train loss", "eval loss", "eval acc");
+    let _ = writeln!(
+        s,
+        "  {:>8}  {:>12}  {:>12}  {:>10}",
+        "step", "train loss", "eval loss", "eval acc"
+    );
     for p in &r.curve {
         let _ = writeln!(
             s,
@@ -350,7 +361,9 @@ fn human(r: &RunResult, save: Option<&PathBuf>, m: Option<&SaveManifest>) -> Str
                 r.test_loss.map_or("-".into(), |v| format!("{v:.6}")),
                 r.baseline.loss,
                 r.test_accuracy.map_or("-".into(), |v| format!("{v:.4}")),
-                r.baseline.accuracy.map_or("-".into(), |v| format!("{v:.4}")),
+                r.baseline
+                    .accuracy
+                    .map_or("-".into(), |v| format!("{v:.4}")),
                 r.diagnostics.seconds
             );
         }

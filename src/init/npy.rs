@@ -42,7 +42,12 @@ pub fn to_bytes_i64(data: &[i64], shape: &[usize]) -> Result<Vec<u8>> {
     })
 }
 
-fn encode(descr: &str, len: usize, shape: &[usize], body: impl FnOnce(&mut Vec<u8>)) -> Result<Vec<u8>> {
+fn encode(
+    descr: &str,
+    len: usize,
+    shape: &[usize],
+    body: impl FnOnce(&mut Vec<u8>),
+) -> Result<Vec<u8>> {
     let n: usize = shape.iter().product();
     if n != len {
         return Err(Error::invalid(
@@ -126,7 +131,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<(Vec<f64>, Vec<usize>)> {
     } else if header.contains("'descr': '<f4'") {
         4
     } else {
-        return Err(bad("only little-endian float64, float32 and int64 are supported"));
+        return Err(bad(
+            "only little-endian float64, float32 and int64 are supported",
+        ));
     };
     if !header.contains("'fortran_order': False") {
         return Err(bad("only C order is supported"));
@@ -177,7 +184,10 @@ mod tests {
         assert_eq!(from_bytes(&v).unwrap().1, vec![2]);
         assert!(to_bytes(&[1.0], &[2]).is_err());
         let f = to_bytes_f32(&[0.1, -2.5], &[1, 2]).unwrap();
-        assert_eq!(from_bytes(&f).unwrap(), (vec![f64::from(0.1f32), -2.5], vec![1, 2]));
+        assert_eq!(
+            from_bytes(&f).unwrap(),
+            (vec![f64::from(0.1f32), -2.5], vec![1, 2])
+        );
         assert!(std::str::from_utf8(&f[10..70]).unwrap().contains("'<f4'"));
         let i = to_bytes_i64(&[3, -7, 9], &[3]).unwrap();
         assert_eq!(from_bytes(&i).unwrap(), (vec![3.0, -7.0, 9.0], vec![3]));

@@ -55,7 +55,11 @@ impl TensorSpec {
     }
     /// The shape as NumPy sees it (`(rows, cols)` or `(rows,)`).
     pub fn shape(&self) -> Vec<usize> {
-        if self.cols == 1 && matches!(self.role, Role::Bias | Role::EmbeddingBias | Role::ReadoutBias)
+        if self.cols == 1
+            && matches!(
+                self.role,
+                Role::Bias | Role::EmbeddingBias | Role::ReadoutBias
+            )
         {
             vec![self.rows]
         } else {
@@ -157,9 +161,24 @@ pub(crate) struct VanillaTrain {
 impl TrainCell for VanillaTrain {
     fn tensors(&self, n: usize, d: usize) -> Vec<TensorSpec> {
         vec![
-            TensorSpec { name: "W", rows: n, cols: n, role: Role::Recurrent },
-            TensorSpec { name: "V", rows: n, cols: d, role: Role::Input },
-            TensorSpec { name: "b", rows: n, cols: 1, role: Role::Bias },
+            TensorSpec {
+                name: "W",
+                rows: n,
+                cols: n,
+                role: Role::Recurrent,
+            },
+            TensorSpec {
+                name: "V",
+                rows: n,
+                cols: d,
+                role: Role::Input,
+            },
+            TensorSpec {
+                name: "b",
+                rows: n,
+                cols: 1,
+                role: Role::Bias,
+            },
         ]
     }
     fn workspace_per_step(&self, n: usize) -> usize {
@@ -182,7 +201,14 @@ impl TrainCell for VanillaTrain {
         ensure(&mut ws.a, nb * t);
         ensure(&mut ws.h, nb * (t + 1));
         // The input projection of all steps as one product (T.2).
-        gemm(&mut ws.a[..nb * t], n, bt, false, Op::n(v, n, d), Op::n(x, d, bt));
+        gemm(
+            &mut ws.a[..nb * t],
+            n,
+            bt,
+            false,
+            Op::n(v, n, d),
+            Op::n(x, d, bt),
+        );
         add_columns(&mut ws.a[..nb * t], n, bias);
         ws.h[..nb].fill(T::zero());
         for s in 0..t {
@@ -254,11 +280,36 @@ pub(crate) struct MinimalTrain;
 impl TrainCell for MinimalTrain {
     fn tensors(&self, n: usize, d: usize) -> Vec<TensorSpec> {
         vec![
-            TensorSpec { name: "W", rows: n, cols: n, role: Role::Recurrent },
-            TensorSpec { name: "V", rows: n, cols: n, role: Role::Input },
-            TensorSpec { name: "b", rows: n, cols: 1, role: Role::Bias },
-            TensorSpec { name: "U", rows: n, cols: d, role: Role::EmbeddingWeight },
-            TensorSpec { name: "b_z", rows: n, cols: 1, role: Role::EmbeddingBias },
+            TensorSpec {
+                name: "W",
+                rows: n,
+                cols: n,
+                role: Role::Recurrent,
+            },
+            TensorSpec {
+                name: "V",
+                rows: n,
+                cols: n,
+                role: Role::Input,
+            },
+            TensorSpec {
+                name: "b",
+                rows: n,
+                cols: 1,
+                role: Role::Bias,
+            },
+            TensorSpec {
+                name: "U",
+                rows: n,
+                cols: d,
+                role: Role::EmbeddingWeight,
+            },
+            TensorSpec {
+                name: "b_z",
+                rows: n,
+                cols: 1,
+                role: Role::EmbeddingBias,
+            },
         ]
     }
     fn workspace_per_step(&self, n: usize) -> usize {
@@ -283,9 +334,23 @@ impl TrainCell for MinimalTrain {
         ensure(&mut ws.a, nb * t);
         ensure(&mut ws.h, nb * (t + 1));
         // Embedding and input projection of all steps as two products (T.6).
-        gemm(&mut ws.z[..nb * t], n, bt, false, Op::n(u, n, d), Op::n(x, d, bt));
+        gemm(
+            &mut ws.z[..nb * t],
+            n,
+            bt,
+            false,
+            Op::n(u, n, d),
+            Op::n(x, d, bt),
+        );
         add_columns(&mut ws.z[..nb * t], n, bz);
-        gemm(&mut ws.a[..nb * t], n, bt, false, Op::n(v, n, n), Op::n(&ws.z[..nb * t], n, bt));
+        gemm(
+            &mut ws.a[..nb * t],
+            n,
+            bt,
+            false,
+            Op::n(v, n, n),
+            Op::n(&ws.z[..nb * t], n, bt),
+        );
         add_columns(&mut ws.a[..nb * t], n, bias);
         ws.h[..nb].fill(T::zero());
         for s in 0..t {
@@ -330,7 +395,11 @@ impl TrainCell for MinimalTrain {
             let carry = &mut ws.carry[..nb];
             add_readout(s, out, &mut next, carry);
             let range = s * nb..(s + 1) * nb;
-            let (u, hp, z) = (&ws.a[range.clone()], &ws.h[range.clone()], &ws.z[range.clone()]);
+            let (u, hp, z) = (
+                &ws.a[range.clone()],
+                &ws.h[range.clone()],
+                &ws.z[range.clone()],
+            );
             let da = &mut ws.da[range.clone()];
             let dz = &mut ws.dz[range];
             simd(|| {
@@ -348,7 +417,14 @@ impl TrainCell for MinimalTrain {
         }
         let da = &ws.da[..nb * t];
         // ∂L/∂z_t also flows through the gate: += Vᵀ ∂L/∂p_t, all steps at once (T.8).
-        gemm(&mut ws.dz[..nb * t], n, bt, true, Op::t(v, n, n), Op::n(da, n, bt));
+        gemm(
+            &mut ws.dz[..nb * t],
+            n,
+            bt,
+            true,
+            Op::t(v, n, n),
+            Op::n(da, n, bt),
+        );
         let dz = &ws.dz[..nb * t];
         let (gw, rest) = grad.split_at_mut(n * n);
         let (gv, rest) = rest.split_at_mut(n * n);
@@ -363,7 +439,14 @@ impl TrainCell for MinimalTrain {
             Op::n(&da[nb..], n, bt - b),
             Op::t(&ws.h[nb..nb * t], n, bt - b),
         );
-        gemm(gv, n, n, false, Op::n(da, n, bt), Op::t(&ws.z[..nb * t], n, bt));
+        gemm(
+            gv,
+            n,
+            n,
+            false,
+            Op::n(da, n, bt),
+            Op::t(&ws.z[..nb * t], n, bt),
+        );
         row_sums(da, n, gb, false);
         gemm(gu, n, d, false, Op::n(dz, n, bt), Op::t(x, d, bt));
         row_sums(dz, n, gbz, false);

@@ -139,7 +139,12 @@ fn save<T: Real>(
     let out = OutputDir::prepare(dir, KIND, "save")?;
     let stage = out.staging();
     let mut files = Vec::new();
-    let mut put = |name: String, bytes: Vec<u8>, shape: Vec<usize>, dtype: &'static str, what: String| -> Result<()> {
+    let mut put = |name: String,
+                   bytes: Vec<u8>,
+                   shape: Vec<usize>,
+                   dtype: &'static str,
+                   what: String|
+     -> Result<()> {
         npy::write_bytes(&stage.join(&name), &bytes)?;
         files.push(SavedFile {
             name,

@@ -146,7 +146,10 @@ pub(crate) fn resolve(
                     critical::vanilla(phi.arc(), q_star, input_r, mu_b, given)?,
                     input_r,
                 ),
-                CellSpec::Minimal => (critical::minimal(q_star, mu_b, embedding_r, given)?, embedding_r),
+                CellSpec::Minimal => (
+                    critical::minimal(q_star, mu_b, embedding_r, given)?,
+                    embedding_r,
+                ),
             };
             out.scales = Some([c.sigma_w, c.sigma_v, c.sigma_b, c.mu_b]);
             out.r = Some(r);
@@ -159,7 +162,9 @@ pub(crate) fn resolve(
 }
 
 fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f64) -> Vec<f64> {
-    (0..n).map(|_| bound * (2.0 * rng.random::<f64>() - 1.0)).collect()
+    (0..n)
+        .map(|_| bound * (2.0 * rng.random::<f64>() - 1.0))
+        .collect()
 }
 
 /// Draws all parameters of `model` (flat, column-major, in [`Model::tensors`] order) from
@@ -183,7 +188,9 @@ pub(crate) fn draw(
         let (rows, cols) = (t.rows, t.cols);
         let glorot = (6.0 / (rows + cols) as f64).sqrt();
         let v: Vec<f64> = match (t.role, resolved.scales) {
-            (Role::Recurrent, Some([sw, ..])) => col_major(sim::recurrent_matrix(rng, weights, n, sw)),
+            (Role::Recurrent, Some([sw, ..])) => {
+                col_major(sim::recurrent_matrix(rng, weights, n, sw))
+            }
             (Role::Input, Some([_, sv, ..])) => col_major(sim::input_matrix(rng, rows, cols, sv)),
             (Role::Bias, Some([_, _, sb, mb])) => sim::bias_vector(rng, rows, mb, sb),
             (Role::Recurrent, None) => match scheme {
@@ -210,9 +217,12 @@ pub(crate) fn draw(
             (Role::EmbeddingWeight, _) => {
                 col_major(sim::input_matrix(rng, rows, cols, embedding_r.sqrt()))
             }
-            (Role::ReadoutWeight, _) => {
-                col_major(sim::gaussian_matrix(rng, rows, cols, 1.0 / (cols as f64).sqrt()))
-            }
+            (Role::ReadoutWeight, _) => col_major(sim::gaussian_matrix(
+                rng,
+                rows,
+                cols,
+                1.0 / (cols as f64).sqrt(),
+            )),
             (Role::EmbeddingBias | Role::ReadoutBias, _) => vec![0.0; rows],
         };
         debug_assert_eq!(v.len(), t.len());

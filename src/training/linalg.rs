@@ -425,7 +425,17 @@ pub(crate) fn sum_sq<T: Real>(x: &[T]) -> f64 {
 mod tests {
     use super::*;
 
-    fn naive(m: usize, n: usize, a: &[f64], ta: bool, ar: usize, b: &[f64], tb: bool, br: usize) -> Vec<f64> {
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        m: usize,
+        n: usize,
+        a: &[f64],
+        ta: bool,
+        ar: usize,
+        b: &[f64],
+        tb: bool,
+        br: usize,
+    ) -> Vec<f64> {
         let k = if ta { ar } else { a.len() / ar };
         let at = |i: usize, l: usize| if ta { a[l + i * ar] } else { a[i + l * ar] };
         let bt = |l: usize, j: usize| if tb { b[j + l * br] } else { b[l + j * br] };
@@ -447,7 +457,16 @@ mod tests {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let opa = if ta { Op::t(&a, k, m) } else { Op::n(&a, m, k) };
             let opb = if tb { Op::t(&b, n, k) } else { Op::n(&b, k, n) };
-            let expect = naive(m, n, &a, ta, if ta { k } else { m }, &b, tb, if tb { n } else { k });
+            let expect = naive(
+                m,
+                n,
+                &a,
+                ta,
+                if ta { k } else { m },
+                &b,
+                tb,
+                if tb { n } else { k },
+            );
             let mut c = vec![1.0; m * n];
             gemm(&mut c, m, n, false, opa, opb);
             assert_eq!(c, expect, "{ta} {tb}");
@@ -464,7 +483,14 @@ mod tests {
     #[should_panic(expected = "gemm shapes")]
     fn gemm_refuses_mismatched_shapes() {
         let mut c = vec![0.0f32; 4];
-        gemm(&mut c, 2, 2, false, Op::n(&[0.0; 6], 2, 3), Op::n(&[0.0; 4], 2, 2));
+        gemm(
+            &mut c,
+            2,
+            2,
+            false,
+            Op::n(&[0.0; 6], 2, 3),
+            Op::n(&[0.0; 4], 2, 2),
+        );
     }
 
     /// The f32 fast paths against the f64 functions on a dense grid: tanh within 4 ulp
@@ -510,8 +536,16 @@ mod tests {
             f32::dphi_mul(phi, &a32, &h32, &g32, &mut d32);
             for i in 0..401 {
                 // f32 rounding of the argument and of 1 − h² near saturation: absolute 1e-6.
-                assert!((f64::from(h32[i]) - h64[i]).abs() < 1e-6, "{phi} φ at {}", a64[i]);
-                assert!((f64::from(d32[i]) - d64[i]).abs() < 2e-6, "{phi} φ' at {}", a64[i]);
+                assert!(
+                    (f64::from(h32[i]) - h64[i]).abs() < 1e-6,
+                    "{phi} φ at {}",
+                    a64[i]
+                );
+                assert!(
+                    (f64::from(d32[i]) - d64[i]).abs() < 2e-6,
+                    "{phi} φ' at {}",
+                    a64[i]
+                );
             }
         }
     }

@@ -74,3 +74,19 @@ pub use run::{
 };
 pub use tasks::{Baseline, Batch, LossKind, MAX_SEQ_LEN, Padding, Targets, Task, TaskData};
 
+/// `C = A B` for column-major `A` (`m × k`) and `B` (`k × n`) with the engine's matrix
+/// product: exposed for the GEMM-peak benchmark (`benches/training.rs`), not a general API.
+///
+/// # Panics
+/// If a slice is shorter than its matrix.
+#[doc(hidden)]
+pub fn matmul<T: Real>(c: &mut [T], a: &[T], b: &[T], m: usize, k: usize, n: usize) {
+    linalg::gemm(
+        c,
+        m,
+        n,
+        false,
+        linalg::Op::n(a, m, k),
+        linalg::Op::n(b, k, n),
+    );
+}

@@ -3,9 +3,11 @@
 
 use serde::Serialize;
 
-use super::cell::{Dims, MinimalTrain, ReadoutGrad, Role, TensorSpec, TrainCell, VanillaTrain, Workspace};
+use super::cell::{
+    Dims, MinimalTrain, ReadoutGrad, Role, TensorSpec, TrainCell, VanillaTrain, Workspace,
+};
 use super::linalg::{Op, Real, add_columns, gemm, row_sums};
-use super::tasks::{Batch, LossKind, TaskData, Targets};
+use super::tasks::{Batch, LossKind, Targets, TaskData};
 use crate::activation::Builtin;
 use crate::error::{Error, Result};
 
@@ -351,7 +353,10 @@ impl<T: Real> Engine<T> {
                     // the prediction is confident (the loss is then ≪ 1).
                     let am = (0..k).fold(0, |a, i| if col[i] > col[a] { i } else { a });
                     let m = col[am];
-                    let rest: f64 = (0..k).filter(|&i| i != am).map(|i| (col[i] - m).exp()).sum();
+                    let rest: f64 = (0..k)
+                        .filter(|&i| i != am)
+                        .map(|i| (col[i] - m).exp())
+                        .sum();
                     let lse = m + rest.ln_1p();
                     loss += (m - col[t]) + rest.ln_1p();
                     if c / b >= self.scored_from {
@@ -399,7 +404,14 @@ impl<T: Real> Engine<T> {
         if self.dh.len() < n * b * ns {
             self.dh.resize(n * b * ns, T::zero());
         }
-        gemm(&mut self.dh[..n * b * ns], n, b * ns, false, Op::t(w_out, k, n), Op::n(dy, k, b * ns));
+        gemm(
+            &mut self.dh[..n * b * ns],
+            n,
+            b * ns,
+            false,
+            Op::t(w_out, k, n),
+            Op::n(dy, k, b * ns),
+        );
         let out = ReadoutGrad {
             steps: &self.readout,
             dh: &self.dh[..n * b * ns],
@@ -527,21 +539,32 @@ impl<T: Real> Split<T> {
         let b = batch.batch;
         let k = self.parts.len().min(b);
         if k == 1 {
-            return self.parts[0].engine.pass(params, &batch.x, &batch.targets, b, grad);
+            return self.parts[0]
+                .engine
+                .pass(params, &batch.x, &batch.targets, b, grad);
         }
         use rayon::prelude::*;
         let want = grad.is_some();
-        self.parts[..k].par_iter_mut().enumerate().for_each(|(i, p)| {
-            let (j0, j1) = (i * b / k, (i + 1) * b / k);
-            let e = &p.engine;
-            let targets = gather(batch, j0, j1, e.len, e.d, e.readout.len(), e.k, &mut p.x);
-            if want {
-                p.grad.resize(params.len(), T::zero());
-            }
-            let x = std::mem::take(&mut p.x);
-            p.eval = p.engine.pass(params, &x, &targets, j1 - j0, want.then_some(&mut p.grad[..]));
-            p.x = x;
-        });
+        self.parts[..k]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(i, p)| {
+                let (j0, j1) = (i * b / k, (i + 1) * b / k);
+                let e = &p.engine;
+                let targets = gather(batch, j0, j1, e.len, e.d, e.readout.len(), e.k, &mut p.x);
+                if want {
+                    p.grad.resize(params.len(), T::zero());
+                }
+                let x = std::mem::take(&mut p.x);
+                p.eval = p.engine.pass(
+                    params,
+                    &x,
+                    &targets,
+                    j1 - j0,
+                    want.then_some(&mut p.grad[..]),
+                );
+                p.x = x;
+            });
         let mut total = Eval {
             loss: 0.0,
             correct: 0,

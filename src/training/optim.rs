@@ -144,7 +144,9 @@ impl<T: Real> State<T> {
                 let (b1, b2, eps) = (T::of(beta1), T::of(beta2), T::of(eps));
                 let (m, v) = (&mut self.m, &mut self.v);
                 simd(|| {
-                    for (((p, m), v), &g) in params.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                    for (((p, m), v), &g) in
+                        params.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g)
+                    {
                         *m = b1 * *m + (T::one() - b1) * g;
                         *v = b2 * *v + (T::one() - b2) * g * g;
                         *p -= eta * (*m * c1) / ((*v * c2).sqrt() + eps);
@@ -168,7 +170,9 @@ mod tests {
         s.update(&mut p, &g, 0.1);
         s.update(&mut p, &g, 0.1);
         // m1 = g, m2 = 1.9 g: p = 1 − 0.1 (g + 1.9 g).
-        assert!((p[0] - (1.0 - 0.29 * 0.5)).abs() < 1e-15 && (p[1] - (1.0 + 0.29 * 2.0)).abs() < 1e-15);
+        assert!(
+            (p[0] - (1.0 - 0.29 * 0.5)).abs() < 1e-15 && (p[1] - (1.0 + 0.29 * 2.0)).abs() < 1e-15
+        );
         let mut p = [1.0f64, 1.0];
         let mut s = State::new(Optimizer::adam(), 2);
         s.update(&mut p, &g, 0.01);
@@ -183,8 +187,20 @@ mod tests {
 
     #[test]
     fn bad_hyper_parameters_are_named() {
-        assert!(Optimizer::sgd(1.0).validate().unwrap_err().to_string().contains("momentum"));
-        let e = Optimizer::Adam { beta1: 0.9, beta2: f64::NAN, eps: 1e-8 }.validate().unwrap_err();
+        assert!(
+            Optimizer::sgd(1.0)
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("momentum")
+        );
+        let e = Optimizer::Adam {
+            beta1: 0.9,
+            beta2: f64::NAN,
+            eps: 1e-8,
+        }
+        .validate()
+        .unwrap_err();
         assert!(e.to_string().contains("beta2"));
         assert!(Optimizer::adam().validate().is_ok());
     }

@@ -120,7 +120,11 @@ impl RunConfig {
             pos("clip", c)?;
         }
         if self.explode.is_nan() || self.explode <= 0.0 {
-            return Err(Error::invalid("explode", self.explode, "a number > 0 (inf: never)"));
+            return Err(Error::invalid(
+                "explode",
+                self.explode,
+                "a number > 0 (inf: never)",
+            ));
         }
         pos("embedding-r", self.embedding_r)?;
         self.optimizer.validate()?;
@@ -156,7 +160,12 @@ impl RunConfig {
                 "a batch, width, sequence length and evaluation size that fit in 6 GiB per run",
             ));
         }
-        init::resolve(&self.init, self.cell, task.input_second_moment, self.embedding_r)?;
+        init::resolve(
+            &self.init,
+            self.cell,
+            task.input_second_moment,
+            self.embedding_r,
+        )?;
         Ok((task, model))
     }
 }
@@ -268,7 +277,10 @@ pub fn train(cfg: &RunConfig) -> Result<RunResult> {
 ///
 /// # Errors
 /// As [`train`].
-pub fn train_with_progress(cfg: &RunConfig, progress: &(dyn Fn(usize) + Sync)) -> Result<RunResult> {
+pub fn train_with_progress(
+    cfg: &RunConfig,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<RunResult> {
     let (task, model) = cfg.prepare()?;
     Ok(match cfg.precision {
         Precision::F32 => run::<f32>(cfg, &task, &model, progress)?.0,
@@ -299,11 +311,22 @@ pub(crate) fn run<T: Real>(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(RunResult, Trained<T>)> {
     let start = Instant::now();
-    let resolved = init::resolve(&cfg.init, cfg.cell, task.input_second_moment, cfg.embedding_r)?;
-    let mut params: Vec<T> = init::draw(model, &cfg.init, &resolved, cfg.embedding_r, &mut rng(cfg.seed, 0))
-        .into_iter()
-        .map(T::of)
-        .collect();
+    let resolved = init::resolve(
+        &cfg.init,
+        cfg.cell,
+        task.input_second_moment,
+        cfg.embedding_r,
+    )?;
+    let mut params: Vec<T> = init::draw(
+        model,
+        &cfg.init,
+        &resolved,
+        cfg.embedding_r,
+        &mut rng(cfg.seed, 0),
+    )
+    .into_iter()
+    .map(T::of)
+    .collect();
     let initial = params.clone();
     let mut prev = params.clone();
     let eval: Batch<T> = task.eval_batch(cfg.eval_size, cfg.data_seed);
@@ -412,7 +435,13 @@ pub(crate) fn run<T: Real>(
         init: resolved,
         diagnostics: diag,
     };
-    Ok((result, Trained { initial, last: params }))
+    Ok((
+        result,
+        Trained {
+            initial,
+            last: params,
+        },
+    ))
 }
 
 /// A run's training state for stepping by hand (benchmarks, custom loops): parameters at the
@@ -433,12 +462,22 @@ impl<T: Real> Trainer<T> {
     /// As [`RunConfig::prepare`].
     pub fn new(cfg: &RunConfig) -> Result<(Trainer<T>, TaskData)> {
         let (task, model) = cfg.prepare()?;
-        let resolved = init::resolve(&cfg.init, cfg.cell, task.input_second_moment, cfg.embedding_r)?;
-        let params: Vec<T> =
-            init::draw(&model, &cfg.init, &resolved, cfg.embedding_r, &mut rng(cfg.seed, 0))
-                .into_iter()
-                .map(T::of)
-                .collect();
+        let resolved = init::resolve(
+            &cfg.init,
+            cfg.cell,
+            task.input_second_moment,
+            cfg.embedding_r,
+        )?;
+        let params: Vec<T> = init::draw(
+            &model,
+            &cfg.init,
+            &resolved,
+            cfg.embedding_r,
+            &mut rng(cfg.seed, 0),
+        )
+        .into_iter()
+        .map(T::of)
+        .collect();
         let n = params.len();
         Ok((
             Trainer {

@@ -318,11 +318,19 @@ fn digits(padding: usize, pad: Padding) -> TaskData {
     for (r, &c) in labels.iter().enumerate() {
         let k = seen[c as usize];
         seen[c as usize] += 1;
-        if k % 5 == 4 { test.push(r) } else { train.push(r) }
+        if k % 5 == 4 {
+            test.push(r)
+        } else {
+            train.push(r)
+        }
     }
     let px = |r: usize, i: usize| f64::from(DIGITS[r * 65 + i]) / 16.0;
     let count = (train.len() * 64) as f64;
-    let mean = train.iter().flat_map(|&r| (0..64).map(move |i| px(r, i))).sum::<f64>() / count;
+    let mean = train
+        .iter()
+        .flat_map(|&r| (0..64).map(move |i| px(r, i)))
+        .sum::<f64>()
+        / count;
     let var = train
         .iter()
         .flat_map(|&r| (0..64).map(move |i| (px(r, i) - mean).powi(2)))
@@ -337,8 +345,14 @@ fn digits(padding: usize, pad: Padding) -> TaskData {
     for &r in &train {
         freq[labels[r] as usize] += 1.0 / train.len() as f64;
     }
-    let loss = test.iter().map(|&r| -freq[labels[r] as usize].ln()).sum::<f64>() / test.len() as f64;
-    let best = (0..10).max_by(|&a, &b| freq[a].total_cmp(&freq[b])).unwrap_or(0) as u32;
+    let loss = test
+        .iter()
+        .map(|&r| -freq[labels[r] as usize].ln())
+        .sum::<f64>()
+        / test.len() as f64;
+    let best = (0..10)
+        .max_by(|&a, &b| freq[a].total_cmp(&freq[b]))
+        .unwrap_or(0) as u32;
     let acc = test.iter().filter(|&&r| labels[r] == best).count() as f64 / test.len() as f64;
     TaskData {
         task: Task::Digits { padding, pad },
@@ -413,7 +427,13 @@ impl TaskData {
         batch
     }
 
-    fn fill<T: Real>(&self, r: &mut ChaCha8Rng, b: usize, rows: Option<&[usize]>, out: &mut Batch<T>) {
+    fn fill<T: Real>(
+        &self,
+        r: &mut ChaCha8Rng,
+        b: usize,
+        rows: Option<&[usize]>,
+        out: &mut Batch<T>,
+    ) {
         let (len, d) = (self.seq_len, self.input_dim);
         out.batch = b;
         out.x.clear();
@@ -526,15 +546,34 @@ mod tests {
 
     #[test]
     fn digits_split_and_normalisation() {
-        let t = Task::Digits { padding: 3, pad: Padding::Noise }.build(0).unwrap();
-        let Kind::Digits { images, train, test, .. } = &t.kind else { panic!() };
+        let t = Task::Digits {
+            padding: 3,
+            pad: Padding::Noise,
+        }
+        .build(0)
+        .unwrap();
+        let Kind::Digits {
+            images,
+            train,
+            test,
+            ..
+        } = &t.kind
+        else {
+            panic!()
+        };
         assert_eq!((train.len(), test.len()), (1442, 355));
-        let Kind::Digits { labels, .. } = &t.kind else { panic!() };
+        let Kind::Digits { labels, .. } = &t.kind else {
+            panic!()
+        };
         for c in 0..10 {
             let n = test.iter().filter(|&&r| labels[r] == c).count();
             assert!((34..=36).contains(&n), "class {c}: {n}");
         }
-        let m2: f64 = train.iter().flat_map(|&r| &images[r * 64..r * 64 + 64]).map(|v| v * v).sum::<f64>()
+        let m2: f64 = train
+            .iter()
+            .flat_map(|&r| &images[r * 64..r * 64 + 64])
+            .map(|v| v * v)
+            .sum::<f64>()
             / (train.len() * 64) as f64;
         assert!((m2 - 1.0).abs() < 1e-12, "{m2}");
         let e = t.eval_batch::<f64>(0, 7);
@@ -551,11 +590,18 @@ mod tests {
         let t = Task::Copy { delay: 5 }.build(0).unwrap();
         assert_eq!((t.seq_len, t.readouts(), t.scored_from), (25, 25, 15));
         let b = t.sample::<f64>(&mut rng(1, 1), 3);
-        let Targets::Classes(c) = &b.targets else { panic!() };
+        let Targets::Classes(c) = &b.targets else {
+            panic!()
+        };
         for j in 0..3 {
             let sym = |s: usize| (0..10).find(|&i| b.x[(s * 3 + j) * 10 + i] == 1.0).unwrap();
             for s in 0..25 {
-                assert_eq!(b.x[(s * 3 + j) * 10..(s * 3 + j + 1) * 10].iter().sum::<f64>(), 1.0);
+                assert_eq!(
+                    b.x[(s * 3 + j) * 10..(s * 3 + j + 1) * 10]
+                        .iter()
+                        .sum::<f64>(),
+                    1.0
+                );
             }
             for s in 0..10 {
                 assert!((1..=8).contains(&sym(s)));
@@ -571,13 +617,17 @@ mod tests {
         }
         let t = Task::Adding { length: 10 }.build(0).unwrap();
         let b = t.sample::<f64>(&mut rng(1, 1), 50);
-        let Targets::Values(v) = &b.targets else { panic!() };
-        for j in 0..50 {
-            let marks: Vec<usize> = (0..10).filter(|&s| b.x[(s * 50 + j) * 2 + 1] == 1.0).collect();
+        let Targets::Values(v) = &b.targets else {
+            panic!()
+        };
+        for (j, &target) in v.iter().enumerate() {
+            let marks: Vec<usize> = (0..10)
+                .filter(|&s| b.x[(s * 50 + j) * 2 + 1] == 1.0)
+                .collect();
             assert_eq!(marks.len(), 2);
             assert!(marks[0] < 5 && marks[1] >= 5);
             let sum: f64 = marks.iter().map(|&s| b.x[(s * 50 + j) * 2]).sum();
-            assert_eq!(sum, v[j]);
+            assert_eq!(sum, target);
         }
     }
 
@@ -587,9 +637,21 @@ mod tests {
         assert!(e.to_string().contains("padding"));
         let e = Task::Adding { length: 1 }.build(0).unwrap_err();
         assert!(e.to_string().contains("padding"));
-        let e = Task::Recall { padding: 1, classes: 1, dim: 4, pad: Padding::Zero }.build(0).unwrap_err();
+        let e = Task::Recall {
+            padding: 1,
+            classes: 1,
+            dim: 4,
+            pad: Padding::Zero,
+        }
+        .build(0)
+        .unwrap_err();
         assert!(e.to_string().contains("classes"));
-        let e = Task::Digits { padding: 200_000, pad: Padding::Zero }.build(0).unwrap_err();
+        let e = Task::Digits {
+            padding: 200_000,
+            pad: Padding::Zero,
+        }
+        .build(0)
+        .unwrap_err();
         assert!(e.to_string().contains("padding"));
     }
 }
