@@ -664,3 +664,20 @@ fn cli_train() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// The adding problem's trivial baseline: predicting 1 (zero weights, output bias 1) has mean
+/// squared error 1/6 on the evaluation batch, to within four standard errors of the mean of
+/// (s − 1)² over its 4,000 sequences (Var[(s − 1)²] = E[(s−1)⁴] − 1/36 = 1/15 − 1/36 for the
+/// triangular s − 1 on [−1, 1]).
+#[test]
+fn adding_baseline_is_one_sixth() {
+    let data = Task::Adding { length: 20 }.build(0).unwrap();
+    let model = Model::for_task(CellSpec::Vanilla(Builtin::Tanh), 8, &data).unwrap();
+    let mut p = vec![0.0f64; model.num_params()];
+    *p.last_mut().unwrap() = 1.0;
+    let batch: Batch<f64> = data.eval_batch(4000, 3);
+    let mse = model.evaluate(&p, &batch).unwrap().loss;
+    let se = ((1.0 / 15.0 - 1.0 / 36.0) / 4000.0f64).sqrt();
+    assert!((mse - 1.0 / 6.0).abs() < 4.0 * se, "{mse} vs 1/6 (SE {se})");
+    assert!((data.baseline.loss - 1.0 / 6.0).abs() < 1e-15);
+}

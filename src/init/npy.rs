@@ -94,7 +94,7 @@ pub fn write(path: &std::path::Path, data: &[f64], shape: &[usize]) -> Result<()
 }
 
 /// Writes the bytes of a `.npy` file (from [`to_bytes`], [`to_bytes_f32`], [`to_bytes_i64`])
-/// to a new file `path`, as [`write`] does.
+/// to a new file `path`, as [`write()`] does.
 ///
 /// # Errors
 /// [`Error::Io`] if `path` exists or cannot be written.
