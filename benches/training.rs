@@ -47,6 +47,38 @@ fn gemm_peak(c: &mut Criterion) {
     });
 }
 
+/// The choices behind the engine: its GEMM against nalgebra's (matrixmultiply) on the
+/// engine's shapes, and its vectorised f32 tanh against the standard library's.
+fn choices(c: &mut Criterion) {
+    use nalgebra::DMatrix;
+    for (m, k, n, what) in [(128, 128, 64, "step W·h"), (128, 6400, 128, "dW = Δ·Hᵀ")] {
+        let a = DMatrix::<f32>::from_fn(m, k, |i, j| ((i * 7 + j * 3) % 11) as f32 * 0.1);
+        let b = DMatrix::<f32>::from_fn(k, n, |i, j| ((i * 5 + j * 2) % 13) as f32 * 0.1);
+        let mut out = DMatrix::<f32>::zeros(m, n);
+        c.bench_function(&format!("nalgebra gemm f32 {what} {m}x{k}x{n}"), |bch| {
+            bch.iter(|| out.gemm(1.0, &a, &b, 0.0))
+        });
+        let mut o = vec![0f32; m * n];
+        c.bench_function(&format!("engine gemm f32 {what} {m}x{k}x{n}"), |bch| {
+            bch.iter(|| mfrnn::training::matmul(&mut o, a.as_slice(), b.as_slice(), m, k, n))
+        });
+    }
+    let x: Vec<f32> = (0..819_200)
+        .map(|i| ((i as f32) * 1.23e-4).sin() * 6.0)
+        .collect();
+    let mut y = vec![0f32; x.len()];
+    c.bench_function("tanh f32 x 819200: std", |bch| {
+        bch.iter(|| {
+            for (y, &x) in y.iter_mut().zip(&x) {
+                *y = x.tanh();
+            }
+        })
+    });
+    c.bench_function("tanh f32 x 819200: engine", |bch| {
+        bch.iter(|| <f32 as Real>::phi(Builtin::Tanh, &x, &mut y))
+    });
+}
+
 fn bench(c: &mut Criterion) {
     for (n, b, t) in [(128, 64, 100), (64, 32, 500)] {
         for cell in [CellSpec::Vanilla(Builtin::Tanh), CellSpec::Minimal] {
@@ -63,6 +95,6 @@ fn bench(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = gemm_peak, bench
+    targets = gemm_peak, choices, bench
 }
 criterion_main!(benches);

@@ -141,6 +141,17 @@ pub(crate) fn resolve(
                 (Some(b), None) => Given::SigmaB(b),
                 (None, None) => Given::SigmaB(0.0),
             };
+            if matches!(cell, CellSpec::Vanilla(_))
+                && input_r == 0.0
+                && matches!(given, Given::SigmaB(_))
+            {
+                return Err(Error::Unsupported(
+                    "the critical initialization of the vanilla cell with zero padding (input \
+                     second moment R = 0 during the padding) cannot solve for σ_v: give \
+                     --sigma-v (σ_b is then solved for)"
+                        .into(),
+                ));
+            }
             let (c, r) = match cell {
                 CellSpec::Vanilla(phi) => (
                     critical::vanilla(phi.arc(), q_star, input_r, mu_b, given)?,
