@@ -172,6 +172,8 @@ fn results_do_not_depend_on_thread_count() {
         for seed in 0..3 {
             let mut c = quick(cell, task(i, 6));
             c.seed = seed;
+            // One run of each cell computes its batches in 2 parts on parallel threads.
+            c.batch_split = if seed == 2 { 2 } else { 1 };
             configs.push(c);
         }
     }
@@ -680,4 +682,38 @@ fn adding_baseline_is_one_sixth() {
     let se = ((1.0 / 15.0 - 1.0 / 36.0) / 4000.0f64).sqrt();
     assert!((mse - 1.0 / 6.0).abs() < 4.0 * se, "{mse} vs 1/6 (SE {se})");
     assert!((data.baseline.loss - 1.0 / 6.0).abs() < 1e-15);
+}
+
+/// Splitting the batch into parts (uneven: 7 sequences into 3) computes the same step as the
+/// whole batch, to rounding: the parts' losses and gradients are weighted by their sizes.
+#[test]
+fn batch_split_computes_the_same_step() {
+    for (i, cell) in [CellSpec::Vanilla(Builtin::Tanh), CellSpec::Minimal]
+        .into_iter()
+        .enumerate()
+    {
+        let mut c = quick(cell, task(i, 4));
+        c.batch = 7;
+        c.optimizer = Optimizer::sgd(0.0);
+        c.lr = 0.5;
+        let run = |split: usize| {
+            let mut c = c.clone();
+            c.batch_split = split;
+            let (mut t, data) = training::Trainer::<f64>::new(&c).unwrap();
+            let batch: Batch<f64> = data.sample(&mut ChaCha8Rng::seed_from_u64(4), 7);
+            let (e, norm) = t.step(&batch);
+            (e, norm, t.params().to_vec())
+        };
+        let (e1, n1, p1) = run(1);
+        let (e3, n3, p3) = run(3);
+        assert!((e1.loss - e3.loss).abs() < 1e-14 * e1.loss.abs());
+        assert_eq!(e1.correct, e3.correct);
+        assert!((n1 - n3).abs() < 1e-13 * n1);
+        for (a, b) in p1.iter().zip(&p3) {
+            assert!(
+                (a - b).abs() < 1e-14 * (1.0 + a.abs()),
+                "{cell:?}: {a} vs {b}"
+            );
+        }
+    }
 }
