@@ -236,6 +236,26 @@ impl Model {
     }
 
     fn check<T: Real>(&self, params: &[T], batch: &Batch<T>) -> Result<()> {
+        let increasing = self.readout.windows(2).all(|w| w[0] < w[1]);
+        if self.readout.is_empty()
+            || !increasing
+            || self.readout[0] == 0
+            || self.readout[self.readout.len() - 1] > self.seq_len
+            || self.scored_from > self.readout.len()
+        {
+            return Err(Error::invalid(
+                "readout",
+                self.readout.len() as f64,
+                "increasing readout steps in 1..=seq_len, and scored_from <= their number",
+            ));
+        }
+        if self.width == 0 || self.input_dim == 0 || self.output_dim == 0 || self.seq_len == 0 {
+            return Err(Error::invalid(
+                "width",
+                self.width as f64,
+                "a model with positive width, input and output dimensions and length",
+            ));
+        }
         if params.len() != self.num_params() {
             return Err(Error::invalid(
                 "params",
