@@ -14,7 +14,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[non_exhaustive]
 pub enum Error {
     /// A parameter is outside its admissible range (or not finite).
-    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
+    #[error("invalid parameter `{name}` = {}: expected {expected}", fmt_num(*.value))]
     InvalidParameter {
         /// The parameter's name as the user wrote it (library argument or CLI flag).
         name: &'static str,
@@ -44,7 +44,11 @@ pub enum Error {
         reason: String,
     },
     /// An integrand returned NaN or an infinity at a quadrature node.
-    #[error("integrand is not finite at x = {at} (value {value})")]
+    #[error(
+        "integrand is not finite at x = {} (value {})",
+        fmt_num(*.at),
+        fmt_num(*.value)
+    )]
     NonFiniteIntegrand {
         /// The argument (in the integrand's own variable) where it happened.
         at: f64,
@@ -75,7 +79,7 @@ pub enum Error {
         reason: String,
     },
     /// A design target cannot be met: which constraint failed and what is attainable.
-    #[error("infeasible `{parameter}` = {value}: {constraint}; {feasible}")]
+    #[error("infeasible `{parameter}` = {}: {constraint}; {feasible}", fmt_num(*.value))]
     Infeasible {
         /// The target parameter as the user wrote it.
         parameter: &'static str,
@@ -108,6 +112,38 @@ pub enum Error {
     /// A requested combination of options is not supported.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A size would need more memory or time than the limits allow ([`crate::budget`]);
+    /// refused before anything is allocated.
+    #[error(
+        "`{parameter}` = {} is too large: {task} would need about {needed}, more than the \
+         limit of {limit}; raise it with {raise}",
+        fmt_num(*.value)
+    )]
+    TooLarge {
+        /// The parameter (CLI flag name) that drives the estimate.
+        parameter: &'static str,
+        /// Its value.
+        value: f64,
+        /// The workload.
+        task: String,
+        /// The estimate, with its unit (`8.0 TB of memory`, `3 days of computation`).
+        needed: String,
+        /// The limit in force, with its unit.
+        limit: String,
+        /// The CLI flag that raises the limit (`--max-memory`, `--max-time`; in the library
+        /// `budget::set_memory_limit`, `budget::set_time_limit`).
+        raise: &'static str,
+    },
+}
+
+/// A number for messages: plain when moderate (`0.5`, `1000`), otherwise in scientific
+/// notation (`1e308`, `2.5e-7`), so a huge or tiny input never prints as hundreds of digits.
+pub fn fmt_num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e6).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 impl Error {

@@ -6,6 +6,7 @@
 #![warn(rustdoc::broken_intra_doc_links)]
 
 pub mod activation;
+pub mod budget;
 pub mod cells;
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod gauss;
 pub mod init;
 pub mod output;
 pub mod phase;
+pub mod power_series;
 pub mod roots;
 pub mod sim;
 pub mod spectrum;

@@ -349,7 +349,7 @@ fn grid(
 ) -> Result<PhaseDiagram> {
     if x.param == y.param {
         return Err(Error::Unsupported(format!(
-            "both axes vary {}",
+            "both axes (`x`, `y`; --x, --y) vary `{}`: give two different parameters",
             x.param.as_str()
         )));
     }

@@ -97,7 +97,7 @@ fn zero_gate_matches_vanilla_product() {
     }
 }
 
-/// Moments of the density against the closed-form one-step moments (S.10) and the free
+/// Moments of the density against the closed-form one-step moments (S.5) and the free
 /// product's `ν₁^T`, `T v₁`.
 #[test]
 fn density_moments_match_closed_forms() {

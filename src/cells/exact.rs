@@ -99,7 +99,8 @@ impl ExactConfig {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `units` (at least 2 per replica) or `replicas`
-    /// (at least 2).
+    /// (at least 2); [`Error::TooLarge`] when one step would not fit in memory (the sampler
+    /// checks again with the number of steps: [`ExactConfig::estimate`]).
     pub fn new(units: usize, replicas: usize, seed: u64) -> Result<ExactConfig> {
         if replicas < 2 {
             return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
@@ -111,11 +112,49 @@ impl ExactConfig {
                 "at least 2 per replica",
             ));
         }
-        Ok(ExactConfig {
+        let cfg = ExactConfig {
             units,
             replicas,
             seed,
-        })
+        };
+        cfg.estimate(("steps", 1), 0).check()?;
+        Ok(cfg)
+    }
+
+    /// The memory and time of sampling `steps.1` steps (the parameter named `steps.0` in
+    /// messages), recording the Jacobian entries of the last `recorded` steps. Per running
+    /// replica of `m = units/replicas` paths over `D = 2T` dimensions: the normals and states
+    /// (`2 m D` doubles), the Cholesky factor (`D²`: memory grows as `T²`) and the recorded
+    /// entries (`2 m · recorded`); time `≈ 4 m D² + D³/3` a replica (the covariances with every
+    /// earlier dimension, the conditional means, the incremental Cholesky factor).
+    pub fn estimate(
+        &self,
+        steps: (&'static str, usize),
+        recorded: usize,
+    ) -> crate::budget::Estimate {
+        use crate::budget::{blame, concurrency};
+        let k = concurrency(self.replicas) as f64;
+        let m = (self.units / self.replicas.max(1)) as f64;
+        let (t, rec) = (steps.1 as f64, recorded as f64);
+        let d = 2.0 * t;
+        let r = self.replicas as f64;
+        let (paths, pv) = blame(&[("units", self.units as f64, 40_000.0), (steps.0, t, 50.0)]);
+        let (reps, rv) = blame(&[("replicas", r, 8.0), (steps.0, t, 50.0)]);
+        let (all, av) = blame(&[
+            ("units", self.units as f64, 40_000.0),
+            (steps.0, t, 50.0),
+            ("replicas", r, 8.0),
+        ]);
+        crate::budget::Estimate::new("the exact-theory sampler")
+            .memory(paths, pv, 8.0 * k * (2.0 * m * d + 2.0 * m * rec + 3.0 * m))
+            .memory(steps.0, t, 8.0 * k * (d * d + d))
+            .memory(reps, rv, 40.0 * r * t + 96.0 * t)
+            .ops(
+                all,
+                av,
+                r * (4.0 * m * d * d + d * d * d / 3.0 + 40.0 * m * d),
+                concurrency(self.replicas),
+            )
     }
 }
 
@@ -253,6 +292,8 @@ fn run_replica(
                 }
             }
         }
+        // Work of this step grows with t (covariances with every earlier dimension).
+        crate::budget::tick(2 * t as u64 + 1);
         let (da, db) = (2 * t, 2 * t + 1);
         let q = l.row(da).dot(&l.row(da));
         let q_ab = l.row(da).dot(&l.row(db));
@@ -279,7 +320,8 @@ fn run_replica(
 /// Samples the unit process and returns the statistics over time.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for invalid settings.
+/// [`Error::InvalidParameter`] for invalid settings; [`Error::TooLarge`] beyond the memory or
+/// time limit ([`ExactConfig::estimate`]).
 pub fn trajectory(
     upd: &UnitUpdate,
     p: &ProcessParams,
@@ -287,6 +329,7 @@ pub fn trajectory(
     regime: Regime,
     cfg: &ExactConfig,
 ) -> Result<ExactTrajectory> {
+    cfg.estimate(("steps", rho.len()), 0).check()?;
     let m = cfg.units / cfg.replicas;
     let hidden_corr = matches!(upd, UnitUpdate::Minimal);
     let reps: Vec<Vec<Stats>> = (0..cfg.replicas)
@@ -304,7 +347,8 @@ pub fn trajectory(
 /// per replica, the Jacobian entries of the last `steps` steps.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `steps == 0`.
+/// [`Error::InvalidParameter`] for `steps == 0`; [`Error::TooLarge`] beyond the memory or
+/// time limit ([`ExactConfig::estimate`], naming `burn-in` or `steps`).
 pub fn jacobian_paths(
     upd: &UnitUpdate,
     p: &ProcessParams,
@@ -316,6 +360,14 @@ pub fn jacobian_paths(
     if steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
+    let total = burn_in
+        .checked_add(steps)
+        .ok_or_else(|| Error::invalid("burn-in", burn_in as f64, "burn-in + steps below 2^64"))?;
+    let (name, _) = crate::budget::blame(&[
+        ("burn-in", burn_in as f64, 50.0),
+        ("steps", steps as f64, 10.0),
+    ]);
+    cfg.estimate((name, total), steps).check()?;
     // The second sequence is not needed; make it independent (ρ = 0) so that it adds no
     // degenerate dimensions.
     let rho = RhoSchedule::constant(0.0, burn_in + steps)?;

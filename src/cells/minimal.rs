@@ -43,19 +43,22 @@ impl MinimalParams {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
-    /// `mu-b` (finite) or `r` (finite, > 0: the cell's state is driven by its input).
+    /// `mu-b` (finite) or `r` (finite, > 0: the cell's state is driven by its input), or the
+    /// scale whose variance makes `σ_w² + σ_v² R + σ_b²` overflow (or `mu-b` beyond `1e150`).
     pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
         let r = non_negative("r", r)?;
         if r == 0.0 {
             return Err(Error::invalid("r", r, "a finite number > 0"));
         }
-        Ok(MinimalParams {
+        let p = MinimalParams {
             sigma_w: non_negative("sigma-w", sigma_w)?,
             sigma_v: non_negative("sigma-v", sigma_v)?,
             sigma_b: non_negative("sigma-b", sigma_b)?,
             mu_b: finite("mu-b", mu_b)?,
             r,
-        })
+        };
+        super::check_variances(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
+        Ok(p)
     }
 }
 
@@ -330,6 +333,7 @@ impl Minimal {
             tr.q_ab.push(q_ab);
             tr.big_c.push(big_c);
             tr.c.push(if big_q > 0.0 { big_c / big_q } else { 1.0 });
+            crate::budget::tick(1);
         }
         Ok(tr)
     }

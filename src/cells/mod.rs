@@ -17,71 +17,103 @@ use crate::error::{Error, Result};
 /// The per-step correlation `ρ^t` between the inputs of two sequences, `t = 1..=T`.
 ///
 /// Text form (CLI `--rho-schedule`): comma-separated `VALUExCOUNT` runs, e.g. `0.3x1,1x49`
-/// is ρ = 0.3 at step 1 and ρ = 1 for steps 2..=50. A bare `VALUE` counts once.
+/// is ρ = 0.3 at step 1 and ρ = 1 for steps 2..=50. Every run needs its count.
+///
+/// The length is bounded before anything is expanded: a schedule of `T` steps is only
+/// useful for a trajectory over it, so `T` is refused (naming `steps`) when the schedule and
+/// the smallest trajectory over it, [`BYTES_PER_STEP`] bytes a step, exceed the memory limit
+/// ([`crate::budget`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RhoSchedule(Vec<f64>);
+
+/// Bytes a step of a schedule costs at least: the value itself and the six numbers a
+/// mean-field trajectory keeps per step (`t`, `q`, `Q`, `q_ab`, `C`, `c`).
+pub const BYTES_PER_STEP: f64 = 56.0;
+
+/// Refuses a schedule of `steps` steps that cannot fit (before it is expanded).
+fn check_length(steps: usize) -> Result<()> {
+    if steps == 0 {
+        return Err(Error::invalid("steps", 0.0, "at least 1"));
+    }
+    crate::budget::Estimate::new("a schedule and its trajectory")
+        .memory("steps", steps as f64, BYTES_PER_STEP * steps as f64)
+        .check()
+}
 
 impl RhoSchedule {
     /// The same `rho` for `steps` steps.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `rho ∉ [−1, 1]` or `steps == 0`.
+    /// [`Error::InvalidParameter`] if `rho ∉ [−1, 1]` or `steps == 0`; [`Error::TooLarge`]
+    /// (`steps`) beyond the memory limit.
     pub fn constant(rho: f64, steps: usize) -> Result<RhoSchedule> {
         check_rho(rho)?;
-        if steps == 0 {
-            return Err(Error::invalid("steps", 0.0, "at least 1"));
-        }
+        check_length(steps)?;
         Ok(RhoSchedule(vec![rho; steps]))
     }
 
     /// From explicit values.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for an empty list or a value outside `[−1, 1]`.
+    /// [`Error::InvalidParameter`] for an empty list or a value outside `[−1, 1]`;
+    /// [`Error::TooLarge`] (`steps`) beyond the memory limit.
     pub fn from_values(values: Vec<f64>) -> Result<RhoSchedule> {
-        if values.is_empty() {
-            return Err(Error::invalid("steps", 0.0, "at least 1"));
-        }
+        check_length(values.len())?;
         for &r in &values {
             check_rho(r)?;
         }
         Ok(RhoSchedule(values))
     }
 
-    /// Parses `VALUExCOUNT,...`.
+    /// Parses `VALUExCOUNT,...`. The runs are read and the total length checked before the
+    /// schedule is expanded.
     ///
     /// # Errors
-    /// [`Error::Parse`] naming the bad run, or [`Error::InvalidParameter`] for ρ out of range.
+    /// [`Error::Parse`] naming the bad run (a missing or zero count, a count too large to
+    /// hold), [`Error::InvalidParameter`] for ρ out of range, [`Error::TooLarge`] (`steps`)
+    /// beyond the memory limit.
     pub fn parse(text: &str) -> Result<RhoSchedule> {
         let perr = |reason: String| Error::Parse {
             what: "rho schedule",
             input: text.to_string(),
             reason,
         };
-        let mut out = Vec::new();
+        let mut runs = Vec::new();
+        let mut total = 0usize;
         for run in text.split(',') {
             let run = run.trim();
             if run.is_empty() {
                 return Err(perr("empty run (expected VALUExCOUNT)".into()));
             }
-            let (v, n) = match run.split_once(['x', 'X']) {
-                Some((v, n)) => (v.trim(), n.trim()),
-                None => (run, "1"),
-            };
+            let (v, n) = run.split_once(['x', 'X']).ok_or_else(|| {
+                perr(format!(
+                    "run `{run}` has no count (expected VALUExCOUNT, e.g. `{run}x1`)"
+                ))
+            })?;
+            let (v, n) = (v.trim(), n.trim());
             let rho: f64 = v
                 .parse()
                 .map_err(|_| perr(format!("`{v}` is not a number")))?;
-            let count: usize = n
-                .parse()
-                .map_err(|_| perr(format!("`{n}` is not a positive integer count")))?;
+            let count: usize = n.parse().map_err(|e: std::num::ParseIntError| {
+                if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
+                    perr(format!("count `{n}` is too large"))
+                } else {
+                    perr(format!("`{n}` is not a positive integer count"))
+                }
+            })?;
             if count == 0 {
                 return Err(perr(format!("run `{run}` has count 0")));
             }
             check_rho(rho)?;
-            out.extend(std::iter::repeat_n(rho, count));
+            total = total
+                .checked_add(count)
+                .ok_or_else(|| perr("the total number of steps is too large".into()))?;
+            runs.push((rho, count));
         }
-        if out.len() > 10_000_000 {
-            return Err(perr("more than 10^7 steps".into()));
+        check_length(total)?;
+        let mut out = Vec::with_capacity(total);
+        for (rho, count) in runs {
+            out.extend(std::iter::repeat_n(rho, count));
         }
         Ok(RhoSchedule(out))
     }
@@ -100,6 +132,53 @@ impl RhoSchedule {
     pub fn values(&self) -> &[f64] {
         &self.0
     }
+}
+
+/// Checks that the variances a cell's scales feed into its pre-activations, `σ_w²`,
+/// `σ_v² R` and `σ_b²`, sum to at most `1e300` (each scale is already finite), and that
+/// `|μ_b| <= 1e150`: a scale near `1e154` or beyond would make `q` infinite, and the error
+/// must name that scale (or `r`, `mu-b`), not `q`. The largest part is named.
+pub(crate) fn check_variances(
+    sigma_w: f64,
+    sigma_v: f64,
+    sigma_b: f64,
+    mu_b: f64,
+    r: f64,
+) -> Result<()> {
+    // φ(μ_b + ...)² overflows for unbounded φ long before μ_b does.
+    if mu_b.abs() > 1e150 {
+        return Err(Error::invalid(
+            "mu-b",
+            mu_b,
+            "a number with |μ_b| <= 1e150 (its square must be a finite double)",
+        ));
+    }
+    let parts = [
+        ("sigma-w", sigma_w, sigma_w * sigma_w),
+        ("sigma-v", sigma_v, sigma_v * sigma_v * r),
+        ("sigma-b", sigma_b, sigma_b * sigma_b),
+    ];
+    // Headroom below f64::MAX: the maps add and double these variances.
+    let total: f64 = parts.iter().map(|p| p.2).sum();
+    if total <= 1e300 {
+        return Ok(());
+    }
+    let (name, value, _) = parts
+        .iter()
+        .copied()
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .expect("three parts");
+    let name = if name == "sigma-v" && sigma_v * sigma_v <= 1e300 {
+        "r" // σ_v² is finite, R makes σ_v² R overflow
+    } else {
+        name
+    };
+    let value = if name == "r" { r } else { value };
+    Err(Error::invalid(
+        name,
+        value,
+        "small enough that σ_w² + σ_v² R + σ_b² <= 1e300 (scales below about 1e150)",
+    ))
 }
 
 fn check_rho(rho: f64) -> Result<()> {
@@ -204,10 +283,53 @@ mod tests {
 
     #[test]
     fn schedule_parses_runs() {
-        let s = RhoSchedule::parse("0.3x1, 1x4,0.5").unwrap();
-        assert_eq!(s.values(), &[0.3, 1.0, 1.0, 1.0, 1.0, 0.5]);
-        for bad in ["", "0.3x", "x3", "2x3", "0.3x0", "0.1,,0.2", "nanx2"] {
+        let s = RhoSchedule::parse("0.3x1, 1x4,-0.5X1").unwrap();
+        assert_eq!(s.values(), &[0.3, 1.0, 1.0, 1.0, 1.0, -0.5]);
+        for bad in [
+            "",
+            "0.3x",
+            "x3",
+            "2x3",
+            "0.3x0",
+            "0.1x1,,0.2x1",
+            "nanx2",
+            "0.5",
+            "0.5x1,0.2",
+            "1x99999999999999999999999",
+        ] {
             assert!(RhoSchedule::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn huge_schedules_are_refused_before_expansion() {
+        // 2 × 2^63 steps overflow the count; 10^12 steps (56 TB) exceed any memory limit.
+        // Both are refused at once, without allocating.
+        let t = std::time::Instant::now();
+        let e = RhoSchedule::parse("1x9223372036854775807,1x9223372036854775807").unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+        let e = RhoSchedule::parse("0.2x1,1x1000000000000").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooLarge {
+                    parameter: "steps",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = RhoSchedule::constant(1.0, 1_000_000_000_000).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooLarge {
+                    parameter: "steps",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(t.elapsed().as_secs_f64() < 1.0);
     }
 }

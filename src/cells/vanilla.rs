@@ -45,15 +45,18 @@ impl VanillaParams {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
-    /// `mu-b` (finite) or `r` (finite, ≥ 0).
+    /// `mu-b` (finite) or `r` (finite, ≥ 0), or the scale whose variance makes
+    /// `σ_w² + σ_v² R + σ_b²` overflow (or `mu-b` beyond `1e150`).
     pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
-        Ok(VanillaParams {
+        let p = VanillaParams {
             sigma_w: non_negative("sigma-w", sigma_w)?,
             sigma_v: non_negative("sigma-v", sigma_v)?,
             sigma_b: non_negative("sigma-b", sigma_b)?,
             mu_b: finite("mu-b", mu_b)?,
             r: non_negative("r", r)?,
-        })
+        };
+        super::check_variances(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
+        Ok(p)
     }
 }
 
@@ -308,6 +311,7 @@ impl Vanilla {
             tr.q_ab.push(q_ab);
             tr.big_c.push(big_c);
             tr.c.push(c);
+            crate::budget::tick(1);
         }
         Ok(tr)
     }

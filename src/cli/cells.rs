@@ -7,7 +7,7 @@ use crate::cells::RhoSchedule;
 use crate::cells::exact::{self, ExactConfig, ProcessParams, Regime, UnitUpdate};
 use crate::cells::minimal::{Minimal, MinimalParams};
 use crate::cells::vanilla::{Vanilla, VanillaParams};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, fmt_num};
 use clap::{Args, ValueEnum};
 
 /// Which recurrent cell.
@@ -32,7 +32,7 @@ pub(crate) enum TheoryKind {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CellArgs {
     /// The recurrent cell.
-    #[arg(long, value_enum, default_value = "vanilla")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "vanilla")]
     pub cell: Cell,
     /// Activation (vanilla cell only): tanh, erf, relu, linear, hard_tanh, sigmoid, softplus.
     #[arg(long)]
@@ -54,7 +54,7 @@ pub(crate) struct CellArgs {
     pub r: f64,
     /// Theory: the factorised mean-field recursion or the exact theory of the tied-weight
     /// network (sampled unit process; adds `*_se`).
-    #[arg(long, value_enum, default_value = "mean-field")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "mean-field")]
     pub theory: TheoryKind,
 }
 
@@ -132,19 +132,23 @@ pub(crate) struct TrajectoryArgs {
     #[command(flatten)]
     pub cell: CellArgs,
     /// Number of steps T (with a constant --rho, or checked against --rho-schedule).
-    #[arg(long)]
+    #[arg(long, value_parser = super::count, allow_hyphen_values = true)]
     pub steps: Option<usize>,
     /// Input-correlation schedule, comma-separated VALUExCOUNT runs (e.g. `0.3x1,1x49`).
-    #[arg(long = "rho-schedule")]
+    #[arg(
+        long = "rho-schedule",
+        allow_hyphen_values = true,
+        conflicts_with = "rho"
+    )]
     pub rho_schedule: Option<String>,
     /// Constant input correlation (when no schedule is given).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub rho: f64,
     /// Exact theory: number of sampled unit paths.
-    #[arg(long, default_value_t = 40_000)]
+    #[arg(long, default_value_t = 40_000, value_parser = super::count, allow_hyphen_values = true)]
     pub units: usize,
     /// Exact theory: independent replicas (for the standard errors).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = super::count, allow_hyphen_values = true)]
     pub replicas: usize,
     /// Exact theory: base seed.
     #[arg(long, default_value_t = 1)]
@@ -217,12 +221,12 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
                 s,
                 "vanilla RNN, φ = {}, σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
                 v.activation().name(),
-                p.sigma_w,
-                p.sigma_v,
-                p.sigma_b,
-                p.mu_b,
-                p.r,
-                a.rho
+                fmt_num(p.sigma_w),
+                fmt_num(p.sigma_v),
+                fmt_num(p.sigma_b),
+                fmt_num(p.mu_b),
+                fmt_num(p.r),
+                fmt_num(a.rho)
             );
             let _ = writeln!(
                 s,
@@ -283,7 +287,12 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
             let _ = writeln!(
                 s,
                 "minimalRNN (factorised mean field), σ_w = {}, σ_v = {}, σ_b = {}, μ_b = {}, R = {}, ρ = {}",
-                p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r, a.rho
+                fmt_num(p.sigma_w),
+                fmt_num(p.sigma_v),
+                fmt_num(p.sigma_b),
+                fmt_num(p.mu_b),
+                fmt_num(p.r),
+                fmt_num(a.rho)
             );
             let _ = writeln!(
                 s,
@@ -343,11 +352,28 @@ fn write_slopes(
     let _ = writeln!(s, "  χ₁    = {chi_1:.10}   ξ₁  = {}", fmt_opt(xi_1));
 }
 
+/// Bytes of printed output per number of a per-step array (JSON, pretty-printed).
+pub(crate) const OUTPUT_BYTES_PER_NUMBER: f64 = 32.0;
+
 pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
+    if a.cell.theory == TheoryKind::MeanField {
+        super::refuse_given(
+            &[
+                ("units", "--units"),
+                ("replicas", "--replicas"),
+                ("seed", "--seed"),
+            ],
+            "to the mean-field recursion (it samples nothing); use --theory exact",
+        )?;
+    }
     let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
     let theory = a.cell.theory()?;
+    let t = sched.len();
     if a.cell.theory == TheoryKind::Exact {
         let cfg = ExactConfig::new(a.units, a.replicas, a.seed)?;
+        cfg.estimate(("steps", t), 0)
+            .memory("steps", t as f64, 12.0 * OUTPUT_BYTES_PER_NUMBER * t as f64)
+            .check()?;
         let upd = match &theory {
             Theory::Vanilla(v) => UnitUpdate::Vanilla(v.activation().clone()),
             Theory::Minimal(_) => UnitUpdate::Minimal,
@@ -356,7 +382,10 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
             tied: !a.untied,
             fresh_bias: a.fresh_bias,
         };
-        let tr = exact::trajectory(&upd, &a.cell.process(), &sched, regime, &cfg)?;
+        let total = (a.replicas as u64).saturating_mul((t as u64).saturating_mul(t as u64));
+        let tr = super::follow("exact theory", total, || {
+            exact::trajectory(&upd, &a.cell.process(), &sched, regime, &cfg)
+        })?;
         if a.json {
             return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
         }
@@ -377,10 +406,17 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
                 .into(),
         ));
     }
-    let tr = match &theory {
-        Theory::Vanilla(v) => v.trajectory(&sched)?,
-        Theory::Minimal(m) => m.trajectory(&sched)?,
-    };
+    crate::budget::Estimate::new("the trajectory and its output")
+        .memory(
+            "steps",
+            t as f64,
+            (crate::cells::BYTES_PER_STEP + 6.0 * OUTPUT_BYTES_PER_NUMBER) * t as f64,
+        )
+        .check()?;
+    let tr = super::follow("trajectory", t as u64, || match &theory {
+        Theory::Vanilla(v) => v.trajectory(&sched),
+        Theory::Minimal(m) => m.trajectory(&sched),
+    })?;
     if a.json {
         return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
     }

@@ -18,14 +18,18 @@ use crate::sim::Weights;
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
     /// The recurrent cell.
-    #[arg(long, value_enum, default_value = "vanilla")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "vanilla")]
     pub cell: Cell,
     /// Activation (vanilla cell only).
     #[arg(long)]
     pub phi: Option<String>,
     /// Target pre-activation variance q* at the fixed point (not needed with
     /// --max-width-ratio, which searches for it).
-    #[arg(long = "q-star")]
+    #[arg(
+        long = "q-star",
+        allow_hyphen_values = true,
+        conflicts_with = "max_width_ratio"
+    )]
     pub q_star: Option<f64>,
     /// Bias mean μ_b (default 0; with --cell minimal and --max-width-ratio and no --mu-b, the
     /// search runs over μ_b = −4, −3, …, 8).
@@ -41,26 +45,26 @@ pub(crate) struct InitArgs {
     #[arg(long = "sigma-v")]
     pub sigma_v: Option<f64>,
     /// Horizon T for the predicted spectral width (and for the design).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::count, allow_hyphen_values = true)]
     pub horizon: usize,
     /// Inverse design: the largest q* whose √(m₂)/m₁ at the horizon stays below this.
     #[arg(long = "max-width-ratio")]
     pub max_width_ratio: Option<f64>,
     /// Design objective: the largest q* meeting the bound, or (minimalRNN, over μ_b) the
     /// longest memory timescale ξ_c at independent inputs.
-    #[arg(long, value_enum, default_value = "largest-q-star")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "largest-q-star")]
     pub objective: ObjectiveArg,
     /// Weight law for the design and the sampled weights.
-    #[arg(long, value_enum, default_value = "orthogonal")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "orthogonal")]
     pub weights: WeightsArg,
     /// Sample W, V, b and write them as .npy files with a manifest.
     #[arg(long)]
     pub sample: bool,
     /// Width N of the sampled network.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = super::count, allow_hyphen_values = true)]
     pub width: usize,
     /// Input dimension (vanilla; default the width; the minimalRNN needs the width).
-    #[arg(long = "input-dim")]
+    #[arg(long = "input-dim", value_parser = super::count, allow_hyphen_values = true)]
     pub input_dim: Option<usize>,
     /// Seed of the sampled weights (ChaCha8; the simulators' network 0 for this seed).
     #[arg(long, default_value_t = 1)]
@@ -125,6 +129,34 @@ struct DesignOut<'a> {
 }
 
 pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
+    if !a.sample {
+        super::refuse_given(
+            &[
+                ("width", "--width"),
+                ("input_dim", "--input-dim"),
+                ("out", "--out"),
+            ],
+            "without --sample",
+        )?;
+        if a.max_width_ratio.is_none() {
+            super::refuse_given(
+                &[("weights", "--weights")],
+                "without --max-width-ratio or --sample (the output lists both weight laws)",
+            )?;
+        }
+        if a.cell == Cell::Vanilla {
+            super::refuse_given(
+                &[("seed", "--seed")],
+                "to --cell vanilla without --sample (nothing is sampled)",
+            )?;
+        }
+    }
+    if a.max_width_ratio.is_none() || a.cell == Cell::Vanilla {
+        super::refuse_given(
+            &[("objective", "--objective")],
+            "except to the minimalRNN design (--cell minimal --max-width-ratio)",
+        )?;
+    }
     if a.sample {
         // The output contract (crate::output), checked before any work.
         crate::output::check_dir(&a.out, "weights", "out")?;
@@ -241,27 +273,28 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
     if a.json {
         return Ok(serde_json::to_string_pretty(&out).expect("serialisable"));
     }
+    let f6 = |x: f64| super::fmt_fixed(x, 6);
     let mut t = format!(
-        "critical initialization ({}, {}): σ_w = {:.6}  σ_v = {:.6}  σ_b = {:.6}  μ_b = {}  R = {}\n  \
-         q* = {:.6}  Q* = {:.6}  χ₁ = {:.15}",
+        "critical initialization ({}, {}): σ_w = {}  σ_v = {}  σ_b = {}  μ_b = {}  R = {}\n  \
+         q* = {}  Q* = {}  χ₁ = {:.15}",
         match c.cell {
             init::CellKind::Vanilla => "vanilla",
             init::CellKind::Minimal => "minimalRNN",
         },
         c.activation,
-        c.sigma_w,
-        c.sigma_v,
-        c.sigma_b,
-        c.mu_b,
-        c.r,
-        c.q_star,
-        c.big_q_star,
+        f6(c.sigma_w),
+        f6(c.sigma_v),
+        f6(c.sigma_b),
+        crate::error::fmt_num(c.mu_b),
+        crate::error::fmt_num(c.r),
+        f6(c.q_star),
+        f6(c.big_q_star),
         c.chi_1
     );
     t += &format!(
-        "\n  per-step normalised variance of J Jᵀ: orthogonal {:.6}, Gaussian {:.6}{}",
-        c.normalized_variance_per_step.orthogonal,
-        c.normalized_variance_per_step.gaussian,
+        "\n  per-step normalised variance of J Jᵀ: orthogonal {}, Gaussian {}{}",
+        f6(c.normalized_variance_per_step.orthogonal),
+        f6(c.normalized_variance_per_step.gaussian),
         if c.spectrum_exact {
             ""
         } else {
@@ -275,13 +308,16 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         );
     }
     t += &format!(
-        "\n  at T = {}: √(m₂)/m₁ orthogonal {:.4}, Gaussian {:.4}",
-        width.horizon, width.rms_ratio.orthogonal, width.rms_ratio.gaussian
+        "\n  at T = {}: √(m₂)/m₁ orthogonal {}, Gaussian {}",
+        width.horizon,
+        super::fmt_fixed(width.rms_ratio.orthogonal, 4),
+        super::fmt_fixed(width.rms_ratio.gaussian, 4)
     );
     if let Some(l) = width.lambda_max {
         t += &format!(
-            "; largest squared singular value orthogonal {:.4}, Gaussian {:.4}",
-            l.orthogonal, l.gaussian
+            "; largest squared singular value orthogonal {}, Gaussian {}",
+            super::fmt_fixed(l.orthogonal, 4),
+            super::fmt_fixed(l.gaussian, 4)
         );
     }
     if let Some(d) = &design {

@@ -9,12 +9,17 @@ mod spectrum;
 mod svg;
 mod train;
 
+use std::collections::HashSet;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::activation::Builtin;
+use crate::error::fmt_num;
 use crate::expect::{BivariateNormal, Expectation, Fun, Normal, expect, expect2};
 
 /// Mean-field and random-matrix theory of signal propagation in RNNs.
@@ -23,6 +28,145 @@ use crate::expect::{BivariateNormal, Expectation, Fun, Normal, expect, expect2};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Memory limit for any command, e.g. 32G, 512M (default: half the available memory).
+    /// Sizes whose estimated memory exceeds it are refused before anything is allocated.
+    #[arg(
+        long = "max-memory",
+        global = true,
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
+    max_memory: Option<String>,
+    /// Limit on the estimated computation time, e.g. 90s, 30m, 48h, 7d, inf (default 24h).
+    #[arg(
+        long = "max-time",
+        global = true,
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    max_time: Option<String>,
+}
+
+/// The flags the user gave explicitly (argument ids of the subcommand), for the checks that
+/// refuse conflicting flags and flags that do not apply.
+static GIVEN: OnceLock<HashSet<String>> = OnceLock::new();
+
+/// Whether the flag with argument id `id` (the field name, e.g. `burn_in`) was given on the
+/// command line (not taken from its default).
+pub(crate) fn given(id: &str) -> bool {
+    GIVEN.get().is_some_and(|g| g.contains(id))
+}
+
+/// An error for a flag given where it has no effect.
+pub(crate) fn not_applicable(flag: &str, why: &str) -> crate::Error {
+    crate::Error::Unsupported(format!("{flag} does not apply {why}"))
+}
+
+/// Refuses each of `flags` (argument id, flag) that was given, saying why it does not apply.
+pub(crate) fn refuse_given(flags: &[(&str, &str)], why: &str) -> crate::Result<()> {
+    for (id, flag) in flags {
+        if given(id) {
+            return Err(not_applicable(flag, why));
+        }
+    }
+    Ok(())
+}
+
+/// A count flag (width, steps, points, ...): a whole number, also in scientific notation
+/// (`1e6`); refused with a message naming the flag when negative, fractional or beyond
+/// what a count can hold.
+pub(crate) fn count(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<usize>() {
+        return Ok(n);
+    }
+    let x: f64 = t
+        .parse()
+        .map_err(|_| "expected a whole number such as 1000 or 1e6".to_string())?;
+    if !(x >= 0.0 && x.fract() == 0.0) {
+        return Err("expected a whole number >= 0, such as 1000 or 1e6".into());
+    }
+    if x >= usize::MAX as f64 {
+        return Err(format!(
+            "{} is too large for a count (at most {})",
+            crate::error::fmt_num(x),
+            crate::error::fmt_num(usize::MAX as f64)
+        ));
+    }
+    Ok(x as usize)
+}
+
+/// Runs `f` while a progress bar on stderr (shown only on a terminal, and only once the
+/// work has taken more than a second) follows the library's work counter
+/// ([`crate::budget::progress`]) up to `total` units.
+pub(crate) fn follow<T>(label: &str, total: u64, f: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    crate::budget::reset_progress();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let ticker = scope.spawn(|| {
+            let start = Instant::now();
+            let mut bar: Option<ProgressBar> = None;
+            while !done.load(Ordering::Relaxed) {
+                std::thread::park_timeout(Duration::from_millis(200));
+                if bar.is_none() && start.elapsed() > Duration::from_secs(1) {
+                    let b = ProgressBar::new(total.max(1));
+                    b.set_style(
+                        ProgressStyle::with_template(&format!(
+                            "{label} {{bar:40}} {{percent}}%, {{elapsed}} elapsed, {{eta}} left"
+                        ))
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar = Some(b);
+                }
+                if let Some(b) = &bar {
+                    b.set_position(crate::budget::progress().min(total));
+                }
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+        });
+        let out = f();
+        done.store(true, Ordering::Relaxed);
+        ticker.thread().unpark();
+        out
+    })
+}
+
+/// `x` with `decimals` decimals when moderate, in scientific notation when huge or tiny (so
+/// that 1e38 does not print as 39 digits).
+pub(crate) fn fmt_fixed(x: f64, decimals: usize) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-3..1e9).contains(&x.abs()) {
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.decimals$e}")
+    }
+}
+
+/// A clap error on one line (`error: ...`), without the usage block.
+fn one_line(e: &clap::Error) -> String {
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        || e.kind() == clap::error::ErrorKind::MissingSubcommand
+    {
+        return "error: missing a command (expect, fixed-point, trajectory, simulate, phase, \
+                spectrum, series, init, report); see `mfrnn --help`"
+            .into();
+    }
+    let text = e.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect();
+    let mut line = parts.join("; ");
+    if !line.starts_with("error:") {
+        line = format!("error: {line}");
+    }
+    line.replace(":;", ":")
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,10 +235,11 @@ fn run_expect(a: &ExpectArgs) -> crate::Result<String> {
     let (e, what): (Expectation, String) = match a.c {
         None => {
             let n = Normal::new(a.mean, a.q)?;
+            let (mean, q) = (fmt_num(a.mean), fmt_num(a.q));
             let what = if g.is_constant() && a.g.trim() == "one" {
-                format!("E[{f}(u)], u ~ N({}, {})", a.mean, a.q)
+                format!("E[{f}(u)], u ~ N({mean}, {q})")
             } else {
-                format!("E[{f}(u)·{g}(u)], u ~ N({}, {})", a.mean, a.q)
+                format!("E[{f}(u)·{g}(u)], u ~ N({mean}, {q})")
             };
             (expect(&(&f * &g), &n)?, what)
         }
@@ -104,7 +249,9 @@ fn run_expect(a: &ExpectArgs) -> crate::Result<String> {
                 expect2(&f, &g, &b)?,
                 format!(
                     "E[{f}(u)·{g}(v)], u, v ~ N({}, {}), corr {}",
-                    a.mean, a.q, c
+                    fmt_num(a.mean),
+                    fmt_num(a.q),
+                    fmt_num(c)
                 ),
             )
         }
@@ -129,9 +276,48 @@ fn run_expect(a: &ExpectArgs) -> crate::Result<String> {
     })
 }
 
-/// Parses the command line, runs the command, prints errors on stderr.
+/// Parses the command line, runs the command, prints errors on stderr (one line, exit
+/// status 1, for bad input of any kind).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            eprintln!("{}", one_line(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", one_line(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some((_, sub)) = matches.subcommand() {
+        let ids = sub
+            .ids()
+            .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+            .map(|id| id.as_str().to_string())
+            .collect();
+        let _ = GIVEN.set(ids);
+    }
+    let limits = (|| -> crate::Result<()> {
+        if let Some(m) = &cli.max_memory {
+            crate::budget::set_memory_limit(Some(crate::budget::parse_memory(m)?))?;
+        }
+        if let Some(t) = &cli.max_time {
+            crate::budget::set_time_limit(Some(crate::budget::parse_duration(t)?))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = limits {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let out = match &cli.command {
         Command::Expect(a) => run_expect(a).map_err(|e| e.to_string()),
         Command::FixedPoint(a) => cells::run_fixed_point(a).map_err(|e| e.to_string()),

@@ -30,25 +30,29 @@ pub(crate) struct SimulateArgs {
     #[command(flatten)]
     pub cell: CellArgs,
     /// Hidden width N.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = super::count, allow_hyphen_values = true)]
     pub width: usize,
     /// Number of steps T (with a constant --rho, or checked against --rho-schedule).
-    #[arg(long)]
+    #[arg(long, value_parser = super::count, allow_hyphen_values = true)]
     pub steps: Option<usize>,
     /// Input-correlation schedule, comma-separated VALUExCOUNT runs.
-    #[arg(long = "rho-schedule")]
+    #[arg(
+        long = "rho-schedule",
+        allow_hyphen_values = true,
+        conflicts_with = "rho"
+    )]
     pub rho_schedule: Option<String>,
     /// Constant input correlation (when no schedule is given).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub rho: f64,
     /// Independent networks.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = super::count, allow_hyphen_values = true)]
     pub seeds: usize,
     /// Sequence pairs per network.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = super::count, allow_hyphen_values = true)]
     pub batch: usize,
     /// Recurrent weight distribution.
-    #[arg(long, value_enum, default_value = "gaussian")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "gaussian")]
     pub weights: WeightsArg,
     /// Fresh weights at every step (the mean-field assumption) instead of tied weights.
     #[arg(long)]
@@ -65,11 +69,12 @@ pub(crate) struct SimulateArgs {
 }
 
 pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
-    if a.cell.theory == super::cells::TheoryKind::Exact {
+    if a.cell.theory == super::cells::TheoryKind::Exact || super::given("theory") {
         return Err(Error::Unsupported(
             "--theory does not apply to simulate (it runs real networks)".into(),
         ));
     }
+    let theory = a.cell.theory()?;
     let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
     let cfg = SimConfig::new(a.width, a.batch, a.seeds, a.seed)?
         .tied(!a.untied)
@@ -78,13 +83,26 @@ pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
             WeightsArg::Gaussian => Weights::Gaussian,
             WeightsArg::Orthogonal => Weights::Orthogonal,
         });
-    let (tr, name) = match a.cell.theory()? {
+    let t = sched.len();
+    cfg.estimate(t)
+        .memory(
+            "steps",
+            t as f64,
+            11.0 * super::cells::OUTPUT_BYTES_PER_NUMBER * t as f64,
+        )
+        .check()?;
+    let total = (a.seeds as u64).saturating_mul(t as u64);
+    let (tr, name) = match theory {
         Theory::Vanilla(v) => (
-            crate::sim::vanilla::simulate(&v, &sched, &cfg)?,
+            super::follow("simulate", total, || {
+                crate::sim::vanilla::simulate(&v, &sched, &cfg)
+            })?,
             format!("vanilla RNN, φ = {}", v.activation().name()),
         ),
         Theory::Minimal(m) => (
-            crate::sim::minimal::simulate(&m, &sched, &cfg)?,
+            super::follow("simulate", total, || {
+                crate::sim::minimal::simulate(&m, &sched, &cfg)
+            })?,
             "minimalRNN".to_string(),
         ),
     };
@@ -117,7 +135,7 @@ pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
 #[derive(Debug, Args)]
 pub(crate) struct PhaseArgs {
     /// The recurrent cell.
-    #[arg(long, value_enum, default_value = "vanilla")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "vanilla")]
     pub cell: super::cells::Cell,
     /// Activation (vanilla cell).
     #[arg(long)]
@@ -220,6 +238,22 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
     };
     let x = Axis::parse(&a.x)?;
     let y = Axis::parse(&a.y)?;
+    for axis in [&x, &y] {
+        let (id, flag) = match axis.param {
+            Param::SigmaW => ("sigma_w", "--sigma-w"),
+            Param::SigmaV => ("sigma_v", "--sigma-v"),
+            Param::SigmaB => ("sigma_b", "--sigma-b"),
+            Param::MuB => ("mu_b", "--mu-b"),
+            Param::R => ("r", "--r"),
+            Param::Rho => ("rho", "--rho"),
+        };
+        if super::given(id) {
+            return Err(Error::Unsupported(format!(
+                "{flag} fixes a parameter that is also an axis ({}); drop one of them",
+                axis.param.as_str()
+            )));
+        }
+    }
     let quantity = Quantity::from_name(&a.quantity)?;
     let base = VanillaParams::new(a.sigma_w, a.sigma_v, a.sigma_b, a.mu_b, a.r)?;
     // The output contract (crate::output), checked before any work.
@@ -230,6 +264,18 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
     )?;
     output::check_file(&a.out, "phase", "out")?;
     let total = (x.n * y.n) as u64;
+    // Per point: the two values kept, about 100 bytes of output (an SVG cell or a CSV row),
+    // and a few fixed-point solves.
+    let (axis, n) = if x.n >= y.n { ("x", x.n) } else { ("y", y.n) };
+    crate::budget::Estimate::new("the phase diagram")
+        .memory(axis, n as f64, 150.0 * total as f64)
+        .ops(
+            axis,
+            n as f64,
+            1e5 * total as f64,
+            crate::budget::concurrency(y.n),
+        )
+        .check()?;
     let bar = if total >= 2000 {
         let b = ProgressBar::new(total);
         b.set_style(

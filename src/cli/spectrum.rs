@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::cells::{CellArgs, Theory};
+use super::cells::{CellArgs, Theory, TheoryKind};
 use super::sim_phase::WeightsArg;
 use super::svg::{PALETTE, Series, line_chart};
 use crate::cells::RhoSchedule;
@@ -24,28 +24,28 @@ pub(crate) struct SpectrumArgs {
     #[command(flatten)]
     pub cell: CellArgs,
     /// Number of steps T in the Jacobian product.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::count, allow_hyphen_values = true)]
     pub steps: usize,
     /// Recurrent weight distribution.
-    #[arg(long, value_enum, default_value = "orthogonal")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "orthogonal")]
     pub weights: WeightsArg,
     /// Points of the density grid.
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, default_value_t = 400, value_parser = super::count, allow_hyphen_values = true)]
     pub points: usize,
     /// Also sample Jacobians of real networks and compare.
     #[arg(long)]
     pub simulate: bool,
     /// Width of the simulated networks.
-    #[arg(long, default_value_t = 800)]
+    #[arg(long, default_value_t = 800, value_parser = super::count, allow_hyphen_values = true)]
     pub width: usize,
     /// Number of simulated networks.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::count, allow_hyphen_values = true)]
     pub seeds: usize,
     /// Base seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Steps run before the product starts (to reach the fixed point).
-    #[arg(long = "burn-in", default_value_t = 50)]
+    #[arg(long = "burn-in", default_value_t = 50, value_parser = super::count, allow_hyphen_values = true)]
     pub burn_in: usize,
     /// Untied weights (fresh W every step) in the simulation and, for the minimalRNN, in the
     /// unit process that supplies the law of the Jacobian diagonals.
@@ -53,14 +53,14 @@ pub(crate) struct SpectrumArgs {
     pub untied: bool,
     /// How the simulated Jacobian product is accumulated: `direct`, or `qr` (keeps small
     /// singular values accurate over long horizons and off criticality).
-    #[arg(long, value_enum, default_value = "direct")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "direct")]
     pub accumulation: AccumulationArg,
     /// Vanilla: use the laws of D^t along the mean-field trajectory from h⁰ = 0 over steps
     /// burn-in+1 … burn-in+T, instead of the fixed point (spectra of the transient).
     #[arg(long)]
     pub transient: bool,
     /// minimalRNN: unit paths of the exact theory that give the law of (u, g).
-    #[arg(long, default_value_t = 8000)]
+    #[arg(long, default_value_t = 8000, value_parser = super::count, allow_hyphen_values = true)]
     pub units: usize,
     /// Print JSON.
     #[arg(long)]
@@ -138,6 +138,61 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     if a.steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
+    let vanilla = a.cell.cell == super::cells::Cell::Vanilla;
+    match (vanilla, a.cell.theory) {
+        (true, TheoryKind::Exact) => {
+            return Err(super::not_applicable(
+                "--theory exact",
+                "to the vanilla spectrum: free probability at the fixed point is already \
+                 exact at infinite width (sample real networks with --simulate)",
+            ));
+        }
+        (false, TheoryKind::MeanField) if super::given("theory") => {
+            return Err(super::not_applicable(
+                "--theory mean-field",
+                "to the minimalRNN spectrum: the law of its Jacobian diagonals comes from the \
+                 unit paths of the exact theory (--units)",
+            ));
+        }
+        _ => {}
+    }
+    if !a.simulate {
+        super::refuse_given(
+            &[
+                ("width", "--width"),
+                ("seeds", "--seeds"),
+                ("accumulation", "--accumulation"),
+            ],
+            "without --simulate",
+        )?;
+    }
+    if vanilla {
+        super::refuse_given(
+            &[("units", "--units")],
+            "to --cell vanilla (it sets the unit paths of the minimalRNN)",
+        )?;
+        if !a.simulate {
+            super::refuse_given(
+                &[("untied", "--untied"), ("seed", "--seed")],
+                "to --cell vanilla without --simulate",
+            )?;
+            if !a.transient {
+                super::refuse_given(
+                    &[("burn_in", "--burn-in")],
+                    "to --cell vanilla without --simulate or --transient (the spectrum is taken at the fixed point)",
+                )?;
+            }
+        }
+    }
+    let burned = a
+        .burn_in
+        .checked_add(a.steps)
+        .ok_or_else(|| Error::invalid("burn-in", a.burn_in as f64, "burn-in + steps below 2^64"))?;
+    // The printed grid (λ and density, up to 3 × points each).
+    let out_bytes = 6.0 * super::cells::OUTPUT_BYTES_PER_NUMBER * a.points as f64;
+    crate::budget::Estimate::new("the spectrum output")
+        .memory("points", a.points as f64, out_bytes)
+        .check()?;
     let (wl, w) = match a.weights {
         WeightsArg::Gaussian => (WeightLaw::Gaussian, Weights::Gaussian),
         WeightsArg::Orthogonal => (WeightLaw::Orthogonal, Weights::Orthogonal),
@@ -167,14 +222,32 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             let mu_b = v.params().mu_b;
             let sigma_w2 = v.params().sigma_w * v.params().sigma_w;
             let sp = if a.transient {
-                let tr = v.trajectory(&RhoSchedule::constant(1.0, a.burn_in + a.steps)?)?;
+                // One discretised law per step (up to ~1800 nodes of 16 bytes each).
+                let (name, value) = crate::budget::blame(&[
+                    ("steps", a.steps as f64, 10.0),
+                    ("burn-in", a.burn_in as f64, 50.0),
+                ]);
+                crate::budget::Estimate::new("the laws along the trajectory")
+                    .memory(name, value, 30_000.0 * a.steps as f64)
+                    .memory(name, value, crate::cells::BYTES_PER_STEP * burned as f64)
+                    .check()?;
+                let tr = v.trajectory(&RhoSchedule::constant(1.0, burned)?)?;
                 let laws = tr.q[a.burn_in..]
                     .iter()
                     .map(|&q| DiagonalLaw::of_activation(act, mu_b, q))
                     .collect::<Result<Vec<_>>>()?;
+                if laws
+                    .iter()
+                    .any(|l| l.moment(1).is_nan() || l.moment(1) <= 0.0)
+                {
+                    return Err(vanishing_jacobian(v.params(), &s));
+                }
                 ProductSpectrum::along(laws, sigma_w2, wl)?
             } else {
                 let law = DiagonalLaw::of_activation(act, mu_b, s.q_star)?;
+                if law.moment(1).is_nan() || law.moment(1) <= 0.0 {
+                    return Err(vanishing_jacobian(v.params(), &s));
+                }
                 ProductSpectrum::new(law, sigma_w2, a.steps, wl)?
             };
             let mom = sp.moments();
@@ -187,7 +260,9 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                 exact: true,
                 q_star: s.q_star,
                 chi_1: s.chi_1,
-                density: sp.density(a.points)?,
+                density: super::follow("spectral density", 2 * a.points as u64, || {
+                    sp.density(a.points)
+                })?,
                 unit_recursion: None,
                 law_atoms: None,
                 label: v.activation().name().to_string(),
@@ -208,13 +283,20 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                 fresh_bias: false,
             };
             let cfg = ExactConfig::new(a.units, 8, a.seed)?;
-            let paths = exact::jacobian_paths(
-                &UnitUpdate::Minimal,
-                &a.cell.process(),
-                regime,
-                a.burn_in,
-                a.steps,
-                &cfg,
+            let t = burned as u64;
+            let paths = super::follow(
+                "unit paths",
+                8u64.saturating_mul(t.saturating_mul(t)),
+                || {
+                    exact::jacobian_paths(
+                        &UnitUpdate::Minimal,
+                        &a.cell.process(),
+                        regime,
+                        a.burn_in,
+                        a.steps,
+                        &cfg,
+                    )
+                },
             )?;
             let (m1s, m1_se) = exact::m1_by_unit_recursion(&paths, p.sigma_w);
             // The stationary one-step law: the first step after the burn-in.
@@ -231,7 +313,9 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                 exact: mom.exact,
                 q_star: s.q_star,
                 chi_1: s.chi_1,
-                density: sp.density(a.points)?,
+                density: super::follow("spectral density", 2 * a.points as u64, || {
+                    sp.density(a.points)
+                })?,
                 unit_recursion: Some(UnitRecursion {
                     m1: m1s[a.steps - 1],
                     m1_se: m1_se[a.steps - 1],
@@ -251,7 +335,10 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             Theory::Vanilla(v) => JacobianCell::Vanilla(v),
             Theory::Minimal(m) => JacobianCell::Minimal(m),
         };
-        let js = jacobian::sample(cell, &cfg, a.steps, a.burn_in, acc)?;
+        let total = (a.seeds as u64).saturating_mul(burned as u64);
+        let js = super::follow("sampling Jacobians", total, || {
+            jacobian::sample(cell, &cfg, a.steps, a.burn_in, acc)
+        })?;
         let ks = jacobian::ks_distance(&js.squared_singular_values, |x| d.cdf(x));
         (Some(js.moments), Some(ks), js.squared_singular_values)
     } else {
@@ -388,6 +475,42 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         );
     }
     Ok(text)
+}
+
+/// The error for a Jacobian that vanishes at the fixed point (`φ' = 0` to double precision
+/// for every pre-activation): names the flag that pushed the pre-activations there — `μ_b`
+/// when it dominates their spread, else the largest part of `q* = σ_w² Q* + σ_v² R + σ_b²`.
+fn vanishing_jacobian(
+    p: &crate::cells::vanilla::VanillaParams,
+    s: &crate::cells::Summary,
+) -> Error {
+    let parts = [
+        ("sigma-w", p.sigma_w, p.sigma_w * p.sigma_w * s.big_q_star),
+        ("sigma-v", p.sigma_v, p.sigma_v * p.sigma_v * p.r),
+        ("sigma-b", p.sigma_b, p.sigma_b * p.sigma_b),
+    ];
+    let (parameter, value) = if p.mu_b.abs() >= s.q_star.sqrt() {
+        ("mu-b", p.mu_b)
+    } else {
+        let big = parts
+            .iter()
+            .max_by(|a, b| a.2.total_cmp(&b.2))
+            .expect("three parts");
+        (big.0, big.1)
+    };
+    Error::Infeasible {
+        parameter,
+        value,
+        constraint: format!(
+            "φ' is 0 to double precision for the pre-activations at the fixed point \
+             (μ_b = {}, q* = {}), so the Jacobian vanishes",
+            crate::error::fmt_num(p.mu_b),
+            crate::error::fmt_num(s.q_star)
+        ),
+        feasible: "its spectrum is a point mass at 0; choose μ_b and scales where φ' is not \
+                   saturated"
+            .into(),
+    }
 }
 
 /// Histogram density of `xs` on `bins` equal bins of `[lo, hi]` (bin centres, density).

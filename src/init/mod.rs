@@ -177,8 +177,16 @@ fn split_or_infeasible(
     what: String,
     rest_at: impl Fn(f64) -> Option<f64>,
 ) -> Result<(f64, f64)> {
-    if let Some(scales) = split(rest, r, given, q_star) {
-        return Ok(scales);
+    if let Some((sigma_v, sigma_b)) = split(rest, r, given, q_star) {
+        if !(sigma_v.is_finite() && sigma_b.is_finite()) {
+            // σ_v² = (rest − σ_b²)/R overflows for a tiny R: the R given is to blame.
+            return Err(Error::invalid(
+                "r",
+                r,
+                "large enough that σ_v² = (q* − σ_w² Q* − σ_b²)/R is finite",
+            ));
+        }
+        return Ok((sigma_v, sigma_b));
     }
     let (need, label) = match given {
         Given::SigmaB(s) => (s * s, "σ_b²"),
@@ -311,11 +319,26 @@ pub fn vanilla(
         .map(|k| expect_at(&dphi.powi(2 * k), mu_b, q_star, &eng))
         .collect::<Result<_>>()?;
     if !(mu[0].is_finite() && mu[0] > 0.0) {
-        return Err(Error::invalid(
-            "phi",
-            mu[0],
-            "an activation with E[φ'(μ_b + √q* z)²] > 0 at the target",
-        ));
+        // φ' vanishes (to double precision) on the pre-activations: name what put them
+        // there — a mean far out, or a variance too large — not the activation.
+        let (parameter, value) = if mu_b.abs() >= q_star.sqrt() {
+            ("mu-b", mu_b)
+        } else {
+            ("q-star", q_star)
+        };
+        return Err(Error::Infeasible {
+            parameter,
+            value,
+            constraint: format!(
+                "E[φ'(μ_b + √q* z)²] = {} at μ_b = {}, q* = {} ({}), so no finite σ_w gives \
+                 χ₁ = σ_w² E[φ'²] = 1",
+                crate::error::fmt_num(mu[0]),
+                crate::error::fmt_num(mu_b),
+                crate::error::fmt_num(q_star),
+                act.name()
+            ),
+            feasible: "choose a q* and μ_b where φ' is not saturated".into(),
+        });
     }
     let phi2 = Fun::phi(&act).powi(2);
     let rest_at = |q: f64| -> Result<f64> {

@@ -50,7 +50,9 @@ pub struct Manifest {
 /// so `mfrnn simulate --seed s` runs exactly these weights first.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `n == 0`, `nin == 0`, or `nin != n` for the minimalRNN.
+/// [`Error::InvalidParameter`] for `n == 0`, `nin == 0`, or `nin != n` for the minimalRNN;
+/// [`Error::TooLarge`] (`width` or `input-dim`) when the matrices would not fit in memory
+/// ([`estimate`]).
 pub fn sample(
     init: &CriticalInit,
     n: usize,
@@ -58,6 +60,9 @@ pub fn sample(
     weights: Weights,
     seed: u64,
 ) -> Result<NetworkWeights> {
+    if n == 0 {
+        return Err(Error::invalid("width", 0.0, "at least 1"));
+    }
     if nin == 0 {
         return Err(Error::invalid("input-dim", 0.0, "at least 1"));
     }
@@ -68,11 +73,30 @@ pub fn sample(
             "equal to the width for the minimalRNN (h = u h + (1 − u) z)",
         ));
     }
+    estimate(n, nin, weights).check()?;
     let mut rng = SimConfig::new(n, 1, 2, seed)?.rng(0);
     let w = recurrent_matrix(&mut rng, weights, n, init.sigma_w);
     let v = input_matrix(&mut rng, n, nin, init.sigma_v);
     let b = bias_vector(&mut rng, n, init.mu_b, init.sigma_b);
     Ok(NetworkWeights { w, v, b })
+}
+
+/// The memory and time of drawing and writing one network: `W` with the copies a Haar draw
+/// makes (4 `N²` doubles), or `W` with its row-major copy and file bytes when written (3
+/// `N²`), the same for `V` (`N × N_in`); time 20 operations a normal draw and `3 N³` for the
+/// QR factorisation of a Haar draw.
+pub fn estimate(n: usize, nin: usize, weights: Weights) -> crate::budget::Estimate {
+    let (nf, nif) = (n as f64, nin as f64);
+    let orth = weights == Weights::Orthogonal;
+    crate::budget::Estimate::new("sampling the weights")
+        .memory("width", nf, 8.0 * (4.0 * nf * nf + nf))
+        .memory("input-dim", nif, 8.0 * 3.0 * nf * nif)
+        .ops(
+            "width",
+            nf,
+            20.0 * (nf * nf + nf * nif) + if orth { 3.0 * nf * nf * nf } else { 0.0 },
+            1,
+        )
 }
 
 fn row_major(m: &DMatrix<f64>) -> Vec<f64> {

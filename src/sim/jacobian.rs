@@ -125,7 +125,8 @@ pub fn minimal(
 /// Jacobian of step `t` uses the `W` that produced `e^t` (with untied weights, a fresh one).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `steps == 0`.
+/// [`Error::InvalidParameter`] for `steps == 0`; [`Error::TooLarge`] when the run would
+/// exceed the memory or time limit ([`estimate`]).
 pub fn sample(
     cell: JacobianCell<'_>,
     cfg: &SimConfig,
@@ -136,6 +137,20 @@ pub fn sample(
     if steps == 0 {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
+    let nin = match cell {
+        JacobianCell::Minimal(_) => cfg.width,
+        JacobianCell::Vanilla(_) => cfg.input_dim,
+    };
+    estimate(
+        &SimConfig {
+            input_dim: nin,
+            ..*cfg
+        },
+        steps,
+        burn_in,
+        acc,
+    )
+    .check()?;
     let per: Vec<Vec<f64>> = (0..cfg.seeds)
         .into_par_iter()
         .map(|s| run_seed(cell, cfg, steps, burn_in, acc, s))
@@ -175,6 +190,49 @@ pub fn sample(
         steps,
         burn_in,
     })
+}
+
+/// The memory and time of [`sample`]: per running network `W`, `V`, the accumulated product
+/// with its QR factors and the SVD's copy (about `(w + 7) N²` doubles, `w` = 1 for Gaussian
+/// and 4 for orthogonal `W` with its Haar draw); all singular values (twice, for sorting);
+/// time `2 N²` a burn-in step (with redraws when untied), `2 N³` (direct) or `5 N³` (QR) a
+/// product step, and the SVD (`10 N³`, Jacobi `30 N³`).
+pub fn estimate(
+    cfg: &SimConfig,
+    steps: usize,
+    burn_in: usize,
+    acc: Accumulation,
+) -> crate::budget::Estimate {
+    use crate::budget::{blame, concurrency};
+    let (n, nin, s) = (cfg.width as f64, cfg.input_dim as f64, cfg.seeds as f64);
+    let (t, b) = (steps as f64, burn_in as f64);
+    let k = concurrency(cfg.seeds);
+    let orth = cfg.weights == crate::sim::Weights::Orthogonal;
+    let wf = if orth { 4.0 } else { 1.0 };
+    let (wide, wv) = blame(&[("width", n, 800.0), ("input-dim", nin, n.max(1.0))]);
+    let (many, mv) = blame(&[("seeds", s, 4.0), ("width", n, 800.0)]);
+    let draw = 20.0 * (n * n + n * nin) + if orth { 3.0 * n * n * n } else { 0.0 };
+    let step = 2.0 * n * n + 2.0 * n * nin + if cfg.tied { 0.0 } else { draw };
+    let product = match acc {
+        Accumulation::Direct => 2.0 * n * n * n,
+        Accumulation::Qr => 5.0 * n * n * n,
+    };
+    let svd = match acc {
+        Accumulation::Direct => 10.0,
+        Accumulation::Qr => 30.0,
+    } * n
+        * n
+        * n;
+    let (long, lv) = blame(&[
+        ("burn-in", b, 50.0),
+        ("steps", t, 10.0),
+        ("width", n, 800.0),
+        ("seeds", s, 4.0),
+    ]);
+    crate::budget::Estimate::new("sampling Jacobians")
+        .memory(wide, wv, 8.0 * k as f64 * ((wf + 7.0) * n * n + n * nin))
+        .memory(many, mv, 16.0 * s * n)
+        .ops(long, lv, s * ((b + t) * step + t * product + svd + draw), k)
 }
 
 /// A running product of one-step Jacobians `diag(a) + diag(b) W`.
@@ -372,6 +430,7 @@ fn run_seed(
         if t >= burn_in {
             jac.push(&a, &b, &w);
         }
+        crate::budget::tick(1);
     }
     jac.squared_singular_values()
 }

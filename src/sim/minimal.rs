@@ -75,6 +75,7 @@ fn run_seed(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
         } else {
             1.0
         };
+        crate::budget::tick(1);
         out.push([
             0.5 * (qa + qb) / nb,
             0.5 * (hha + hhb) / nb,
@@ -90,8 +91,15 @@ fn run_seed(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
 /// `c` is the hidden-state correlation `C/√(Q_a Q_b)`, the quantity of the theory's (M.3).
 ///
 /// # Errors
-/// None beyond validated inputs.
+/// [`crate::Error::TooLarge`] when the run would exceed the memory or time limit
+/// ([`SimConfig::estimate`], with the input dimension equal to the width).
 pub fn simulate(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTrajectory> {
+    SimConfig {
+        input_dim: cfg.width,
+        ..*cfg
+    }
+    .estimate(rho.len())
+    .check()?;
     let per_seed: Vec<Vec<Stats>> = (0..cfg.seeds)
         .into_par_iter()
         .map(|s| run_seed(m, rho, cfg, s))

@@ -53,7 +53,9 @@ impl SimConfig {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `width`, `batch` or `seeds` when zero (`seeds >= 2`
-    /// is required for a standard error).
+    /// is required for a standard error); [`Error::TooLarge`] naming the parameter when one
+    /// step of the simulation would not fit in memory ([`crate::budget`]; the simulators check
+    /// again with the number of steps).
     pub fn new(width: usize, batch: usize, seeds: usize, seed: u64) -> Result<SimConfig> {
         if width == 0 {
             return Err(Error::invalid("width", 0.0, "at least 1"));
@@ -68,7 +70,7 @@ impl SimConfig {
                 "at least 2 (for a standard error)",
             ));
         }
-        Ok(SimConfig {
+        let cfg = SimConfig {
             width,
             input_dim: width,
             batch,
@@ -77,7 +79,63 @@ impl SimConfig {
             weights: Weights::Gaussian,
             tied: true,
             fresh_bias: false,
-        })
+        };
+        cfg.memory_estimate(1).check()?;
+        Ok(cfg)
+    }
+
+    /// The memory a simulation of `steps` steps holds at its peak, by parameter: every
+    /// running network's `W` (with the copies a Haar draw or a redraw makes), `V`, states and
+    /// pre-activations of its batch, and the per-step statistics of all networks.
+    pub fn memory_estimate(&self, steps: usize) -> crate::budget::Estimate {
+        let (n, nin, b) = (self.width as f64, self.input_dim as f64, self.batch as f64);
+        let (s, t) = (self.seeds as f64, steps as f64);
+        let k = crate::budget::concurrency(self.seeds) as f64;
+        let wf = match (self.weights, self.tied) {
+            (Weights::Gaussian, true) => 1.0,
+            (Weights::Gaussian, false) => 2.0,
+            (Weights::Orthogonal, true) => 4.0,
+            (Weights::Orthogonal, false) => 5.0,
+        };
+        let vf = if self.tied { 1.0 } else { 2.0 };
+        let (long, long_value) = crate::budget::blame(&[("steps", t, 50.0), ("seeds", s, 8.0)]);
+        let (wide, wide_value) =
+            crate::budget::blame(&[("width", n, 1000.0), ("input-dim", nin, n.max(1.0))]);
+        let (bat, bat_value) = crate::budget::blame(&[("batch", b, 16.0), ("width", n, 1000.0)]);
+        crate::budget::Estimate::new("the simulation")
+            .memory(wide, wide_value, 8.0 * k * (wf * n * n + vf * n * nin + n))
+            .memory(bat, bat_value, 8.0 * k * (8.0 * n * b + 2.0 * nin * b))
+            .memory(long, long_value, 40.0 * s * t + 96.0 * t)
+    }
+
+    /// [`SimConfig::memory_estimate`] with the time of `steps` steps: per step and network,
+    /// the products `W h` and `V x` over the batch and the draws of the inputs (and of `W`,
+    /// `V` again when untied; a Haar draw costs a QR factorisation).
+    pub fn estimate(&self, steps: usize) -> crate::budget::Estimate {
+        let (n, nin, b) = (self.width as f64, self.input_dim as f64, self.batch as f64);
+        let (s, t) = (self.seeds as f64, steps as f64);
+        let draw = 20.0 * (n * n + n * nin)
+            + if self.weights == Weights::Orthogonal {
+                3.0 * n * n * n
+            } else {
+                0.0
+            };
+        let per_step = 4.0 * n * n * b
+            + 4.0 * n * nin * b
+            + 40.0 * (n + nin) * b
+            + if self.tied { 0.0 } else { draw };
+        let (p, v) = crate::budget::blame(&[
+            ("steps", t, 50.0),
+            ("seeds", s, 8.0),
+            ("width", n, 1000.0),
+            ("batch", b, 16.0),
+        ]);
+        self.memory_estimate(steps).ops(
+            p,
+            v,
+            s * (t * per_step + draw),
+            crate::budget::concurrency(self.seeds),
+        )
     }
 
     /// Sets the weight distribution.
@@ -104,12 +162,14 @@ impl SimConfig {
     /// Sets the input dimension.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if zero.
+    /// [`Error::InvalidParameter`] if zero; [`Error::TooLarge`] (`input-dim`) when `V` would
+    /// not fit in memory.
     pub fn input_dim(mut self, n: usize) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("input-dim", 0.0, "at least 1"));
         }
         self.input_dim = n;
+        self.memory_estimate(1).check()?;
         Ok(self)
     }
 

@@ -81,6 +81,7 @@ fn run_seed(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
         } else {
             1.0
         };
+        crate::budget::tick(1);
         out.push([0.5 * (qa + qb) / nb, qq / nb, qab / nb, cc / nb, c]);
     }
     out
@@ -90,8 +91,10 @@ fn run_seed(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
 /// correlations `ρ^t`, returning the statistics of [`SimTrajectory`].
 ///
 /// # Errors
-/// None at present beyond validated inputs (kept for future cells).
+/// [`crate::Error::TooLarge`] when the run would exceed the memory or time limit
+/// ([`SimConfig::estimate`]).
 pub fn simulate(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTrajectory> {
+    cfg.estimate(rho.len()).check()?;
     let per_seed: Vec<Vec<Stats>> = (0..cfg.seeds)
         .into_par_iter()
         .map(|s| run_seed(v, rho, cfg, s))

@@ -412,8 +412,13 @@ impl GatedSpectrum {
     /// The density on `n` points (see [`super::ProductSpectrum::density`]).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::Unsupported`] if a solver fails.
+    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::TooLarge`] (`points`) beyond the
+    /// memory or time limit ([`super::density_estimate`]); [`Error::Unsupported`] if a solver
+    /// fails.
     pub fn density(&self, n: usize) -> Result<Density> {
+        super::density_estimate(n, std::mem::size_of::<Tracked>(), self.law.len()).check()?;
+        let n1 = self.law.one_step_moments(self.weights).0;
+        super::check_scale(self.moments().m1, self.steps, n1.ln(), None)?;
         let hi = self.upper_edge()?;
         let height = 10.0 * hi * (1.0 + self.steps as f64);
         continuation_density(self, hi, n, height, |z| Tracked {

@@ -505,9 +505,25 @@ impl ProductSpectrum {
     /// trapezoid rule (`narrow_peak_is_resolved` in `tests/gated_spectrum.rs`).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::Unsupported`] if the continuation
-    /// from large `Im z` fails.
+    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::TooLarge`] (`points`) beyond the
+    /// memory or time limit ([`density_estimate`]); [`Error::Unsupported`] if the
+    /// continuation from large `Im z` fails.
     pub fn density(&self, n: usize) -> Result<Density> {
+        let atoms: usize = self.factors.iter().map(|(l, _)| l.d.len()).sum();
+        density_estimate(n, 40 + 16 * self.factors.len(), atoms).check()?;
+        let log_step = self.sigma_w2.ln()
+            + self
+                .factors
+                .iter()
+                .map(|(l, k)| *k as f64 * l.moment(1).ln())
+                .sum::<f64>()
+                / self.steps as f64;
+        check_scale(
+            self.moments().m1,
+            self.steps,
+            log_step,
+            Some(self.sigma_w2.sqrt()),
+        )?;
         let [_, hi] = self.edges();
         let mom = self.moments();
         let height = 10.0 * hi * (1.0 + self.steps as f64);
@@ -521,6 +537,55 @@ impl ProductSpectrum {
             }
         })
     }
+}
+
+/// Refuses a density whose scale `m₁ = E[λ]` (`χ₁^T` at a fixed point) lies beyond what the
+/// solver can represent (outside `[1e-200, 1e200]`): at so many steps the spectrum of `J_T`
+/// underflows or overflows double precision, and the error says so, naming `steps` — or
+/// `sigma-w` (when given) if already one step (`ln m₁` per step: `log_step`) is beyond
+/// `1e±10`.
+pub(crate) fn check_scale(
+    m1: f64,
+    steps: usize,
+    log_step: f64,
+    sigma_w: Option<f64>,
+) -> Result<()> {
+    if m1.is_finite() && (1e-200..=1e200).contains(&m1) {
+        return Ok(());
+    }
+    let per_step = log_step;
+    let (parameter, value) = match sigma_w {
+        Some(sw) if per_step.abs() > 10.0 * std::f64::consts::LN_10 => ("sigma-w", sw),
+        _ => ("steps", steps as f64),
+    };
+    Err(Error::Infeasible {
+        parameter,
+        value,
+        constraint: format!(
+            "the mean squared singular value of J_T, m₁ = (one-step m₁)^T = {}, is outside \
+             the range of double precision the density is computed in",
+            crate::error::fmt_num(m1)
+        ),
+        feasible: "use fewer steps (the moments m1, normalized_variance grow or decay \
+                   geometrically in T)"
+            .into(),
+    })
+}
+
+/// The memory and time of a density on `n` base points (up to `3n` with the refinement):
+/// every point keeps its solver state (`state_bytes`) and a few numbers; each costs a few
+/// hundred evaluations of the equations, whose cost grows with the number of `atoms` of the
+/// laws.
+pub fn density_estimate(n: usize, state_bytes: usize, atoms: usize) -> crate::budget::Estimate {
+    let n = n as f64;
+    crate::budget::Estimate::new("the spectral density")
+        .memory("points", n, 4.0 * n * (64.0 + state_bytes as f64))
+        .ops(
+            "points",
+            n,
+            3.0 * n * (300.0 * atoms as f64 + 1e4),
+            crate::budget::concurrency(usize::MAX),
+        )
 }
 
 /// Unknowns of the product equations: `m` and one `ζ_j` per distinct diagonal law.
@@ -570,7 +635,10 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     }
     if !(hi.is_finite() && hi > 0.0) {
         return Err(Error::Unsupported(format!(
-            "spectral solver: upper edge {hi} is not a positive number"
+            "the spectrum's upper edge λ_max = {} is not a positive finite number, so there is \
+             no density to compute (the Jacobian vanishes, or its scale is beyond double \
+             precision)",
+            crate::error::fmt_num(hi)
         )));
     }
     // Grid: half log-spaced on [1e-10 hi, 0.05 hi], half linear on [0.05 hi, 1.02 hi].
@@ -583,9 +651,14 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     let eps_sweep = 3e-2 * scale;
     let eps_final = 1e-12 * scale;
     let mut z = C64::new(grid[n - 1], height);
-    let mut sol = eq
-        .solve(z, &init(z))
-        .ok_or_else(|| Error::Unsupported("spectral solver: no solution at large Im z".into()))?;
+    let mut sol = eq.solve(z, &init(z)).ok_or_else(|| {
+        Error::Unsupported(
+            "the spectral density solver found no starting point (the equations have no \
+                 solution far from the real axis at these parameters; very long horizons \
+                 --steps are a known cause)"
+                .into(),
+        )
+    })?;
     let mut y = z.im;
     while y > eps_sweep {
         let ny = (0.7 * y).max(eps_sweep);
@@ -664,11 +737,15 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
             swept[i] = Some(s.clone());
             cur = (grid[i], s);
         }
+        crate::budget::tick(1);
     }
     // Phase 2 (parallel, independent per point): descend vertically.
     let descended: Vec<Option<(f64, bool)>> = (0..n)
         .into_par_iter()
-        .map(|i| Some(descend(grid[i], swept[i].clone()?)))
+        .map(|i| {
+            crate::budget::tick(1);
+            Some(descend(grid[i], swept[i].clone()?))
+        })
         .collect();
     // Phase 3 (sequential, right to left): failures. Past the left end of the bulk, where
     // the mass density per unit of log λ (ρ λ) has already fallen below 1e-6, a lost branch

@@ -3,6 +3,7 @@
 //! sequences (see [`product_moments`]).
 
 use crate::error::{Error, Result};
+use crate::power_series::{self as ps, exp_f64, log_f64, revert_f64};
 use crate::spectrum::WeightLaw;
 
 /// Moments `m_1..m_order` of the squared singular values of `J_T = D_T W ⋯ D_1 W`, where the
@@ -30,7 +31,8 @@ use crate::spectrum::WeightLaw;
 /// no convergence condition. Powers with large `n_j` go through `log S_total = Σ_j n_j log S_j
 /// + T log S_W` and one exponential (`S_j(0) = 1/μ_1 > 0`), which costs the same for any
 /// `n_j`. Compositional inverses use Lagrange inversion: for `f(y) = y h(y)`,
-/// `[x^k] f^{-1} = (1/k) [y^{k−1}] h(y)^{−k}`. Cost `O(J order² + order³)`.
+/// `[x^k] f^{-1} = (1/k) [y^{k−1}] h(y)^{−k}`. Cost `O(J order² + order³)`. The series
+/// arithmetic is that of [`power_series`](crate::power_series).
 ///
 /// Scale is split off first: with `d̃ = d/μ_1` each `S̃_j(0) = 1`, and the product law is
 /// `m_1 = σ_w^{2T} Π_j μ_{1,j}^{n_j}` times a law of mean 1 whose moments `m̃_k` come from the
@@ -113,12 +115,12 @@ pub fn product_moments(
         }
         let n = *n as f64;
         ln_m1 += n * mu[0].ln();
-        let chi = revert(psi, order);
+        let chi = revert_f64(psi, order);
         // S̃_j = (χ̃_j(m)/m)(1 + m), S̃_j(0) = 1.
         let s: Vec<f64> = (0..=deg)
             .map(|k| chi[k + 1] + if k > 0 { chi[k] } else { 0.0 })
             .collect();
-        for (acc, l) in log_s.iter_mut().zip(log(&s)) {
+        for (acc, l) in log_s.iter_mut().zip(log_f64(&s)) {
             *acc += n * l;
         }
     }
@@ -129,13 +131,12 @@ pub fn product_moments(
             *acc += steps * sign / k as f64;
         }
     }
-    let s_total = exp(&log_s);
-    // χ̃_total = m · S̃/(1+m): divide by (1+m) by the recurrence q_k = s_k − q_{k−1}.
+    let s_total = exp_f64(&log_s);
+    // χ̃_total = m · S̃/(1+m): the quotient by 1 + m, shifted up one degree.
     let mut chi_total = vec![0.0; order + 1];
-    for k in 0..=deg {
-        chi_total[k + 1] = s_total[k] - if k > 0 { chi_total[k] } else { 0.0 };
-    }
-    let psi_total = revert(&chi_total, order);
+    // f64 division is total (the divisor 1 + m has leading coefficient 1): no error to handle.
+    let _ = ps::div(&s_total, &[1.0, 1.0], &mut chi_total[1..]);
+    let psi_total = revert_f64(&chi_total, order);
     if let Some(bad) = psi_total.iter().find(|v| !v.is_finite()) {
         return Err(Error::Unsupported(format!(
             "moment series overflowed (normalised moment {bad})"
@@ -144,125 +145,4 @@ pub fn product_moments(
     Ok((1..=order)
         .map(|k| psi_total[k] * (k as f64 * ln_m1).exp())
         .collect())
-}
-
-/// Truncated product `a·b` with as many coefficients as `a`.
-fn mul(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; a.len()];
-    for (i, &ai) in a.iter().enumerate() {
-        if ai == 0.0 {
-            continue;
-        }
-        for (o, &bj) in out[i..].iter_mut().zip(b) {
-            *o += ai * bj;
-        }
-    }
-    out
-}
-
-/// `1/a` for `a_0 ≠ 0`: `r_k = −(1/a_0) Σ_{j=1}^k a_j r_{k−j}`.
-fn recip(a: &[f64]) -> Vec<f64> {
-    let mut r = vec![0.0; a.len()];
-    r[0] = 1.0 / a[0];
-    for k in 1..a.len() {
-        let s: f64 = (1..=k).map(|j| a[j] * r[k - j]).sum();
-        r[k] = -s * r[0];
-    }
-    r
-}
-
-/// `log a` for `a_0 > 0`, from `a' = (log a)' a`:
-/// `b_k = (a_k − (1/k) Σ_{j=1}^{k−1} j b_j a_{k−j}) / a_0`.
-fn log(a: &[f64]) -> Vec<f64> {
-    let mut b = vec![0.0; a.len()];
-    b[0] = a[0].ln();
-    for k in 1..a.len() {
-        let s: f64 = (1..k).map(|j| j as f64 * b[j] * a[k - j]).sum();
-        b[k] = (a[k] - s / k as f64) / a[0];
-    }
-    b
-}
-
-/// `exp a`, from `e' = a' e`: `e_k = (1/k) Σ_{j=1}^k j a_j e_{k−j}`.
-fn exp(a: &[f64]) -> Vec<f64> {
-    let mut e = vec![0.0; a.len()];
-    e[0] = a[0].exp();
-    for k in 1..a.len() {
-        let s: f64 = (1..=k).map(|j| j as f64 * a[j] * e[k - j]).sum();
-        e[k] = s / k as f64;
-    }
-    e
-}
-
-/// Compositional inverse to degree `n` of `f` with `f_0 = 0`, `f_1 ≠ 0` (coefficients
-/// `f_0..f_n`), by Lagrange inversion: `f(y) = y h(y)`, `[x^k] f^{-1} = (1/k)[y^{k−1}] h^{−k}`.
-fn revert(f: &[f64], n: usize) -> Vec<f64> {
-    let q = recip(&f[1..=n]);
-    let mut g = vec![0.0; n + 1];
-    let mut p = q.clone();
-    for k in 1..=n {
-        if k > 1 {
-            p = mul(&p, &q);
-        }
-        g[k] = p[k - 1] / k as f64;
-    }
-    g
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0))
-    }
-
-    /// `exp` and `log` are mutually inverse, and `(1+x)^{1/2}` squared is `1+x`.
-    #[test]
-    fn log_exp_roundtrip() {
-        let a = [0.7, -0.3, 1.2, 0.05, -2.0, 0.4, 0.9];
-        assert!(close(&exp(&log(&a)), &a, 1e-13));
-        let b = [0.1, 0.5, -0.25, 2.0, 0.0, -1.0];
-        assert!(close(&log(&exp(&b)), &b, 1e-13));
-        let half: Vec<f64> = log(&[1.0, 1.0, 0.0, 0.0, 0.0])
-            .iter()
-            .map(|x| 0.5 * x)
-            .collect();
-        let r = exp(&half);
-        assert!(close(&mul(&r, &r), &[1.0, 1.0, 0.0, 0.0, 0.0], 1e-15));
-    }
-
-    /// `1/(1 − x) = Σ x^k` and `a · (1/a) = 1`.
-    #[test]
-    fn reciprocal() {
-        assert!(close(&recip(&[1.0, -1.0, 0.0, 0.0]), &[1.0; 4], 0.0));
-        let a = [2.0, 0.3, -1.0, 4.0, 0.5];
-        assert!(close(
-            &mul(&a, &recip(&a)),
-            &[1.0, 0.0, 0.0, 0.0, 0.0],
-            1e-14
-        ));
-    }
-
-    /// `x/(1−x)` and `x/(1+x)` are inverse; `x e^x` inverts to Lambert W,
-    /// `W(x) = Σ (−k)^{k−1} x^k / k!`.
-    #[test]
-    fn reversion() {
-        let f = [0.0, 1.0, 1.0, 1.0, 1.0, 1.0];
-        assert!(close(
-            &revert(&f, 5),
-            &[0.0, 1.0, -1.0, 1.0, -1.0, 1.0],
-            1e-15
-        ));
-        let xex = [0.0, 1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0];
-        let w = [0.0, 1.0, -1.0, 1.5, -8.0 / 3.0, 125.0 / 24.0, -54.0 / 5.0];
-        assert!(close(&revert(&xex, 6), &w, 1e-14));
-        // Round trip on a generic series with f_1 ≠ 1.
-        let g = [0.0, 2.0, -0.5, 0.3, 1.1];
-        let inv = revert(&g, 4);
-        assert!(close(&revert(&inv, 4), &g, 1e-13));
-    }
 }
