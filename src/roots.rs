@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A refined root of a scalar function.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -18,6 +18,11 @@ pub struct Root {
 
 /// Brent's method on a bracket `[a, b]` with `f(a)·f(b) <= 0`; stops when the bracket is
 /// below `xtol` (absolute, plus 2ε|x|) or `f` vanishes. Returns the endpoint of smaller `|f|`.
+///
+/// # Errors
+/// [`Error::NoConvergence`] with the bracket and `|f|` reached if `max_iter` evaluations do
+/// not shrink the bracket to the tolerance (never silently the last iterate); [`Error`]s of
+/// `f`.
 pub fn brent<F: FnMut(f64) -> Result<f64>>(
     mut f: F,
     mut a: f64,
@@ -63,7 +68,11 @@ pub fn brent<F: FnMut(f64) -> Result<f64>>(
         let tol = 2.0 * f64::EPSILON * b.abs() + 0.5 * xtol;
         let m = 0.5 * (c - b);
         if m.abs() <= tol || fb == 0.0 {
-            break;
+            return Ok(Root {
+                x: b,
+                residual: fb.abs(),
+                iterations,
+            });
         }
         if e.abs() >= tol && fa.abs() > fb.abs() {
             // Inverse quadratic interpolation (secant when only two points).
@@ -100,10 +109,16 @@ pub fn brent<F: FnMut(f64) -> Result<f64>>(
         fb = f(b)?;
         iterations += 1;
     }
-    Ok(Root {
-        x: b,
-        residual: fb.abs(),
+    Err(Error::NoConvergence {
+        solver: "Brent root finder",
         iterations,
+        residual: fb.abs(),
+        detail: format!(
+            "bracket [{:e}, {:e}] still wider than the tolerance {:e}",
+            b.min(c),
+            b.max(c),
+            2.0 * f64::EPSILON * b.abs() + 0.5 * xtol
+        ),
     })
 }
 

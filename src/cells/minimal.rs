@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::{Phase, RhoSchedule, Summary, Trajectory};
 use crate::activation::{Activation, Builtin};
-use crate::error::{Error, Result, finite, non_negative};
+use crate::error::{Error, Result, finite, non_negative, scale};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::gauss::trapezoid::{StepModel, gauss_trapezoid_pair};
 use crate::roots::{Root, brent, roots_on_grid, timescale};
@@ -42,7 +42,7 @@ impl MinimalParams {
     /// Validates and builds the parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
+    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (≥ 0 with a finite square),
     /// `mu-b` (finite) or `r` (finite, > 0: the cell's state is driven by its input).
     pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
         let r = non_negative("r", r)?;
@@ -50,9 +50,9 @@ impl MinimalParams {
             return Err(Error::invalid("r", r, "a finite number > 0"));
         }
         Ok(MinimalParams {
-            sigma_w: non_negative("sigma-w", sigma_w)?,
-            sigma_v: non_negative("sigma-v", sigma_v)?,
-            sigma_b: non_negative("sigma-b", sigma_b)?,
+            sigma_w: scale("sigma-w", sigma_w)?,
+            sigma_v: scale("sigma-v", sigma_v)?,
+            sigma_b: scale("sigma-b", sigma_b)?,
             mu_b: finite("mu-b", mu_b)?,
             r,
         })
@@ -305,11 +305,28 @@ impl Minimal {
         Ok(uu * big_c + vv * rho * self.p.r)
     }
 
+    /// Why a trajectory or simulation of this cell can leave the range of double precision:
+    /// never through the recursion (the state is a convex combination of the inputs, so
+    /// `Q <= R`), only through input scales near the largest double.
+    pub fn divergence_reason(&self) -> String {
+        let p = &self.p;
+        format!(
+            "the minimalRNN state is a convex combination of its inputs (Q <= R), so the \
+             recursion is bounded; the overflow comes from the scales σ_w² = {:e}, \
+             σ_v² R + σ_b² = {:e}, R = {:e}, too large for sums of squares in double \
+             precision (largest 1.8e308)",
+            p.sigma_w * p.sigma_w,
+            self.drive(),
+            p.r
+        )
+    }
+
     /// Mean-field trajectory of two sequences (M.1)–(M.3) from `h^0 = 0`; here `c^t` is the
     /// hidden-state correlation `C^t / Q^t`.
     ///
     /// # Errors
-    /// Engine errors.
+    /// [`Error::Diverged`] if the gate variance `q` is not finite (input scales beyond the
+    /// range of double precision; see [`Minimal::divergence_reason`]); engine errors.
     pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
         let n = rho.len();
         let mut tr = Trajectory {
@@ -321,7 +338,16 @@ impl Minimal {
             c: Vec::with_capacity(n),
         };
         let (mut big_q, mut big_c) = (0.0, 0.0);
-        for &r in rho.values() {
+        for (t, &r) in rho.values().iter().enumerate() {
+            let q = self.gate_variance(big_q);
+            if !q.is_finite() {
+                return Err(Error::Diverged {
+                    quantity: "q",
+                    step: t + 1,
+                    value: q,
+                    reason: self.divergence_reason(),
+                });
+            }
             let (q, q_next, q_ab, c_next) = self.pair_map(big_q, big_c, r)?;
             big_q = q_next;
             big_c = c_next;

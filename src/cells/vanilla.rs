@@ -21,7 +21,7 @@ use serde::Serialize;
 pub use super::Summary;
 use super::{Phase, RhoSchedule, Trajectory};
 use crate::activation::{Activation, Builtin, Smoothness};
-use crate::error::{Error, Result, finite, non_negative};
+use crate::error::{Error, Result, finite, non_negative, scale};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::roots::{Root, brent, roots_on_grid, timescale};
 
@@ -44,13 +44,13 @@ impl VanillaParams {
     /// Validates and builds the parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
+    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (≥ 0 with a finite square),
     /// `mu-b` (finite) or `r` (finite, ≥ 0).
     pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
         Ok(VanillaParams {
-            sigma_w: non_negative("sigma-w", sigma_w)?,
-            sigma_v: non_negative("sigma-v", sigma_v)?,
-            sigma_b: non_negative("sigma-b", sigma_b)?,
+            sigma_w: scale("sigma-w", sigma_w)?,
+            sigma_v: scale("sigma-v", sigma_v)?,
+            sigma_b: scale("sigma-b", sigma_b)?,
             mu_b: finite("mu-b", mu_b)?,
             r: non_negative("r", r)?,
         })
@@ -273,7 +273,9 @@ impl Vanilla {
     /// from `h^0 = 0`.
     ///
     /// # Errors
-    /// Engine errors.
+    /// [`Error::Diverged`] at the first step whose `q` (or `Q`) leaves the range of double
+    /// precision, with [`Vanilla::divergence_reason`] (ReLU with `σ_w > √2`, linear with
+    /// `σ_w > 1`, or inputs too large); engine errors.
     pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
         let p = &self.p;
         let sw2 = p.sigma_w * p.sigma_w;
@@ -289,20 +291,36 @@ impl Vanilla {
             c: Vec::with_capacity(n),
         };
         let (mut big_q, mut big_c) = (0.0, 0.0); // Q^0 = C^0 = 0: h^0 = 0
-        for &r in rho.values() {
+        for (t, &r) in rho.values().iter().enumerate() {
             let q = sw2 * big_q + sv2r + sb2;
             let q_ab = sw2 * big_c + sv2r * r + sb2;
+            let diverged = |quantity: &'static str, value: f64| Error::Diverged {
+                quantity,
+                step: t + 1,
+                value,
+                reason: self.divergence_reason(),
+            };
+            if !q.is_finite() {
+                return Err(diverged("q", q));
+            }
             let c = if q > 0.0 {
                 (q_ab / q).clamp(-1.0, 1.0)
             } else {
                 1.0
             };
-            big_q = self.hidden_second_moment(q)?;
+            let overflow = |e: Error| match e {
+                Error::Overflow { .. } => diverged("Q", f64::INFINITY),
+                e => e,
+            };
+            big_q = self.hidden_second_moment(q).map_err(overflow)?;
             big_c = if q > 0.0 {
-                self.two_point(q, c)?
+                self.two_point(q, c).map_err(overflow)?
             } else {
                 big_q
             };
+            if !big_q.is_finite() {
+                return Err(diverged("Q", big_q));
+            }
             tr.q.push(q);
             tr.big_q.push(big_q);
             tr.q_ab.push(q_ab);
@@ -310,6 +328,55 @@ impl Vanilla {
             tr.c.push(c);
         }
         Ok(tr)
+    }
+
+    /// `κ = lim_{q→∞} E[φ(μ_b + √q z)²] / q`: the variance map grows like `σ_w² κ q` at large
+    /// `q` (ReLU ½, linear 1, bounded activations 0), so it is unbounded for `σ_w² κ > 1`.
+    /// Evaluated at `q = 1e200`, where the finite-`q` corrections are far below rounding for
+    /// the built-in activations.
+    ///
+    /// # Errors
+    /// Engine errors.
+    pub fn variance_growth(&self) -> Result<f64> {
+        if self.act.sup_abs().is_some() {
+            return Ok(0.0);
+        }
+        const Q: f64 = 1e200;
+        Ok(self.hidden_second_moment(Q)? / Q)
+    }
+
+    /// Why a trajectory or simulation of this network can leave the range of double
+    /// precision, in words and numbers: the map's growth factor `σ_w² κ` at large `q` and the
+    /// threshold `σ_w = 1/√κ` ([`Vanilla::variance_growth`]), or, when the map is bounded,
+    /// the input scales.
+    pub fn divergence_reason(&self) -> String {
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let drive = self.drive();
+        let name = self.act.name();
+        let kappa = self.variance_growth().unwrap_or(f64::NAN);
+        let g = sw2 * kappa;
+        if g > 1.0 + 1e-12 {
+            format!(
+                "the mean-field variance map is unbounded for {name} with σ_w > {:.6} \
+                 (here σ_w = {}): at large q each step multiplies q by σ_w² E[φ²]/q → {g:.6}",
+                1.0 / kappa.sqrt(),
+                p.sigma_w
+            )
+        } else if g >= 1.0 - 1e-12 {
+            format!(
+                "the mean-field variance map of {name} is marginal at σ_w = {}: q grows by \
+                 σ_v² R + σ_b² = {drive:e} per step, without bound",
+                p.sigma_w
+            )
+        } else {
+            format!(
+                "the mean-field variance map of {name} is bounded here (growth factor \
+                 σ_w² E[φ²]/q → {g:.6} < 1 at large q); the overflow comes from the scales \
+                 σ_w² = {sw2:e}, σ_v² R + σ_b² = {drive:e}, too large for sums of squares in \
+                 double precision (largest 1.8e308)"
+            )
+        }
     }
 
     /// Every fixed point of the variance map in `[0, ∞)`, with slopes, stability and which

@@ -259,7 +259,9 @@ impl Default for Integrator {
 ///
 /// # Errors
 /// [`Error::NonFiniteIntegrand`] if `f` is NaN/infinite where it must be evaluated;
-/// [`Error::Integration`] if adaptive quadrature cannot meet its tolerance.
+/// [`Error::Integration`] if adaptive quadrature cannot meet its tolerance;
+/// [`Error::Overflow`] if the value (or its error estimate) is beyond the largest double,
+/// e.g. `E[u⁴] = 3q²` at `q = 1e200` — never an infinite or NaN "result".
 pub fn expect(f: &Fun, n: &Normal) -> Result<Expectation> {
     Integrator::default().expect(f, n)
 }
@@ -321,6 +323,11 @@ impl Integrator {
     /// # Errors
     /// As [`expect`].
     pub fn expect(&self, f: &Fun, n: &Normal) -> Result<Expectation> {
+        let e = self.expect_unchecked(f, n)?;
+        finite_result(e, || format!("E[{f}(u)], u ~ N({}, {:e})", n.mean, n.var))
+    }
+
+    fn expect_unchecked(&self, f: &Fun, n: &Normal) -> Result<Expectation> {
         let (mean, var) = (n.mean, n.var);
         if var == 0.0 || f.is_constant() {
             let v = f.eval(mean);
@@ -422,6 +429,17 @@ impl Integrator {
     /// # Errors
     /// As [`expect`].
     pub fn expect2(&self, f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Expectation> {
+        let e = self.expect2_unchecked(f, g, b)?;
+        finite_result(e, || {
+            format!(
+                "E[{f}(u) {g}(v)], (u, v) with means ({}, {}), variances ({:e}, {:e}), \
+                 correlation {}",
+                b.mean_u, b.mean_v, b.var_u, b.var_v, b.corr
+            )
+        })
+    }
+
+    fn expect2_unchecked(&self, f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Expectation> {
         let (qu, qv, c) = (b.var_u, b.var_v, b.corr);
         // Degenerate laws reduce to one dimension.
         if qu == 0.0 || f.is_constant() {
@@ -613,6 +631,24 @@ impl Integrator {
 }
 
 /// The integrand in z-coordinates: `f(μ + σz) φ(z)` (0 where φ underflows).
+/// `e` if its value and error estimate are finite, otherwise [`Error::Overflow`] naming
+/// the expectation (`what()`): a Gaussian expectation of a finite integrand is finite, so a
+/// non-finite result can only be an overflow of double precision.
+fn finite_result(e: Expectation, what: impl FnOnce() -> String) -> Result<Expectation> {
+    if e.value.is_finite() && e.error_estimate.is_finite() {
+        return Ok(e);
+    }
+    Err(Error::Overflow {
+        quantity: what(),
+        reason: format!(
+            "the value ({:e}, error estimate {:e}, {}) is beyond the largest double (1.8e308)",
+            e.value,
+            e.error_estimate,
+            e.method.as_str()
+        ),
+    })
+}
+
 #[inline]
 fn weighted(f: &Fun, mean: f64, sd: f64, z: f64) -> f64 {
     let w = norm_pdf(z);

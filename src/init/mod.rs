@@ -639,7 +639,20 @@ impl CriticalInit {
                         let law = DiagonalLaw::of_activation(act.as_ref(), self.mu_b, self.q_star)?;
                         let sw2 = self.sigma_w * self.sigma_w;
                         let edge = |w| -> Result<f64> {
-                            Ok(ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1])
+                            let e = ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1];
+                            if e.is_finite() {
+                                Ok(e)
+                            } else {
+                                Err(Error::Overflow {
+                                    quantity: format!(
+                                        "the largest squared singular value at horizon {horizon}"
+                                    ),
+                                    reason: format!(
+                                        "λ_max = {e:e} is beyond the largest double (1.8e308); \
+                                         choose a shorter --horizon"
+                                    ),
+                                })
+                            }
                         };
                         Some(PerWeights {
                             orthogonal: edge(WeightLaw::Orthogonal)?,

@@ -471,21 +471,24 @@ impl ProductSpectrum {
             }
             0.5 * (lo + hi)
         };
-        let zr = |m: f64| -> f64 {
+        // ln z(m) (real and positive here): minimised in logarithms, because z itself
+        // overflows away from the minimum at long horizons (z ~ m^{T−1}), which would leave
+        // the search comparing infinities (λ_max was reported as inf from T ≈ 10⁶).
+        let ln_zr = |m: f64| -> f64 {
             let zeta: Vec<C64> = self
                 .factors
                 .iter()
                 .map(|(law, _)| C64::new(zeta_of(law, m), 0.0))
                 .collect();
-            self.ln_z_of(C64::new(m, 0.0), &zeta).exp().re
+            self.ln_z_of(C64::new(m, 0.0), &zeta).re
         };
-        // Golden-section search for the minimum over log m.
-        let (mut a, mut b) = (-30.0f64, 30.0f64);
+        // Golden-section search for the minimum over log m; the minimiser is near m ~ 1/T.
+        let (mut a, mut b) = (-30.0 - (self.steps as f64).ln(), 30.0f64);
         let g = 0.618_033_988_749_894_9;
-        for _ in 0..200 {
+        for _ in 0..300 {
             let c = b - g * (b - a);
             let d = a + g * (b - a);
-            if zr(c.exp()) < zr(d.exp()) {
+            if ln_zr(c.exp()) < ln_zr(d.exp()) {
                 b = d;
             } else {
                 a = c;
@@ -494,7 +497,7 @@ impl ProductSpectrum {
                 break;
             }
         }
-        let hi = zr((0.5 * (a + b)).exp());
+        let hi = ln_zr((0.5 * (a + b)).exp()).exp();
         [0.0, hi]
     }
 
