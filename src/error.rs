@@ -88,7 +88,9 @@ pub enum Error {
     },
     /// An iterative solver stopped before meeting its tolerance: which solver, the
     /// iterations it spent and the residual it had reached.
-    #[error("{solver} did not converge after {iterations} iterations (residual {residual:e}): {detail}")]
+    #[error(
+        "{solver} did not converge after {iterations} iterations (residual {residual:e}): {detail}"
+    )]
     NoConvergence {
         /// The solver (`Brent root finder`, `spectral continuation`, ...).
         solver: &'static str,

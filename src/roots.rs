@@ -169,7 +169,9 @@ pub fn timescale(chi: f64) -> Option<f64> {
     if a == 0.0 {
         return Some(0.0);
     }
-    Some(-1.0 / (a - 1.0).ln_1p())
+    // ln_1p(χ − 1) near 1; ln χ itself far from it (χ − 1 rounds to −1 below 1e-16, which
+    // gave ξ = 0 instead of −1/ln χ ≈ 0.003 at χ = 4e-151).
+    Some(-1.0 / if a < 0.5 { a.ln() } else { (a - 1.0).ln_1p() })
 }
 
 #[cfg(test)]
@@ -182,6 +184,32 @@ mod tests {
         let r = brent(f, 2.0, 3.0, -1.0, 16.0, 1e-15, 100).unwrap();
         assert!((r.x - 2.094_551_481_542_326_5).abs() < 1e-14, "{}", r.x);
         assert!(r.iterations < 20);
+    }
+
+    #[test]
+    fn brent_out_of_iterations_is_an_error_with_diagnostics() {
+        // A function Brent cannot finish in 3 evaluations on [0, 1] at full precision.
+        let f = |x: f64| Ok((x - 0.123_456_789).powi(3));
+        let (fa, fb) = (
+            (-0.123_456_789f64).powi(3),
+            (1.0f64 - 0.123_456_789).powi(3),
+        );
+        match brent(f, 0.0, 1.0, fa, fb, 0.0, 3) {
+            Err(Error::NoConvergence {
+                solver,
+                iterations,
+                residual,
+                ..
+            }) => {
+                assert_eq!(solver, "Brent root finder");
+                assert_eq!(iterations, 3);
+                assert!(residual.is_finite() && residual > 0.0);
+            }
+            other => panic!("expected NoConvergence, got {other:?}"),
+        }
+        // The same problem with a normal budget converges.
+        let r = brent(f, 0.0, 1.0, fa, fb, 0.0, 200).unwrap();
+        assert!((r.x - 0.123_456_789).abs() < 1e-5, "{}", r.x);
     }
 
     #[test]
@@ -204,5 +232,9 @@ mod tests {
         let xi = timescale(chi).unwrap();
         assert!((xi - 1e12).abs() < 1e-3 * 1e12, "{xi}");
         assert!((timescale(0.5).unwrap() - 1.0 / std::f64::consts::LN_2).abs() < 1e-15);
+        // Far below 1: −1/ln χ, not −1/ln_1p(χ − 1) (which rounds to 0).
+        let tiny = 4e-151;
+        assert!((timescale(tiny).unwrap() + 1.0 / f64::ln(tiny)).abs() < 1e-17);
+        assert!(timescale(tiny).unwrap() > 0.0028);
     }
 }

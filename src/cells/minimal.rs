@@ -143,6 +143,9 @@ pub struct Minimal {
     du2: Fun,
     u_ddu: Fun,
     omu_ddu: Fun,
+    /// `(u − μ_b) σ σ'` and `(u − μ_b)(1 − σ) σ'`: the Stein forms of the slope.
+    stein_u: Fun,
+    stein_omu: Fun,
 }
 
 impl Minimal {
@@ -154,7 +157,11 @@ impl Minimal {
         let one_minus_u = u.compose_affine(0.0, -1.0);
         let du = Fun::dphi(&sig);
         let ddu = Fun::ddphi(&sig);
+        let centred = Fun::phi(&Builtin::Linear.arc()).compose_affine(-p.mu_b, 1.0);
+        let du_x = &du * &centred;
         Minimal {
+            stein_u: &u * &du_x,
+            stein_omu: &one_minus_u * &du_x,
             u2: u.powi(2),
             omu2: one_minus_u.powi(2),
             du2: du.powi(2),
@@ -245,12 +252,17 @@ impl Minimal {
     }
 
     /// Slope of the `Q`-map: `E[u²] + σ_w² (Q ∂_q E[u²] + R ∂_q E[(1−u)²])`, with
-    /// `∂_q E[σ²] = E[σ'² + σσ'']` and `∂_q E[(1−σ)²] = E[σ'² − (1−σ)σ'']`.
+    /// `∂_q E[σ²] = E[σ'² + σσ'']` and `∂_q E[(1−σ)²] = E[σ'² − (1−σ)σ'']` for `q < 1`, and
+    /// in the Stein form `∂_q E[σ²] = E[(u − μ_b) σσ']/q`,
+    /// `∂_q E[(1−σ)²] = −E[(u − μ_b)(1−σ)σ']/q` for `q >= 1` (no cancellation at large `q`).
     ///
     /// # Errors
     /// As [`Minimal::gate_moments`].
     pub fn state_map_slope(&self, big_q: f64) -> Result<f64> {
         let q = self.gate_variance(big_q);
+        if q >= 1.0 {
+            return self.state_map_slope_stein(big_q, q);
+        }
         let n = self.normal(q)?;
         let e = |f: &Fun| -> Result<f64> { Ok(self.eng.expect(f, &n)?.value) };
         let (u2, du2, uddu, omuddu) = (
@@ -261,6 +273,18 @@ impl Minimal {
         );
         let sw2 = self.p.sigma_w * self.p.sigma_w;
         Ok(u2 + sw2 * (big_q * (du2 + uddu) + self.p.r * (du2 - omuddu)))
+    }
+
+    /// [`Minimal::state_map_slope`] from `q >= 1` on in the Stein form
+    /// `∂_q E[g(u)] = E[(u − μ_b) g'(u)]/(2q)`: the two terms of each derivative above are
+    /// `O(q^{-1/2})` and cancel to `O(q^{-3/2})`, and their absolute errors times `σ_w²`
+    /// (`~ q`) would dominate `χ_Q` at large `σ_w`.
+    fn state_map_slope_stein(&self, big_q: f64, q: f64) -> Result<f64> {
+        let n = self.normal(q)?;
+        let e = |f: &Fun| -> Result<f64> { Ok(self.eng.expect(f, &n)?.value) };
+        let sw2 = self.p.sigma_w * self.p.sigma_w;
+        let (u2, a, b) = (e(&self.u2)?, e(&self.stein_u)?, e(&self.stein_omu)?);
+        Ok(u2 + sw2 * (big_q * a - self.p.r * b) / q)
     }
 
     /// `χ₁(Q) = E[u²] + σ_w² E[σ'²] (Q + R)`: the slope of the `C`-map at `C = Q`, `ρ = 1`,
@@ -464,37 +488,35 @@ impl Minimal {
         let p = &self.p;
         let sw2 = p.sigma_w * p.sigma_w;
         let q = self.gate_variance(big_q);
-        let n = self.normal(q)?;
-        let hermite = HermiteExpansion::with_tail_below(&self.u, &n, 1e-16, 8192)?;
+        let kernel = GateKernel::new(self, q)?;
         let c_of = |big_c: f64| -> f64 {
             ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / q)
                 .clamp(-1.0, 1.0)
-        };
-        // The C-map through the expansion of σ: E[u_a u_b] = Σ a_k² c^k and, since both gates
-        // have mean a_0 = E[u], E[(1−u_a)(1−u_b)] = 1 − 2 a_0 + E[u_a u_b].
-        let a0 = hermite.coefficients[0];
-        let g_map = |big_c: f64| -> f64 {
-            let uu = hermite.kernel(&hermite, c_of(big_c)).0;
-            uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r
         };
         // Residuals are reported with the expectation engine (independent of the expansion).
         let g_engine = |big_c: f64| self.covariance_step(q, c_of(big_c), big_c, rho);
         let identical = rho == 1.0;
         let h = |big_c: f64| -> Result<f64> {
+            let c = c_of(big_c);
+            let uu = kernel.uu(self, c)?;
             if identical {
-                let c = c_of(big_c);
-                let (uu, _) = hermite.kernel(&hermite, c);
-                let d = hermite.gap_over_one_minus_c(c).0;
+                let d = kernel.gap_over_one_minus_c(self, c)?;
                 Ok(uu - 1.0 + sw2 * (big_q + p.r) * d / q)
             } else {
-                Ok(g_map(big_c) - big_c)
+                Ok(uu * big_c + kernel.vv(self, c, uu)? * rho * p.r - big_c)
             }
         };
         let mut grid: Vec<f64> = (0..=40)
             .map(|i| big_q * (-1.0 + f64::from(i) / 20.0))
             .collect();
         for k in 1..=12 {
-            grid.push(big_q * (1.0 - 10f64.powi(-k)));
+            let x = big_q * (1.0 - 10f64.powi(-k));
+            // Without the expansion, the gap D(c) comes from a difference of expectations:
+            // keep only points where it is resolved (no sign changes from rounding noise).
+            if identical && !kernel.gap_resolved(self, c_of(x))? {
+                break;
+            }
+            grid.push(x);
         }
         if identical {
             grid.retain(|&x| x < big_q);
@@ -515,8 +537,8 @@ impl Minimal {
             let chi = if identical && root.x == big_q {
                 self.chi_1(big_q)?
             } else {
-                let uu = hermite.kernel(&hermite, c).0;
-                let dd = hermite.kernel_slope(&hermite, c) / q; // E[σ'σ']
+                let uu = kernel.uu(self, c)?;
+                let dd = kernel.slope_over_q(self, c)?; // E[σ'σ']
                 uu + sw2 * dd * (root.x + rho * p.r)
             };
             out.push(CovarianceFixedPoint {
@@ -742,6 +764,102 @@ impl Minimal {
                 return Ok(None);
             }
             terms *= 4;
+        }
+    }
+}
+
+/// The gate kernel `E[u_a u_b]` at gate variance `q` as a function of the gate correlation:
+/// from the Hermite expansion of σ when it converges (`O(K)` per correlation, the gap
+/// without cancellation), otherwise from the expectation engine (large variances, where the
+/// expansion would need millions of terms; the saturation method makes each call cheap).
+enum GateKernel {
+    /// The expansion at gate variance `q`.
+    Hermite(HermiteExpansion, f64),
+    Engine {
+        n: Normal,
+        /// `E[u²]`, `E[σ'²]` at `n`.
+        u2: f64,
+        du2: f64,
+    },
+}
+
+impl GateKernel {
+    fn new(m: &Minimal, q: f64) -> Result<GateKernel> {
+        let n = m.normal(q)?;
+        if let Ok(e) = HermiteExpansion::with_tail_below(&m.u, &n, 1e-16, 8192)
+            && e.tail <= 1e-12 * e.norm2
+        {
+            return Ok(GateKernel::Hermite(e, q));
+        }
+        Ok(GateKernel::Engine {
+            n,
+            u2: m.eng.expect(&m.u2, &n)?.value,
+            du2: m.eng.expect(&m.du2, &n)?.value,
+        })
+    }
+
+    fn bivariate(n: &Normal, c: f64) -> Result<BivariateNormal> {
+        BivariateNormal::equal(n.mean, n.var, c)
+    }
+
+    /// `E[u_a u_b]` at correlation `c`.
+    fn uu(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, _) => Ok(e.kernel(e, c).0),
+            GateKernel::Engine { n, .. } => {
+                Ok(m.eng.expect2(&m.u, &m.u, &Self::bivariate(n, c)?)?.value)
+            }
+        }
+    }
+
+    /// `E[(1 − u_a)(1 − u_b)]` given `uu = E[u_a u_b]`: `1 − 2E[u] + uu` from the expansion
+    /// (both gates have mean `a_0`), directly from the engine otherwise.
+    fn vv(&self, m: &Minimal, c: f64, uu: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, _) => Ok(1.0 - 2.0 * e.coefficients[0] + uu),
+            GateKernel::Engine { n, .. } => Ok(m
+                .eng
+                .expect2(&m.one_minus_u, &m.one_minus_u, &Self::bivariate(n, c)?)?
+                .value),
+        }
+    }
+
+    /// `D(c)/(1 − c)` with the gap `D(c) = E[u²] − E[u_a u_b]` (`q E[σ'²]` at `c = 1`).
+    fn gap_over_one_minus_c(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, _) => Ok(e.gap_over_one_minus_c(c).0),
+            GateKernel::Engine { n, u2, du2 } => {
+                if c >= 1.0 {
+                    Ok(n.var * du2)
+                } else {
+                    Ok((u2 - self.uu(m, c)?) / (1.0 - c))
+                }
+            }
+        }
+    }
+
+    /// Whether `D(c)` is resolved: always with the expansion; with the engine when the
+    /// difference `E[u²] − E[u_a u_b]` is at least 1e4 times its rounding error.
+    fn gap_resolved(&self, m: &Minimal, c: f64) -> Result<bool> {
+        match self {
+            GateKernel::Hermite(..) => Ok(true),
+            GateKernel::Engine { n, u2, .. } => {
+                let e = m.eng.expect2(&m.u, &m.u, &Self::bivariate(n, c)?)?;
+                let noise = e.error_estimate + 4.0 * f64::EPSILON * u2;
+                Ok(u2 - e.value > 1e4 * noise)
+            }
+        }
+    }
+
+    /// `E[σ'(e_a) σ'(e_b)]` at correlation `c` (the kernel's slope over `q`, by Price's
+    /// theorem).
+    fn slope_over_q(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, q) => Ok(e.kernel_slope(e, c) / q),
+            GateKernel::Engine { n, .. } => {
+                let du = Fun::dphi(&Builtin::Sigmoid.arc());
+                Ok(m.eng.expect2(&du, &du, &Self::bivariate(n, c)?)?.value)
+            }
         }
     }
 }

@@ -214,13 +214,18 @@ impl Vanilla {
     }
 
     /// Slope of the variance map, `V'(q) = σ_w² E[φ'² + φ φ'']` (V.3); for kinked
-    /// activations in the Stein form `σ_w² E[(u − μ_b) φ φ'] / q`, which needs no Dirac terms.
+    /// activations, and for every activation at `q >= 1`, in the Stein form
+    /// `σ_w² E[(u − μ_b) φ φ'] / q`, which needs no Dirac terms and does not cancel at large
+    /// `q`.
     ///
     /// # Errors
     /// As [`Vanilla::hidden_second_moment`].
     pub fn variance_map_slope(&self, q: f64) -> Result<f64> {
         let sw2 = self.p.sigma_w * self.p.sigma_w;
-        if self.piecewise {
+        // The Stein form also from q = 1 on: E[φ'²] and E[φφ''] are each O(q^{-1/2}) at large
+        // q and cancel to O(q^{-3/2}); their absolute errors times σ_w² ~ q made χ_q wrong
+        // (negative at σ_w = 1e10, ~1e134 at 1e150). The Stein integrand is one bump.
+        if self.piecewise || q >= 1.0 {
             let q = q.max(1e-300);
             Ok(sw2 * self.eng.expect(&self.stein, &self.normal(q)?)?.value / q)
         } else {

@@ -36,6 +36,7 @@
 pub(crate) mod closed;
 mod fun;
 mod hermite;
+mod saturated;
 mod smooth2d;
 
 use std::cell::Cell;
@@ -48,7 +49,8 @@ pub use hermite::HermiteExpansion;
 use crate::activation::Parity;
 use crate::activation::Smoothness;
 use crate::error::{Error, Result, finite, non_negative};
-use crate::gauss::quadrature::adaptive;
+use crate::gauss::piecewise::Piecewise;
+use crate::gauss::quadrature::adaptive_with_floor;
 use crate::gauss::special::norm_pdf;
 use crate::gauss::trapezoid::{StepModel, gauss_trapezoid};
 
@@ -189,6 +191,9 @@ pub enum Method {
     ConditionalExact,
     /// Outer adaptive Gauss–Kronrod over `u`, inner expectation of `v | u` numerical.
     ConditionalAdaptive,
+    /// Large variance: the exact expectation of the saturation limit (a piecewise
+    /// polynomial) plus the remainder integrated over the transition windows (G.14).
+    Saturated,
 }
 
 impl Method {
@@ -205,6 +210,7 @@ impl Method {
             Method::Lattice => "lattice",
             Method::ConditionalExact => "conditional-exact",
             Method::ConditionalAdaptive => "conditional-adaptive",
+            Method::Saturated => "saturated",
         }
     }
 }
@@ -388,6 +394,12 @@ impl Integrator {
                 }
             }
         }
+        if self.strategy == Strategy::Auto
+            && sd >= saturated::SAT_MIN_SD
+            && let Some(s) = saturated::sat_form(f).filter(|s| !s.is_exact())
+        {
+            return saturated::expect_1d(self, f, &s, mean, var);
+        }
         self.adaptive_1d(f, mean, sd)
     }
 
@@ -406,6 +418,9 @@ impl Integrator {
         }
         let strip_z = match f.smoothness() {
             Smoothness::Analytic { strip, .. } if strip.is_finite() => strip / sd,
+            // Entire (erf): the transition is O(1) wide in x, 1/sd in z; a layer width of
+            // 1 in z missed it (9e-12 error for erf at sd = 2.7e3 with a 1e-15 estimate).
+            Smoothness::Analytic { .. } => 1.0 / sd,
             _ => 1.0,
         };
         for c in f.centers() {
@@ -523,6 +538,14 @@ impl Integrator {
             {
                 return Ok(e);
             }
+            // Large variances: the saturation-limit decomposition (G.14) before nested
+            // adaptive quadrature, whose cost grows with the variance.
+            if self.strategy == Strategy::Auto
+                && su.max(sv) >= saturated::SAT_MIN_SD
+                && let Some(e) = saturated::expect_2d(self, f, g, b)?
+            {
+                return Ok(e);
+            }
         }
         self.conditional(f, g, b, false)
     }
@@ -536,10 +559,29 @@ impl Integrator {
         b: &BivariateNormal,
         exact_inner: bool,
     ) -> Result<Expectation> {
+        let gp = if exact_inner { g.to_piecewise() } else { None };
+        match gp {
+            Some(p) => self.conditional_with(f, Inner::Exact(&p), b),
+            None => self.conditional_with(f, Inner::Engine(g), b),
+        }
+    }
+
+    /// [`Integrator::conditional`] with the inner factor given as a piecewise polynomial
+    /// (exact inner expectation) or as a [`Fun`] for the 1-D engine.
+    fn conditional_with(
+        &self,
+        f: &Fun,
+        inner: Inner<'_>,
+        b: &BivariateNormal,
+    ) -> Result<Expectation> {
         let (su, sv, c) = (b.var_u.sqrt(), b.var_v.sqrt(), b.corr);
         let s_cond = sv * ((1.0 - c) * (1.0 + c)).sqrt();
         let slope = sv * c; // d(conditional mean of v)/dz₁
-        let gp = if exact_inner { g.to_piecewise() } else { None };
+        let (gp, g) = match inner {
+            Inner::Exact(p) => (Some(p), None),
+            Inner::Engine(g) => (None, Some(g)),
+        };
+        let exact_inner = gp.is_some();
         let inner_engine = Integrator {
             strategy: if self.strategy == Strategy::Adaptive {
                 Strategy::Adaptive
@@ -561,9 +603,10 @@ impl Integrator {
                 return 0.0;
             }
             let m = b.mean_v + slope * z;
-            let (h, err) = match &gp {
-                Some(p) => p.gaussian_expectation(m, s_cond * s_cond),
-                None => match inner_engine.expect(
+            let (h, err) = match (gp, g) {
+                (Some(p), _) => p.gaussian_expectation(m, s_cond * s_cond),
+                (None, None) => unreachable!("one inner form is given"),
+                (None, Some(g)) => match inner_engine.expect(
                     g,
                     &Normal {
                         mean: m,
@@ -590,6 +633,7 @@ impl Integrator {
         }
         let fstrip = match f.smoothness() {
             Smoothness::Analytic { strip, .. } if strip.is_finite() => strip / su,
+            Smoothness::Analytic { .. } => 1.0 / su,
             _ => 1.0,
         };
         for x in f.centers() {
@@ -600,11 +644,16 @@ impl Integrator {
         // Where the conditional mean of v crosses g's break points / transitions, the inner
         // expectation changes over a z₁-width of about s_cond/|slope|.
         let layer = (s_cond / slope.abs()).max(1e-300);
-        let gstrip = match g.smoothness() {
-            Smoothness::Analytic { strip, .. } if strip.is_finite() => strip / slope.abs(),
+        let gstrip = match g.map(Fun::smoothness) {
+            Some(Smoothness::Analytic { strip, .. }) if strip.is_finite() => strip / slope.abs(),
             _ => 0.0,
         };
-        for x in g.breakpoints().into_iter().chain(g.centers()) {
+        let g_features: Vec<f64> = match (gp, g) {
+            (Some(p), _) => p.breaks.clone(),
+            (None, Some(g)) => g.breakpoints().into_iter().chain(g.centers()).collect(),
+            (None, None) => Vec::new(),
+        };
+        for x in g_features {
             let z = (x - b.mean_v) / slope;
             pts.push(z);
             layer_points(&mut pts, z, layer, zmax);
@@ -612,7 +661,9 @@ impl Integrator {
                 layer_points(&mut pts, z, gstrip, zmax);
             }
         }
-        let r = run_adaptive(integrand, pts, zmax, self);
+        // The inner errors bound what the outer quadrature can resolve (∫ φ = 1).
+        let noise = || worst_inner.get();
+        let r = run_adaptive_noisy(integrand, pts, zmax, self, &noise);
         if let Some(e) = failure.take() {
             return Err(e);
         }
@@ -630,7 +681,6 @@ impl Integrator {
     }
 }
 
-/// The integrand in z-coordinates: `f(μ + σz) φ(z)` (0 where φ underflows).
 /// `e` if its value and error estimate are finite, otherwise [`Error::Overflow`] naming
 /// the expectation (`what()`): a Gaussian expectation of a finite integrand is finite, so a
 /// non-finite result can only be an overflow of double precision.
@@ -649,6 +699,15 @@ fn finite_result(e: Expectation, what: impl FnOnce() -> String) -> Result<Expect
     })
 }
 
+/// The inner factor of a conditional expectation: a piecewise polynomial (exact inner
+/// expectation) or a function for the 1-D engine.
+#[derive(Clone, Copy)]
+enum Inner<'a> {
+    Exact(&'a Piecewise),
+    Engine(&'a Fun),
+}
+
+/// The integrand in z-coordinates: `f(μ + σz) φ(z)` (0 where φ underflows).
 #[inline]
 fn weighted(f: &Fun, mean: f64, sd: f64, z: f64) -> f64 {
     let w = norm_pdf(z);
@@ -696,16 +755,28 @@ fn layer_points(pts: &mut Vec<f64>, z: f64, w: f64, zmax: f64) {
 /// Adaptive GK over `[-zmax, zmax]` split at `pts` (clipped, sorted, de-duplicated).
 fn run_adaptive<F: FnMut(f64) -> f64>(
     g: F,
+    pts: Vec<f64>,
+    zmax: f64,
+    eng: &Integrator,
+) -> Result<crate::gauss::quadrature::QuadResult> {
+    run_adaptive_noisy(g, pts, zmax, eng, &|| 0.0)
+}
+
+/// [`run_adaptive`] for an integrand with its own error, bounded (in the integral) by
+/// `noise()`; see [`adaptive_with_floor`](crate::gauss::quadrature::adaptive_with_floor).
+fn run_adaptive_noisy<F: FnMut(f64) -> f64>(
+    g: F,
     mut pts: Vec<f64>,
     zmax: f64,
     eng: &Integrator,
+    noise: &dyn Fn() -> f64,
 ) -> Result<crate::gauss::quadrature::QuadResult> {
     pts.retain(|x| x.is_finite() && x.abs() <= zmax);
     pts.push(-zmax);
     pts.push(zmax);
     pts.sort_by(f64::total_cmp);
     pts.dedup_by(|a, b| (*a - *b).abs() <= 1e-15 * a.abs().max(1.0));
-    let r = adaptive(g, &pts, eng.abs_tol, eng.rel_tol, 4000)?;
+    let r = adaptive_with_floor(g, &pts, eng.abs_tol, eng.rel_tol, 4000, noise)?;
     if !r.converged && r.error > 1e-8 * r.value.abs().max(1e-7) {
         return Err(Error::Integration {
             method: "adaptive Gauss-Kronrod",
