@@ -174,6 +174,20 @@ pub fn timescale(chi: f64) -> Option<f64> {
     Some(-1.0 / if a < 0.5 { a.ln() } else { (a - 1.0).ln_1p() })
 }
 
+/// Memory timescale from the gap `δ = 1 − χ` of a slope, for slopes so close to 1 that `χ`
+/// itself rounds to 1 (saturated gates: `δ ~ e^{−μ_b}`): `ξ = −1/ln(1 − δ)`, computed as
+/// `−1/ln_1p(−δ)` (≈ `1/δ`). `None` (infinite) for `δ <= 0`, i.e. `χ >= 1`; for `δ >= 1`,
+/// as [`timescale`] of `1 − δ`.
+pub fn timescale_from_gap(gap: f64) -> Option<f64> {
+    if gap.is_nan() || gap <= 0.0 {
+        return None;
+    }
+    if gap < 1.0 {
+        return Some(-1.0 / (-gap).ln_1p());
+    }
+    timescale(1.0 - gap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +236,16 @@ mod tests {
         for (g, e) in got.iter().zip([0.1, 0.5, 0.9]) {
             assert!((g - e).abs() < 1e-13);
         }
+    }
+
+    #[test]
+    fn timescale_from_a_tiny_gap() {
+        // χ = 1 − 4e-22 rounds to 1; the gap keeps ξ ≈ 1/δ = 2.5e21.
+        let xi = timescale_from_gap(4e-22).unwrap();
+        assert!((xi - 2.5e21).abs() < 1e-12 * 2.5e21, "{xi}");
+        assert_eq!(timescale_from_gap(0.0), None);
+        assert_eq!(timescale_from_gap(-1e-3), None);
+        assert!((timescale_from_gap(0.5).unwrap() - timescale(0.5).unwrap()).abs() < 1e-15);
     }
 
     #[test]

@@ -18,9 +18,10 @@ use serde::Serialize;
 use super::{Phase, RhoSchedule, Summary, Trajectory};
 use crate::activation::{Activation, Builtin};
 use crate::error::{Error, Result, finite, non_negative, scale};
+use crate::expect::logistic::{log_add_exp, logistic_moment};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::gauss::trapezoid::{StepModel, gauss_trapezoid_pair};
-use crate::roots::{Root, brent, roots_on_grid, timescale};
+use crate::roots::{Root, brent, roots_on_grid, timescale, timescale_from_gap};
 
 /// Hyper-parameters of the minimalRNN (validated). `V_ij ~ N(0, σ_v²/N)`; the embedded
 /// input `z^t` has per-coordinate second moment `R`.
@@ -57,6 +58,26 @@ impl MinimalParams {
             r,
         })
     }
+}
+
+/// `E[1 − u²]` below which the gate counts as open: the slopes are then formed from their
+/// gaps to 1 ([`Minimal::open_gate_gaps`]).
+pub const OPEN_GATE: f64 = 1e-3;
+
+/// `E[1 − u²]` below which the covariance map is not resolved: it differs from the identity
+/// by about that much, below the absolute accuracy of its two-dimensional expectations
+/// divided by the 1e-8 relative accuracy wanted of `c*` and `χ_c`.
+pub const SHUT_MEMORY: f64 = 1e-8;
+
+/// The gaps `1 − χ` of an open gate's slopes ([`Minimal::open_gate_gaps`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OpenGateGaps {
+    /// `E[1 − u²]` at the gate variance.
+    pub one_minus_u2: f64,
+    /// `1 − χ_Q`.
+    pub chi_q: f64,
+    /// `1 − χ₁`.
+    pub chi_1: f64,
 }
 
 /// A fixed point `Q*` of the factorised `Q`-map (M.2).
@@ -127,8 +148,30 @@ pub struct MinimalAnalysis {
     pub iterations: usize,
     /// Every `Q`-map fixed point in `[0, R]`.
     pub fixed_points: Vec<StateFixedPoint>,
-    /// Every `C`-map fixed point in `[−Q*, Q*]`.
+    /// Every `C`-map fixed point in `[−Q*, Q*]` (empty when the gate is shut to memory loss,
+    /// see `notes`).
     pub covariance_fixed_points: Vec<CovarianceFixedPoint>,
+    /// What the numbers above cannot say, in words (e.g. a gate open to within rounding,
+    /// where `c*` and `χ_c` are not resolved).
+    pub notes: Vec<String>,
+}
+
+/// Why `c*` and `χ_c` are not reported for a gate open to within `E[1 − u²] = gap`.
+fn shut_note(gap: f64) -> String {
+    if gap == 0.0 {
+        return "the gate is open to within E[1 − u²] < 1e-308 at q* (it underflows): each \
+                step keeps the state (h ← u h + (1 − u) z with u = 1 to double precision), so \
+                the maps are the identity, χ_Q = χ₁ = 1 and ξ = ∞ to double precision, and \
+                c*, χ_c are not resolved"
+            .to_string();
+    }
+    format!(
+        "the gate is open to within E[1 − u²] = {gap:.3e} at q*: each step keeps the state \
+         (h ← u h + (1 − u) z with u ≈ 1), so the covariance map is the identity to within \
+         that much and c*, χ_c are not resolved in double precision (ξ_c is of order \
+         1/E[1 − u] ≈ {:.3e} steps)",
+        2.0 / gap
+    )
 }
 
 /// The minimalRNN's factorised mean-field theory for one parameter set.
@@ -384,21 +427,84 @@ impl Minimal {
         Ok(tr)
     }
 
+    /// `1 − χ_Q` and `1 − χ₁` at `Q` without cancellation when the gate is open
+    /// (`E[1 − u²] < 1e-3`, e.g. large `μ_b`), where both slopes round to 1 (M.9):
+    /// `1 − χ₁ = E[1 − u²] − σ_w² E[σ'²](Q + R)` and
+    /// `1 − χ_Q = E[1 − u²] + σ_w² (R E[(e − μ_b)(1−u)σ'] − Q E[(e − μ_b) u σ'])/q`, every
+    /// moment from [`logistic_moment`] to relative accuracy. `None` when the gate is not open
+    /// (the direct forms are accurate there).
+    ///
+    /// # Errors
+    /// Quadrature errors of [`logistic_moment`].
+    pub fn open_gate_gaps(&self, big_q: f64) -> Result<Option<OpenGateGaps>> {
+        let q = self.gate_variance(big_q);
+        let mu = self.p.mu_b;
+        let m = |a, b, k| logistic_moment(mu, q, a, b, k).map(|s| s.to_f64());
+        let one_minus_u2 = m(0, 2, 0)? + 2.0 * m(1, 1, 0)?;
+        if !(one_minus_u2 < OPEN_GATE) {
+            return Ok(None);
+        }
+        let sw2 = self.p.sigma_w * self.p.sigma_w;
+        let r = self.p.r;
+        let chi_1 = one_minus_u2 - sw2 * m(2, 2, 0)? * (big_q + r);
+        let chi_q = if q > 0.0 {
+            one_minus_u2 + sw2 * (r * m(1, 2, 1)? - big_q * m(2, 1, 1)?) / q
+        } else {
+            one_minus_u2
+        };
+        Ok(Some(OpenGateGaps {
+            one_minus_u2,
+            chi_q,
+            chi_1,
+        }))
+    }
+
+    /// The state map's fixed-point condition in the form `R θ(q) − Q` (or, where `θ > ½`,
+    /// `(R − Q) − R (1 − θ)`), with `θ = E[(1−u)²]/E[1−u²]` at `q = q(Q)` (M.8). It has the
+    /// sign of `G(Q) − Q = E[(1−u)²](R − Q) − 2E[σ']Q` and no cancellation:
+    /// `E[(1−u)²] = E[σ(−e)²]` and `E[σ'(e)]` come with relative accuracy from
+    /// [`logistic_moment`] however small they are, and `θ`, `1 − θ` are formed from their
+    /// logarithms. `tests/minimal_theory.rs` checks the saturated limits.
+    ///
+    /// # Errors
+    /// Quadrature errors of [`logistic_moment`].
+    pub fn state_condition(&self, big_q: f64) -> Result<f64> {
+        use std::f64::consts::LN_2;
+        let q = self.gate_variance(big_q);
+        let mu = self.p.mu_b;
+        let ln_a = logistic_moment(mu, q, 0, 2, 0)?.ln(); // ln E[(1−u)²]
+        let ln_b = logistic_moment(mu, q, 1, 1, 0)?.ln(); // ln E[u(1−u)]
+        let ln_s = log_add_exp(ln_a, LN_2 + ln_b); // ln E[1 − u²]
+        let r = self.p.r;
+        if ln_a == f64::NEG_INFINITY || ln_s == f64::NEG_INFINITY {
+            // E[(1−u)²] underflows even as a logarithm (μ_b near the largest double): θ = 0.
+            return Ok(-big_q);
+        }
+        let ln_theta = ln_a - ln_s;
+        if ln_theta < -LN_2 {
+            Ok(r * ln_theta.exp() - big_q)
+        } else {
+            Ok((r - big_q) - r * (LN_2 + ln_b - ln_s).exp())
+        }
+    }
+
     /// Every fixed point of the `Q`-map in `[0, R]` (there can be several: bistability at
     /// large μ_b and σ_w), with slope, stability and which one the dynamics from `h^0 = 0`
     /// reach.
     ///
-    /// Solved as `E[(1−u)²] R − (1 − E[u²]) Q = 0` (the fixed-point condition without the
-    /// cancellation of `G(Q) − Q`); `Q* <= R` because `(1−u)² <= 1 − u²` on `[0, 1]`.
+    /// Solved as `Q = R θ(q(Q))`, `θ = E[(1−u)²]/E[1−u²]` ([`Minimal::state_condition`],
+    /// (M.8)): the fixed-point condition without the cancellation of `G(Q) − Q` or of
+    /// `1 − E[u²]`, with every gate moment to relative accuracy, so that saturated gates
+    /// (large `|μ_b|`, where `1 − u` or `u` is `~e^{−|μ_b|}`) give their true, single root —
+    /// `Q* ≈ R e^{−μ_b}·…` (the state stays at `h⁰ = 0`) or `Q* = R` (the state copies its
+    /// input) — instead of roots of rounding noise. `Q* <= R` because
+    /// `(1−u)² <= 1 − u²` on `[0, 1]`.
     ///
     /// # Errors
     /// Engine errors; [`Error::NoFixedPoint`] if no sign change is found (not expected).
     pub fn state_fixed_points(&self) -> Result<Vec<StateFixedPoint>> {
         let r = self.p.r;
-        let f = |big_q: f64| -> Result<f64> {
-            let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
-            Ok(b * r - (1.0 - a) * big_q)
-        };
+        let f = |big_q: f64| self.state_condition(big_q);
         let mut grid: Vec<f64> = vec![0.0];
         for i in 0..=100 {
             grid.push(r * 10f64.powf(-10.0 + 10.0 * f64::from(i) / 100.0));
@@ -448,12 +554,22 @@ impl Minimal {
         };
         let mut out = Vec::new();
         for (i, root) in roots.iter().enumerate() {
-            let chi = self.state_map_slope(root.x)?;
+            // An open gate has χ_Q = 1 − δ with δ below rounding: stability from δ.
+            // δ = 0 means it underflowed (μ_b near the largest double): its limit as the gate
+            // opens is 2E[σ'] > 0, i.e. stable.
+            let (chi, stable) = match self.open_gate_gaps(root.x)? {
+                Some(g) if g.one_minus_u2 == 0.0 => (1.0, true),
+                Some(g) => (1.0 - g.chi_q, g.chi_q > 0.0 && g.chi_q < 2.0),
+                None => {
+                    let chi = self.state_map_slope(root.x)?;
+                    (chi, chi.abs() < 1.0)
+                }
+            };
             out.push(StateFixedPoint {
                 big_q: root.x,
                 q: self.gate_variance(root.x),
                 chi_q: chi,
-                stable: chi.abs() < 1.0,
+                stable,
                 reached_from_zero: i == reached,
                 residual: (self.state_map(root.x)?.1 - root.x).abs(),
                 iterations: root.iterations,
@@ -560,8 +676,25 @@ impl Minimal {
     pub fn analyze(&self, rho: f64) -> Result<MinimalAnalysis> {
         let fps = self.state_fixed_points()?;
         let s = *fps.iter().find(|f| f.reached_from_zero).unwrap_or(&fps[0]);
-        let chi_1 = self.chi_1(s.big_q)?;
-        let cfps = if s.big_q > 0.0 {
+        let gaps = self.open_gate_gaps(s.big_q)?;
+        let (chi_q, xi_q, chi_1, xi_1) = match gaps {
+            Some(g) => (
+                1.0 - g.chi_q,
+                timescale_from_gap(g.chi_q),
+                1.0 - g.chi_1,
+                timescale_from_gap(g.chi_1),
+            ),
+            None => {
+                let chi_1 = self.chi_1(s.big_q)?;
+                (s.chi_q, timescale(s.chi_q), chi_1, timescale(chi_1))
+            }
+        };
+        let mut notes = Vec::new();
+        let shut = gaps.filter(|g| g.one_minus_u2 < SHUT_MEMORY);
+        if let Some(g) = shut {
+            notes.push(shut_note(g.one_minus_u2));
+        }
+        let cfps = if s.big_q > 0.0 && shut.is_none() {
             self.covariance_fixed_points(s.big_q, rho)?
         } else {
             Vec::new()
@@ -600,17 +733,18 @@ impl Minimal {
             q_star: s.q,
             big_q_star: s.big_q,
             c_star: pick.map(|f| f.c),
-            chi_q: s.chi_q,
+            chi_q,
             chi_c: pick.map(|f| f.chi_c),
             chi_1,
-            xi_q: timescale(s.chi_q),
+            xi_q,
             xi_c: pick.and_then(|f| timescale(f.chi_c)),
-            xi_1: timescale(chi_1),
+            xi_1,
             phase: Phase::from_chi1(chi_1),
             residual,
             iterations,
             fixed_points: fps,
             covariance_fixed_points: cfps,
+            notes,
         })
     }
 
@@ -628,10 +762,7 @@ impl Minimal {
             return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
         }
         let r = self.p.r;
-        let f = |big_q: f64| -> Result<f64> {
-            let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
-            Ok(b * r - (1.0 - a) * big_q)
-        };
+        let f = |big_q: f64| self.state_condition(big_q);
         // Below the first root the iteration from Q = 0 climbs monotonically, so a few
         // iterates are lower bounds; scan upward from there on a grid fine enough (ratio
         // 10^{1/8}) to separate close roots (the bistable pair of the tests is 1.6 apart).
@@ -668,6 +799,10 @@ impl Minimal {
             return Ok(Summary::from(&self.analyze(rho)?));
         };
         let big_q = root.x;
+        // An open gate needs the slopes' gaps and may leave c* unresolved: the full analysis.
+        if self.open_gate_gaps(big_q)?.is_some() {
+            return Ok(Summary::from(&self.analyze(rho)?));
+        }
         let chi_q = self.state_map_slope(big_q)?;
         let chi_1 = self.chi_1(big_q)?;
         let (c_star, chi_c) = if rho == 1.0 && chi_1 < 1.0 {

@@ -36,6 +36,7 @@
 pub(crate) mod closed;
 mod fun;
 mod hermite;
+pub mod logistic;
 mod saturated;
 mod smooth2d;
 
