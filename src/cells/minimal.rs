@@ -441,7 +441,7 @@ impl Minimal {
         let mu = self.p.mu_b;
         let m = |a, b, k| logistic_moment(mu, q, a, b, k).map(|s| s.to_f64());
         let one_minus_u2 = m(0, 2, 0)? + 2.0 * m(1, 1, 0)?;
-        if !(one_minus_u2 < OPEN_GATE) {
+        if one_minus_u2.is_nan() || one_minus_u2 >= OPEN_GATE {
             return Ok(None);
         }
         let sw2 = self.p.sigma_w * self.p.sigma_w;

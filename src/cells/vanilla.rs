@@ -299,11 +299,17 @@ impl Vanilla {
         for (t, &r) in rho.values().iter().enumerate() {
             let q = sw2 * big_q + sv2r + sb2;
             let q_ab = sw2 * big_c + sv2r * r + sb2;
+            let last_q = tr.q.last().copied();
             let diverged = |quantity: &'static str, value: f64| Error::Diverged {
                 quantity,
                 step: t + 1,
                 value,
-                reason: self.divergence_reason(),
+                reason: match last_q {
+                    Some(prev) => {
+                        format!("{} (q = {prev:e} at step {t})", self.divergence_reason())
+                    }
+                    None => self.divergence_reason(),
+                },
             };
             if !q.is_finite() {
                 return Err(diverged("q", q));
@@ -520,7 +526,13 @@ impl Vanilla {
         };
         let mut grid: Vec<f64> = (0..=40).map(|i| -1.0 + f64::from(i) / 20.0).collect();
         for k in 1..=12 {
-            grid.push(1.0 - 10f64.powi(-k));
+            let c = 1.0 - 10f64.powi(-k);
+            // From the engine the gap is a difference Q* − C(c): keep only points where it
+            // is resolved, so that rounding noise cannot make sign changes near c = 1.
+            if !gap.resolved(c)? {
+                break;
+            }
+            grid.push(c);
         }
         if identical {
             grid.retain(|&c| c < 1.0);
@@ -823,6 +835,20 @@ impl<'a> GapSource<'a> {
             }
         }
         Ok(GapSource::Engine(v, q, v.hidden_second_moment(q)?))
+    }
+
+    /// Whether `D(c)` is resolved: always from the expansion; from the engine when the
+    /// difference `Q* − C(c)` is at least 1e4 times its rounding and quadrature error.
+    fn resolved(&self, c: f64) -> Result<bool> {
+        match self {
+            GapSource::Hermite(_) => Ok(true),
+            GapSource::Engine(v, q, big_q) => {
+                let b = BivariateNormal::equal(v.p.mu_b, *q, c)?;
+                let e = v.eng.expect2(&v.phi, &v.phi, &b)?;
+                let noise = e.error_estimate + 4.0 * f64::EPSILON * big_q.abs();
+                Ok(big_q - e.value > 1e4 * noise)
+            }
+        }
     }
 
     fn gap(&self, c: f64) -> Result<f64> {

@@ -377,10 +377,19 @@ impl GatedSpectrum {
         let mom = self.moments();
         let mut z = 20.0 * mom.m1 * (1.0 + mom.normalized_variance) * (1.0 + self.steps as f64);
         let zc = C64::new(z, 0.0);
+        let start = self.asymptotic(zc);
         let mut s = self
-            .newton(zc, self.asymptotic(zc), false)
+            .newton(zc, start, false)
             .map(|s| Tracked { s, z: zc })
-            .ok_or_else(|| Error::Unsupported("gated spectrum: no real solution far out".into()))?;
+            .ok_or_else(|| Error::NoConvergence {
+                solver: "gated spectral Newton solver",
+                iterations: 1,
+                residual: self.system(zc, &start).0.iter().map(|x| x.norm()).sum(),
+                detail: format!(
+                    "no real solution at z = {z:e} from the large-z expansion (residual of the \
+                     starting point)"
+                ),
+            })?;
         // On the physical real branch `det J` keeps its sign until the fold, where it
         // vanishes; a Newton step that lands on another real branch flips it (or breaks the
         // monotonicity of m and ζ), and is rejected.
@@ -412,7 +421,8 @@ impl GatedSpectrum {
     /// The density on `n` points (see [`super::ProductSpectrum::density`]).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::Unsupported`] if a solver fails.
+    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::NoConvergence`] with the residual if
+    /// a solver fails.
     pub fn density(&self, n: usize) -> Result<Density> {
         let hi = self.upper_edge()?;
         let height = 10.0 * hi * (1.0 + self.steps as f64);
@@ -462,6 +472,9 @@ impl SpectralEquations for GatedSpectrum {
     }
     fn m(&self, s: &Tracked) -> C64 {
         s.s[0]
+    }
+    fn residual(&self, z: C64, s: &Tracked) -> f64 {
+        self.system(z, &s.s).0.iter().map(|x| x.norm()).sum()
     }
 }
 

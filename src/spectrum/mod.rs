@@ -341,8 +341,8 @@ impl ProductSpectrum {
     /// agree with [`ProductSpectrum::moments`].
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `order == 0`; [`Error::Unsupported`] if the
-    /// normalised series overflows.
+    /// [`Error::InvalidParameter`] for `order == 0`; [`Error::Overflow`] if the normalised
+    /// series or a moment overflows.
     pub fn moment_series(&self, order: usize) -> Result<Vec<f64>> {
         let factors: Vec<(Vec<f64>, usize)> = self
             .factors
@@ -371,6 +371,19 @@ impl ProductSpectrum {
             acc += *n as f64 * z.ln();
         }
         acc
+    }
+
+    /// `Σ |residual|` of the product equations at `z` for the state `st` (what [`Self::newton`]
+    /// drives below 1e-13), reported when a solve fails.
+    fn residual_norm(&self, z: C64, st: &ProductState) -> f64 {
+        let q = (self.ln_z_of(st.m, &st.zeta) - z.ln()).exp();
+        (q - 1.0).norm()
+            + self
+                .factors
+                .iter()
+                .zip(&st.zeta)
+                .map(|((law, _), zj)| (law.stieltjes(*zj).0 - st.m).norm())
+                .sum::<f64>()
     }
 
     /// Newton's method for `(m, ζ_1..ζ_J)` at `z` from `init`; `None` if it does not
@@ -508,8 +521,8 @@ impl ProductSpectrum {
     /// trapezoid rule (`narrow_peak_is_resolved` in `tests/gated_spectrum.rs`).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::Unsupported`] if the continuation
-    /// from large `Im z` fails.
+    /// [`Error::InvalidParameter`] for `n < 10`; [`Error::NoConvergence`] (with the residual)
+    /// if the continuation from large `Im z` fails; [`Error::Overflow`] if `λ_max` does.
     pub fn density(&self, n: usize) -> Result<Density> {
         let [_, hi] = self.edges();
         let mom = self.moments();
@@ -543,6 +556,8 @@ pub(crate) trait SpectralEquations: Sync {
     fn solve(&self, z: C64, init: &Self::State) -> Option<Self::State>;
     /// `m(z)` of a solution.
     fn m(&self, s: &Self::State) -> C64;
+    /// The norm of the equations' residual at `z` for a state (diagnostics of a failure).
+    fn residual(&self, z: C64, s: &Self::State) -> f64;
 }
 
 struct ProductEquations<'a>(&'a ProductSpectrum);
@@ -554,6 +569,9 @@ impl SpectralEquations for ProductEquations<'_> {
     }
     fn m(&self, s: &ProductState) -> C64 {
         s.m
+    }
+    fn residual(&self, z: C64, s: &ProductState) -> f64 {
+        self.0.residual_norm(z, s)
     }
 }
 
@@ -571,10 +589,19 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     if n < 10 {
         return Err(Error::invalid("points", n as f64, "at least 10"));
     }
+    if hi.is_infinite() {
+        return Err(Error::Overflow {
+            quantity: "the upper edge λ_max of the spectrum".into(),
+            reason: format!("λ_max = {hi:e} is beyond the largest double (1.8e308)"),
+        });
+    }
     if !(hi.is_finite() && hi > 0.0) {
-        return Err(Error::Unsupported(format!(
-            "spectral solver: upper edge {hi} is not a positive number"
-        )));
+        return Err(Error::NoConvergence {
+            solver: "spectral edge search",
+            iterations: 0,
+            residual: f64::INFINITY,
+            detail: format!("the upper edge came out as {hi}, not a positive number"),
+        });
     }
     // Grid: half log-spaced on [1e-10 hi, 0.05 hi], half linear on [0.05 hi, 1.02 hi].
     let half = n / 2;
@@ -586,15 +613,25 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     let eps_sweep = 3e-2 * scale;
     let eps_final = 1e-12 * scale;
     let mut z = C64::new(grid[n - 1], height);
-    let mut sol = eq
-        .solve(z, &init(z))
-        .ok_or_else(|| Error::Unsupported("spectral solver: no solution at large Im z".into()))?;
+    let start = init(z);
+    let mut sol = eq.solve(z, &start).ok_or_else(|| Error::NoConvergence {
+        solver: "spectral Newton solver",
+        iterations: 1,
+        residual: eq.residual(z, &start),
+        detail: format!(
+            "no solution at z = {:e} + {:e}i from the large-|z| expansion (residual of the \
+             starting point)",
+            z.re, z.im
+        ),
+    })?;
     let mut y = z.im;
+    let mut steps = 0usize;
     while y > eps_sweep {
         let ny = (0.7 * y).max(eps_sweep);
         let mut fac = 0.7;
         loop {
             let zt = C64::new(z.re, ny.max(y * fac));
+            steps += 1;
             if let Some(s) = eq.solve(zt, &sol) {
                 sol = s;
                 y = zt.im;
@@ -602,7 +639,16 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
             }
             fac = 0.5 * (1.0 + fac);
             if fac > 0.999 {
-                return Err(Error::Unsupported("spectral solver: descent failed".into()));
+                return Err(Error::NoConvergence {
+                    solver: "spectral continuation (descent in Im z)",
+                    iterations: steps,
+                    residual: eq.residual(zt, &sol),
+                    detail: format!(
+                        "the branch was lost below Im z = {y:e} on the way to {eps_sweep:e} at \
+                         Re z = {:e} (residual of the last solution at the next height)",
+                        z.re
+                    ),
+                });
             }
         }
         z = C64::new(z.re, y);
