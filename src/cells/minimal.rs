@@ -110,6 +110,9 @@ pub struct CovarianceFixedPoint {
     pub c: f64,
     /// Slope `χ_C = E[u_a u_b] + σ_w² E[σ'(e_a) σ'(e_b)] (C* + ρR)`.
     pub chi_c: f64,
+    /// `ξ_C = −1/ln χ_C`, from the gap `1 − χ_C` computed without cancellation (so finite and
+    /// accurate when `χ_C` rounds to 1 for a nearly open gate); `None` = infinite.
+    pub xi_c: Option<f64>,
     /// `|χ_C| < 1`.
     pub stable: bool,
     /// `|G_C(C*) − C*|`.
@@ -464,7 +467,7 @@ impl Minimal {
     /// sign of `G(Q) − Q = E[(1−u)²](R − Q) − 2E[σ']Q` and no cancellation:
     /// `E[(1−u)²] = E[σ(−e)²]` and `E[σ'(e)]` come with relative accuracy from
     /// [`logistic_moment`] however small they are, and `θ`, `1 − θ` are formed from their
-    /// logarithms. `tests/minimal_theory.rs` checks the saturated limits.
+    /// logarithms. `tests/numerics.rs` checks the saturated limits.
     ///
     /// # Errors
     /// Quadrature errors of [`logistic_moment`].
@@ -612,14 +615,16 @@ impl Minimal {
         // Residuals are reported with the expectation engine (independent of the expansion).
         let g_engine = |big_c: f64| self.covariance_step(q, c_of(big_c), big_c, rho);
         let identical = rho == 1.0;
+        // G_C(C) − C = E[(1−u_a)(1−u_b)] ρR − (1 − E[u_a u_b]) C, both factors without
+        // cancellation (GateKernel); with ρ = 1 the root C = Q* divided out.
         let h = |big_c: f64| -> Result<f64> {
             let c = c_of(big_c);
-            let uu = kernel.uu(self, c)?;
+            let one_minus_uu = kernel.one_minus_uu(self, c)?;
             if identical {
                 let d = kernel.gap_over_one_minus_c(self, c)?;
-                Ok(uu - 1.0 + sw2 * (big_q + p.r) * d / q)
+                Ok(sw2 * (big_q + p.r) * d / q - one_minus_uu)
             } else {
-                Ok(uu * big_c + kernel.vv(self, c, uu)? * rho * p.r - big_c)
+                Ok(kernel.vv(self, c)? * rho * p.r - one_minus_uu * big_c)
             }
         };
         let mut grid: Vec<f64> = (0..=40)
@@ -650,18 +655,28 @@ impl Minimal {
         let mut out = Vec::new();
         for root in roots {
             let c = c_of(root.x);
-            let chi = if identical && root.x == big_q {
-                self.chi_1(big_q)?
+            // 1 − χ_C = (1 − E[u_a u_b]) − σ_w² E[σ'σ'](C* + ρR): the gap, for ξ_C of a
+            // nearly open gate.
+            let gap = if identical && root.x == big_q {
+                match self.open_gate_gaps(big_q)? {
+                    Some(g) => g.chi_1,
+                    None => 1.0 - self.chi_1(big_q)?,
+                }
             } else {
-                let uu = kernel.uu(self, c)?;
                 let dd = kernel.slope_over_q(self, c)?; // E[σ'σ']
-                uu + sw2 * dd * (root.x + rho * p.r)
+                kernel.one_minus_uu(self, c)? - sw2 * dd * (root.x + rho * p.r)
             };
+            let chi = 1.0 - gap;
             out.push(CovarianceFixedPoint {
                 big_c: root.x,
                 c: root.x / big_q,
                 chi_c: chi,
-                stable: chi.abs() < 1.0,
+                xi_c: if chi.abs() < 0.5 {
+                    timescale(chi)
+                } else {
+                    timescale_from_gap(gap)
+                },
+                stable: gap > 0.0 && gap < 2.0,
                 residual: (g_engine(root.x)? - root.x).abs(),
                 iterations: root.iterations,
             });
@@ -737,7 +752,7 @@ impl Minimal {
             chi_c: pick.map(|f| f.chi_c),
             chi_1,
             xi_q,
-            xi_c: pick.and_then(|f| timescale(f.chi_c)),
+            xi_c: pick.and_then(|f| f.xi_c),
             xi_1,
             phase: Phase::from_chi1(chi_1),
             residual,
@@ -907,9 +922,14 @@ impl Minimal {
 /// from the Hermite expansion of σ when it converges (`O(K)` per correlation, the gap
 /// without cancellation), otherwise from the expectation engine (large variances, where the
 /// expansion would need millions of terms; the saturation method makes each call cheap).
+///
+/// With the expansion `E[u_a u_b] = a_0² + T(c)`, `T(c) = Σ_{k≥1} a_k² c^k`, and
+/// `a_0 = 1 − E[1 − u]` with `E[1 − u]` to relative accuracy ((G.15)), the two quantities the
+/// `C`-map needs are formed without cancellation even when the gate is nearly open:
+/// `1 − E[u_a u_b] = E[1−u](2 − E[1−u]) − T(c)` and `E[(1−u_a)(1−u_b)] = E[1−u]² + T(c)`.
 enum GateKernel {
-    /// The expansion at gate variance `q`.
-    Hermite(HermiteExpansion, f64),
+    /// The expansion at gate variance `q`, and `E[1 − u]` there.
+    Hermite(HermiteExpansion, f64, f64),
     Engine {
         n: Normal,
         /// `E[u²]`, `E[σ'²]` at `n`.
@@ -924,7 +944,8 @@ impl GateKernel {
         if let Ok(e) = HermiteExpansion::with_tail_below(&m.u, &n, 1e-16, 8192)
             && e.tail <= 1e-12 * e.norm2
         {
-            return Ok(GateKernel::Hermite(e, q));
+            let t = logistic_moment(n.mean, q, 0, 1, 0)?.to_f64();
+            return Ok(GateKernel::Hermite(e, q, t));
         }
         Ok(GateKernel::Engine {
             n,
@@ -937,21 +958,39 @@ impl GateKernel {
         BivariateNormal::equal(n.mean, n.var, c)
     }
 
+    /// `T(c) = Σ_{k≥1} a_k² c^k` of an expansion.
+    fn tail(e: &HermiteExpansion, c: f64) -> f64 {
+        let mut v = 0.0;
+        let mut ck = 1.0;
+        for a in &e.coefficients[1..] {
+            ck *= c;
+            v += a * a * ck;
+        }
+        v
+    }
+
     /// `E[u_a u_b]` at correlation `c`.
     fn uu(&self, m: &Minimal, c: f64) -> Result<f64> {
         match self {
-            GateKernel::Hermite(e, _) => Ok(e.kernel(e, c).0),
+            GateKernel::Hermite(e, ..) => Ok(e.kernel(e, c).0),
             GateKernel::Engine { n, .. } => {
                 Ok(m.eng.expect2(&m.u, &m.u, &Self::bivariate(n, c)?)?.value)
             }
         }
     }
 
-    /// `E[(1 − u_a)(1 − u_b)]` given `uu = E[u_a u_b]`: `1 − 2E[u] + uu` from the expansion
-    /// (both gates have mean `a_0`), directly from the engine otherwise.
-    fn vv(&self, m: &Minimal, c: f64, uu: f64) -> Result<f64> {
+    /// `1 − E[u_a u_b]` at correlation `c` (see the type's docs).
+    fn one_minus_uu(&self, m: &Minimal, c: f64) -> Result<f64> {
         match self {
-            GateKernel::Hermite(e, _) => Ok(1.0 - 2.0 * e.coefficients[0] + uu),
+            GateKernel::Hermite(e, _, t) => Ok(t * (2.0 - t) - Self::tail(e, c)),
+            GateKernel::Engine { .. } => Ok(1.0 - self.uu(m, c)?),
+        }
+    }
+
+    /// `E[(1 − u_a)(1 − u_b)]` at correlation `c` (see the type's docs).
+    fn vv(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, _, t) => Ok(t * t + Self::tail(e, c)),
             GateKernel::Engine { n, .. } => Ok(m
                 .eng
                 .expect2(&m.one_minus_u, &m.one_minus_u, &Self::bivariate(n, c)?)?
@@ -962,7 +1001,7 @@ impl GateKernel {
     /// `D(c)/(1 − c)` with the gap `D(c) = E[u²] − E[u_a u_b]` (`q E[σ'²]` at `c = 1`).
     fn gap_over_one_minus_c(&self, m: &Minimal, c: f64) -> Result<f64> {
         match self {
-            GateKernel::Hermite(e, _) => Ok(e.gap_over_one_minus_c(c).0),
+            GateKernel::Hermite(e, ..) => Ok(e.gap_over_one_minus_c(c).0),
             GateKernel::Engine { n, u2, du2 } => {
                 if c >= 1.0 {
                     Ok(n.var * du2)
@@ -990,7 +1029,7 @@ impl GateKernel {
     /// theorem).
     fn slope_over_q(&self, m: &Minimal, c: f64) -> Result<f64> {
         match self {
-            GateKernel::Hermite(e, q) => Ok(e.kernel_slope(e, c) / q),
+            GateKernel::Hermite(e, q, _) => Ok(e.kernel_slope(e, c) / q),
             GateKernel::Engine { n, .. } => {
                 let du = Fun::dphi(&Builtin::Sigmoid.arc());
                 Ok(m.eng.expect2(&du, &du, &Self::bivariate(n, c)?)?.value)

@@ -343,8 +343,8 @@ impl Vanilla {
 
     /// `κ = lim_{q→∞} E[φ(μ_b + √q z)²] / q`: the variance map grows like `σ_w² κ q` at large
     /// `q` (ReLU ½, linear 1, bounded activations 0), so it is unbounded for `σ_w² κ > 1`.
-    /// Evaluated at `q = 1e200`, where the finite-`q` corrections are far below rounding for
-    /// the built-in activations.
+    /// Evaluated at `q = 1e200` and mean 0, where the finite-`q` corrections are far below
+    /// rounding for the built-in activations.
     ///
     /// # Errors
     /// Engine errors.
@@ -352,8 +352,10 @@ impl Vanilla {
         if self.act.sup_abs().is_some() {
             return Ok(0.0);
         }
+        // At mean 0: the limit does not depend on μ_b for φ of at most linear growth, and a
+        // large μ_b² would otherwise dominate E[φ²]/q at any representable q.
         const Q: f64 = 1e200;
-        Ok(self.hidden_second_moment(Q)? / Q)
+        Ok(self.eng.expect(&self.phi2, &Normal::new(0.0, Q)?)?.value / Q)
     }
 
     /// Why a trajectory or simulation of this network can leave the range of double
@@ -374,11 +376,17 @@ impl Vanilla {
                 1.0 / kappa.sqrt(),
                 p.sigma_w
             )
+        } else if g >= 1.0 - 1e-12 && drive == 0.0 && p.mu_b == 0.0 {
+            format!(
+                "the mean-field variance map of {name} is marginal at σ_w = {}: with no input \
+                 or bias drive V(q) = q, so every q is a fixed point and none is isolated",
+                p.sigma_w
+            )
         } else if g >= 1.0 - 1e-12 {
             format!(
-                "the mean-field variance map of {name} is marginal at σ_w = {}: q grows by \
-                 σ_v² R + σ_b² = {drive:e} per step, without bound",
-                p.sigma_w
+                "the mean-field variance map of {name} is marginal at σ_w = {}: V(q) − q stays \
+                 positive (σ_v² R + σ_b² = {drive:e}, μ_b = {}), so q grows without bound",
+                p.sigma_w, p.mu_b
             )
         } else {
             format!(
@@ -394,29 +402,40 @@ impl Vanilla {
     /// one the dynamics from `h^0 = 0` reach.
     ///
     /// # Errors
-    /// [`Error::NoFixedPoint`] when the map has no finite fixed point (e.g. ReLU with
-    /// `σ_w² >= 2`, linear with `σ_w >= 1`), with the largest `q` examined; engine errors.
+    /// [`Error::NoFixedPoint`] when the map has no finite fixed point: unbounded φ with
+    /// `σ_w² κ >= 1` ([`Vanilla::variance_growth`]; ReLU with `σ_w² >= 2`, linear with
+    /// `σ_w >= 1`), with [`Vanilla::divergence_reason`]; engine errors.
     pub fn variance_fixed_points(&self) -> Result<Vec<VarianceFixedPoint>> {
         let f = |q: f64| -> Result<f64> { Ok(self.variance_map(q)? - q) };
         // Upper end of the search: V is bounded by σ_w² sup φ² + drive for bounded φ; for
         // unbounded φ, grow q until V(q) < q with slope below 1 (no root beyond).
         let q_hi = match self.act.sup_abs() {
-            Some(s) => (self.p.sigma_w * s).powi(2) + self.drive() + f64::MIN_POSITIVE,
+            // A relative margin: V can equal its bound to rounding (a saturated φ, e.g.
+            // sigmoid at μ_b = 1e6), which must still count as a sign change.
+            Some(s) => ((self.p.sigma_w * s).powi(2) + self.drive()) * (1.0 + 1e-9) + 1e-300,
             None => {
+                // V(q) ~ σ_w² κ q at large q: no finite fixed point for σ_w² κ >= 1; below
+                // that V(q) < q eventually, however far out (q* ≈ 2μ_b² for ReLU at
+                // μ_b = 1e6), so the search runs to the end of the double range.
+                let growth = self.p.sigma_w * self.p.sigma_w * self.variance_growth()?;
+                if growth >= 1.0 - 1e-12 {
+                    return Err(Error::NoFixedPoint {
+                        map: "variance map",
+                        reason: self.divergence_reason(),
+                    });
+                }
                 let mut q = (4.0 * self.variance_map(0.0)?).max(1.0);
                 loop {
                     if f(q)? < 0.0 && self.variance_map_slope(q)? < 1.0 {
                         break q;
                     }
                     q *= 4.0;
-                    if q > 1e12 {
+                    if q > 1e300 {
                         return Err(Error::NoFixedPoint {
                             map: "variance map",
                             reason: format!(
-                                "V(q) > q or V'(q) >= 1 for every q up to {q:e}: the \
-                                 pre-activation variance grows without bound (slope at \
-                                 large q = {:.6})",
-                                self.variance_map_slope(q)?
+                                "V(q) > q or V'(q) >= 1 for every q up to {q:e} although the \
+                                 growth factor σ_w² E[φ²]/q → {growth:.6} < 1"
                             ),
                         });
                     }
