@@ -312,6 +312,39 @@ fn shut_gate_copies_its_input() {
 }
 
 #[test]
+fn nearly_open_gate_matches_the_exponential_series_references() {
+    // Q* and c* at μ_b = 12…16 (1 − E[u²] ~ 1e-5…1e-7) against closed-form exponential
+    // series summed in mpmath (tests/reference/minimal_open_gate.py). Before the C-map was
+    // written without cancellation, c* at μ_b = 12 was off by 2e-7.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/minimal_open_gate.json"
+    ))
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for c in v["cases"].as_array().unwrap() {
+        let num = |k: &str| c[k].as_f64().unwrap();
+        let refv = |k: &str| -> f64 { c[k].as_str().unwrap().parse().unwrap() };
+        let m = minimal(
+            num("sigma_w"),
+            num("sigma_v"),
+            num("sigma_b"),
+            num("mu_b"),
+            num("r"),
+        );
+        let an = m.analyze(num("rho")).unwrap();
+        let (q_ref, c_ref) = (refv("Q_star"), refv("c_star"));
+        assert!(
+            (an.big_q_star / q_ref - 1.0).abs() < 1e-12,
+            "{c}: Q* = {}",
+            an.big_q_star
+        );
+        let c_star = an.c_star.expect("resolved");
+        assert!((c_star - c_ref).abs() < 1e-9, "{c}: c* = {c_star}");
+    }
+}
+
+#[test]
 fn logistic_moments_match_the_mpmath_references() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
