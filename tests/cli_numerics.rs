@@ -329,8 +329,9 @@ fn extreme_sigma_w_finishes_quickly_with_finite_numbers() {
         );
         assert_eq!(code, 0, "{args:?}: {err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        // ξ₁ = ∞ in the chaotic phase is the documented null.
-        assert_finite_json(&v, &["xi_1"], "");
+        // ξ₁ = ∞ in the chaotic phase is the documented null, as is ξ_C = ∞ of the unstable
+        // fixed point c = 1 listed among the covariance fixed points.
+        assert_finite_json(&v, &["xi_1", "xi_c"], "");
     }
     let dir = std::env::temp_dir().join(format!("mfrnn-cli-numerics-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

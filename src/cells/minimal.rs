@@ -926,7 +926,7 @@ impl Minimal {
 /// With the expansion `E[u_a u_b] = a_0² + T(c)`, `T(c) = Σ_{k≥1} a_k² c^k`, and
 /// `a_0 = 1 − E[1 − u]` with `E[1 − u]` to relative accuracy ((G.15)), the two quantities the
 /// `C`-map needs are formed without cancellation even when the gate is nearly open:
-/// `1 − E[u_a u_b] = E[1−u](2 − E[1−u]) − T(c)` and `E[(1−u_a)(1−u_b)] = E[1−u]² + T(c)`.
+/// `1 − E[u_a u_b] = E[1−u](2 − E[1−u]) − T(c)` and `E[(1−u_a)(1−u_b)] = E[1−u]² + T(c)` (M.10).
 enum GateKernel {
     /// The expansion at gate variance `q`, and `E[1 − u]` there.
     Hermite(HermiteExpansion, f64, f64),

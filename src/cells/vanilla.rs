@@ -372,7 +372,8 @@ impl Vanilla {
         if g > 1.0 + 1e-12 {
             format!(
                 "the mean-field variance map is unbounded for {name} with σ_w > {:.6} \
-                 (here σ_w = {}): at large q each step multiplies q by σ_w² E[φ²]/q → {g:.6}",
+                 (here σ_w = {}): at large q each step multiplies q by σ_w² E[φ²]/q → {g:.6} \
+                 > 1, so q grows without bound",
                 1.0 / kappa.sqrt(),
                 p.sigma_w
             )
