@@ -9,6 +9,8 @@
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
+
 /// A mean and its standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MeanSe {
@@ -25,16 +27,33 @@ pub struct MeanSe {
 /// assert_eq!(m.mean, 2.5);
 /// assert!((m.se - (5.0f64 / 12.0).sqrt()).abs() < 1e-15);
 /// ```
+///
+/// Scaled so that neither the mean nor the sum of squared deviations overflows for values up
+/// to the largest double.
 pub fn mean_se(xs: &[f64]) -> MeanSe {
     let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
+    let mut mean = xs.iter().sum::<f64>() / n;
+    if !mean.is_finite() {
+        mean = xs.iter().map(|x| x / n).sum::<f64>();
+    }
     if xs.len() < 2 {
         return MeanSe { mean, se: f64::NAN };
     }
     let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+    if var.is_finite() {
+        return MeanSe {
+            mean,
+            se: (var / n).sqrt(),
+        };
+    }
+    let scale = xs.iter().fold(0.0f64, |a, x| a.max((x - mean).abs()));
+    if scale == 0.0 || !scale.is_finite() {
+        return MeanSe { mean, se: scale };
+    }
+    let ss = xs.iter().map(|x| ((x - mean) / scale).powi(2)).sum::<f64>();
     MeanSe {
         mean,
-        se: (var / n).sqrt(),
+        se: scale * (ss / (n * (n - 1.0))).sqrt(),
     }
 }
 
@@ -87,6 +106,74 @@ pub struct StepStats {
     pub big_c: f64,
     /// Correlation.
     pub c: f64,
+}
+
+impl StepStats {
+    /// Names of the statistics in the order of [`StepStats::values`].
+    pub const NAMES: [&'static str; 5] = ["q", "Q", "q_ab", "C", "c"];
+
+    /// `[q, Q, q_ab, C, c]`.
+    pub fn values(&self) -> [f64; 5] {
+        [self.q, self.big_q, self.q_ab, self.big_c, self.c]
+    }
+
+    /// A step whose statistics overflowed (every value infinite), for
+    /// [`check_finite_runs`] to report.
+    pub fn not_finite() -> StepStats {
+        StepStats {
+            q: f64::INFINITY,
+            big_q: f64::INFINITY,
+            q_ab: f64::INFINITY,
+            big_c: f64::INFINITY,
+            c: f64::INFINITY,
+        }
+    }
+}
+
+/// The first step (1-based) at which a per-run statistic is not finite, as
+/// [`Error::Diverged`] with `reason()`; `Ok` if every value is finite.
+///
+/// A statistic that overflows is not a result: from there on sums of squares are infinite,
+/// differences of them NaN, and a correlation computed from them would be fabricated.
+///
+/// # Errors
+/// [`Error::Diverged`] naming the statistic, the step, its value and the reason, with the
+/// largest finite value of the step before.
+pub fn check_finite_runs(runs: &[Vec<StepStats>], reason: impl FnOnce() -> String) -> Result<()> {
+    let mut first: Option<(usize, usize, f64)> = None;
+    for run in runs {
+        let limit = first.map_or(run.len(), |f| f.0.min(run.len()));
+        if let Some((t, k, v)) = run[..limit].iter().enumerate().find_map(|(t, st)| {
+            st.values()
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(k, v)| (t, k, *v))
+        }) {
+            first = Some((t, k, v));
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some((t, k, value)) => {
+            let last = runs
+                .iter()
+                .filter_map(|r| r.get(t.wrapping_sub(1)).map(|st| st.values()[k]))
+                .filter(|v| v.is_finite())
+                .fold(f64::NAN, f64::max);
+            let before = if t > 0 && last.is_finite() {
+                format!(" (largest finite value at step {t}: {last:e})")
+            } else {
+                String::new()
+            };
+            Err(Error::Diverged {
+                quantity: StepStats::NAMES[k],
+                step: t + 1,
+                value,
+                reason: format!("{}{before}", reason()),
+            })
+        }
+    }
 }
 
 /// Means and standard errors over independent replicas of their per-step statistics.

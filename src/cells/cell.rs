@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 
 use crate::activation::{Activation, Builtin, Deriv, sigmoid};
-use crate::error::{Error, Result, finite, non_negative};
+use crate::error::{Error, Result, finite, non_negative, scale};
 
 /// Which recurrent cell (the tag of a [`Cell`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -259,15 +259,16 @@ impl CellParamsBuilder {
     /// Validates and builds.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
+    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (≥ 0 with a finite
+    /// square),
     /// `mu-b` (finite, `|μ_b| ≤ 1e150`) or `r` (finite, ≥ 0), or the scale whose variance
     /// makes `σ_w² + σ_v² R + σ_b²` overflow. Cell-specific constraints (the minimalRNN needs
     /// `R > 0`) are checked by [`Cell::validate`].
     pub fn build(self) -> Result<CellParams> {
         let p = CellParams {
-            sigma_w: non_negative("sigma-w", self.sigma_w)?,
-            sigma_v: non_negative("sigma-v", self.sigma_v)?,
-            sigma_b: non_negative("sigma-b", self.sigma_b)?,
+            sigma_w: scale("sigma-w", self.sigma_w)?,
+            sigma_v: scale("sigma-v", self.sigma_v)?,
+            sigma_b: scale("sigma-b", self.sigma_b)?,
             mu_b: finite("mu-b", self.mu_b)?,
             r: non_negative("r", self.r)?,
         };

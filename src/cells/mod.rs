@@ -309,8 +309,12 @@ pub enum FixedPoints {
     Minimal {
         /// Every `Q`-map fixed point in `[0, R]`.
         fixed_points: Vec<minimal::StateFixedPoint>,
-        /// Every `C`-map fixed point in `[−Q*, Q*]`.
+        /// Every `C`-map fixed point in `[−Q*, Q*]` (empty when the gate is shut to memory
+        /// loss, see `notes`).
         covariance_fixed_points: Vec<minimal::CovarianceFixedPoint>,
+        /// What the numbers cannot say, in words (e.g. a gate open to within rounding, where
+        /// `c*` and `χ_c` are not resolved).
+        notes: Vec<String>,
     },
 }
 
@@ -336,6 +340,10 @@ pub trait MeanField: Send + Sync + fmt::Debug {
     /// # Errors
     /// As [`MeanField::analyze`].
     fn summary(&self, rho: f64) -> Result<Summary>;
+    /// Why a trajectory, simulation or sampled unit process of this network can leave the
+    /// range of double precision, in words and numbers (the reason of
+    /// [`crate::Error::Diverged`]).
+    fn divergence_reason(&self) -> String;
     /// `χ₁` at the fixed point reached from `h⁰ = 0` (the mean squared singular value of one
     /// step's Jacobian there).
     ///

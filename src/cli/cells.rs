@@ -265,7 +265,14 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
                 }
             }
         }
-        FixedPoints::Minimal { fixed_points, .. } => {
+        FixedPoints::Minimal {
+            fixed_points,
+            notes,
+            ..
+        } => {
+            for n in notes {
+                let _ = writeln!(s, "  note: {n}");
+            }
             let _ = writeln!(s, "  fixed points of the Q-map:");
             for f in fixed_points {
                 let _ = writeln!(

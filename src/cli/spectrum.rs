@@ -227,6 +227,24 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
     let c = super::follow("spectrum", work, || {
         crate::spectrum::for_cell(&cell, &p, &request)
     })?;
+    // Moments beyond the double range (a chaotic network over many steps: m₁ = χ₁^T) are an
+    // error, not an `inf`/`null` in the output.
+    for (name, v) in [
+        ("m1", c.m1),
+        ("m2", c.m2),
+        ("normalized_variance", c.normalized_variance),
+    ] {
+        if !v.is_finite() {
+            return Err(Error::Overflow {
+                quantity: format!("the spectrum's {name} at --steps {}", a.steps),
+                reason: format!(
+                    "{name} = {v:e} is beyond the largest double (1.8e308) (χ₁ = {}); use \
+                     fewer --steps",
+                    c.summary.chi_1
+                ),
+            });
+        }
+    }
     let label = match &cell {
         Cell::Vanilla(act) => act.name().to_string(),
         Cell::Minimal => format!("minimalRNN, μ_b = {}", p.mu_b()),

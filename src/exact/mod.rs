@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::cells::{Cell, CellParams, Correlation, Regime, RhoSchedule};
 use crate::error::{Error, Result};
-use crate::stats::{Estimates, StepStats, estimates, mean_se};
+use crate::stats::{Estimates, StepStats, check_finite_runs, estimates, mean_se};
 
 /// Per-unit Jacobian entries `a, b` (units × recorded steps) of sequence `a` along the unit
 /// paths of one replica: the diagonals of `J^t = diag(a^t) + diag(b^t) W`.
@@ -290,33 +290,54 @@ fn run_replica(
         let qa_h = hs.column(da).dot(&hs.column(da)) / mf;
         let qb_h = hs.column(db).dot(&hs.column(db)) / mf;
         let cc = hs.column(da).dot(&hs.column(db)) / mf;
+        // √a·√b, not √(a·b): the product overflows long before the statistics do.
         let c = if hidden_corr {
             if qa_h > 0.0 && qb_h > 0.0 {
-                cc / (qa_h * qb_h).sqrt()
+                cc / (qa_h.sqrt() * qb_h.sqrt())
             } else {
                 1.0
             }
         } else if q > 0.0 && qb > 0.0 {
-            q_ab / (q * qb).sqrt()
+            q_ab / (q.sqrt() * qb.sqrt())
         } else {
             1.0
         };
-        out.push(StepStats {
-            q: 0.5 * (q + qb),
-            big_q: 0.5 * (qa_h + qb_h),
-            q_ab,
-            big_c: cc,
-            c,
-        });
+        // An overflowed covariance breaks the Cholesky factor (pivots set to 0 above would
+        // silently drop the noise): mark the step as not finite so that the caller reports
+        // the divergence instead of numbers.
+        let broken = (0..=db).any(|j| !(l[(da, j)].is_finite() && l[(db, j)].is_finite()));
+        if broken {
+            out.push(StepStats::not_finite());
+        } else {
+            out.push(StepStats {
+                q: 0.5 * (q + qb),
+                big_q: 0.5 * (qa_h + qb_h),
+                q_ab,
+                big_c: cc,
+                c,
+            });
+        }
     }
     (out, jac)
+}
+
+/// Why the unit process of this cell can overflow: the mean-field reason
+/// ([`crate::cells::MeanField::divergence_reason`]: growth of the variance map for unbounded
+/// activations, otherwise the input scales).
+fn divergence_reason(cell: &Cell, p: &CellParams) -> String {
+    match cell.mean_field(p) {
+        Ok(mf) => mf.divergence_reason(),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// Samples the unit process and returns the statistics over time.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for invalid settings; [`Error::TooLarge`] beyond the memory or
-/// time limit ([`ExactConfig::estimate`]).
+/// time limit ([`ExactConfig::estimate`]); [`Error::Diverged`] at the first step where a
+/// statistic of some replica is not finite (a variance that grows without bound, e.g. ReLU
+/// with `σ_w > √2`), instead of overflowed numbers.
 pub fn trajectory(
     cell: &Cell,
     p: &CellParams,
@@ -335,6 +356,7 @@ pub fn trajectory(
             run_replica(cell, p, rho, regime, m, rng, hidden_corr, None).0
         })
         .collect();
+    check_finite_runs(&reps, || divergence_reason(cell, p))?;
     Ok(estimates(&reps, rho.len(), *cfg))
 }
 

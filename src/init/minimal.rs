@@ -94,7 +94,8 @@ pub(crate) fn critical(t: &Target) -> Result<CriticalInit> {
         .sigma_b(sigma_b)
         .mu_b(mu_b)
         .r(r)
-        .build()?;
+        .build()
+        .map_err(|e| super::unrepresentable_scales(e, q_star))?;
     let m = Minimal::new(params)?;
     let chi_1 = m
         .clone()

@@ -341,6 +341,27 @@ fn expect_at(f: &Fun, mean: f64, var: f64, eng: &Integrator) -> Result<f64> {
     Ok(eng.expect(f, &Normal::new(mean, var)?)?.value)
 }
 
+/// The closed-form scales solved from `q*` cannot form valid parameters (e.g. σ_v of order
+/// √q* beyond the variance budget): the user chose `q*`, so the error names `q-star`.
+pub(crate) fn unrepresentable_scales(e: Error, q_star: f64) -> Error {
+    match e {
+        Error::InvalidParameter {
+            name,
+            value,
+            expected,
+        } => Error::Infeasible {
+            parameter: "q-star",
+            value: q_star,
+            constraint: format!(
+                "the critical scales at q* = {} give {name} = {} ({expected})",
+                crate::error::fmt_num(q_star),
+                crate::error::fmt_num(value)
+            ),
+            feasible: "choose a smaller q*".into(),
+        },
+        other => other,
+    }
+}
 fn fixed_point_warnings(fp: &FixedPointCheck, name: &str) -> Vec<String> {
     let mut w = Vec::new();
     if fp.relative_error > 1e-6 {
@@ -447,7 +468,20 @@ impl CriticalInit {
                     DiagonalLaw::of_activation(act.as_ref(), self.params.mu_b(), self.q_star)?;
                 let sw2 = self.params.sigma_w2();
                 let edge = |w| -> Result<f64> {
-                    Ok(ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1])
+                    let e = ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1];
+                    if e.is_finite() {
+                        Ok(e)
+                    } else {
+                        Err(Error::Overflow {
+                            quantity: format!(
+                                "the largest squared singular value at horizon {horizon}"
+                            ),
+                            reason: format!(
+                                "λ_max = {e:e} is beyond the largest double (1.8e308); \
+                                 choose a shorter --horizon"
+                            ),
+                        })
+                    }
                 };
                 Some(PerWeights {
                     orthogonal: edge(WeightLaw::Orthogonal)?,

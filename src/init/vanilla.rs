@@ -92,7 +92,8 @@ pub(crate) fn critical(act: &Arc<dyn Activation>, t: &Target) -> Result<Critical
         .sigma_b(sigma_b)
         .mu_b(mu_b)
         .r(r)
-        .build()?;
+        .build()
+        .map_err(|e| super::unrepresentable_scales(e, q_star))?;
     let v = Vanilla::new(act.clone(), params);
     let chi_1 = v
         .clone()

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::{SimConfig, bias_vector, input_matrix, recurrent_matrix};
 use crate::cells::{Cell, CellParams, Correlation, RhoSchedule};
 use crate::error::Result;
-use crate::stats::{Estimates, StepStats, estimates};
+use crate::stats::{Estimates, StepStats, check_finite_runs, estimates};
 
 /// Empirical statistics over time: means over networks with their standard errors.
 ///
@@ -105,8 +105,9 @@ fn run_network(
         } else {
             (qab, qa, qb)
         };
+        // √a·√b, not √(a·b): the product overflows long before the statistics do.
         let c = if da > 0.0 && db > 0.0 {
-            num / (da * db).sqrt()
+            num / (da.sqrt() * db.sqrt())
         } else {
             1.0
         };
@@ -129,7 +130,10 @@ fn run_network(
 /// # Errors
 /// [`crate::Error::InvalidParameter`] when `p` violates the cell's constraint;
 /// [`crate::Error::TooLarge`] when the run would exceed the memory or time limit
-/// ([`SimConfig::estimate`]).
+/// ([`SimConfig::estimate`]); [`crate::Error::Diverged`] at the first step where a statistic
+/// of some network is not finite (the states overflowed), with the reason of the cell's
+/// mean-field theory ([`crate::cells::MeanField::divergence_reason`]: a variance map that
+/// grows without bound, or input scales near the limit of double precision).
 pub fn simulate(
     cell: &Cell,
     p: &CellParams,
@@ -147,5 +151,9 @@ pub fn simulate(
         .into_par_iter()
         .map(|s| run_network(cell, p, rho, &cfg, s))
         .collect();
+    check_finite_runs(&per_network, || match cell.mean_field(p) {
+        Ok(mf) => mf.divergence_reason(),
+        Err(e) => e.to_string(),
+    })?;
     Ok(estimates(&per_network, rho.len(), cfg))
 }
