@@ -549,3 +549,71 @@ fn phase_diagram_at_huge_sigma_w_finishes() {
     });
     assert!(d.failures.is_empty(), "{:?}", d.failures);
 }
+
+// ---------------------------------------------------------------------------------------
+// Solver settings (issue 12): every cap is a setting with a default, and a solver that runs
+// out of it says so.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn fixed_point_solver_settings_reach_the_solvers() {
+    use mfrnn::cells::SolverParams;
+    let v = vanilla(Builtin::Tanh, 1.5, 0.0, 0.1, 0.0, 1.0);
+    let m = minimal(11.2, 2.33, 0.0, 8.0, 0.46);
+    assert_eq!(*v.solver(), SolverParams::default());
+    assert_eq!(*m.solver(), SolverParams::minimal());
+    // The defaults spelled out give the same numbers as the implicit ones.
+    let a = v.analyze(1.0).unwrap();
+    assert_eq!(
+        v.clone()
+            .with_solver(SolverParams::default())
+            .analyze(1.0)
+            .unwrap(),
+        a
+    );
+    // Two Brent evaluations cannot refine a fixed point to double precision: a typed
+    // NoConvergence with the evaluations spent, never a rough root.
+    let tight = SolverParams {
+        brent_max_iter: 2,
+        ..SolverParams::default()
+    };
+    for r in [
+        v.clone().with_solver(tight).analyze(1.0),
+        m.clone().with_solver(tight).analyze(1.0),
+    ] {
+        match r {
+            Err(Error::NoConvergence {
+                solver,
+                iterations,
+                detail,
+                ..
+            }) => {
+                assert_eq!((solver, iterations), ("Brent root finder", 2));
+                assert!(detail.contains("2 evaluations"), "{detail}");
+            }
+            other => panic!("expected NoConvergence, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn spectrum_solver_settings_reach_the_edge_search() {
+    use mfrnn::cells::WeightLaw;
+    use mfrnn::spectrum::{DiagonalLaw, ProductSolver, ProductSpectrum};
+    let law = DiagonalLaw::of_activation(&Builtin::Tanh, 0.0, 0.5).unwrap();
+    let sp = ProductSpectrum::new(law, 1.2, 10, WeightLaw::Gaussian).unwrap();
+    let edges = sp.edges();
+    assert_eq!(
+        sp.clone().with_solver(ProductSolver::default()).edges(),
+        edges
+    );
+    // Three golden-section steps leave λ_max far from the minimum of z(m) (it is an upper
+    // bound of it: z at a point that is not the minimiser).
+    let rough = sp
+        .with_solver(ProductSolver {
+            golden_max_iter: 3,
+            ..ProductSolver::default()
+        })
+        .edges();
+    assert!(rough[1] > edges[1] * (1.0 + 1e-6), "{rough:?} vs {edges:?}");
+}

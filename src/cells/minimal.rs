@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::SolverParams;
 use super::{
     Analysis, Cell, CellParams, FixedPoints, MeanField, Phase, RhoSchedule, Summary, Trajectory,
 };
@@ -23,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::expect::logistic::{log_add_exp, logistic_moment};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::gauss::trapezoid::{StepModel, gauss_trapezoid_pair};
-use crate::roots::{Root, brent, roots_on_grid, timescale, timescale_from_gap};
+use crate::roots::{Root, brent_with, iterate, roots_on_grid_with, timescale, timescale_from_gap};
 
 /// `E[1 − u²]` below which the gate counts as open: the slopes are then formed from their
 /// gaps to 1 ([`Minimal::open_gate_gaps`]).
@@ -134,6 +135,7 @@ pub struct Minimal {
     /// `(u − μ_b) σ σ'` and `(u − μ_b)(1 − σ) σ'`: the Stein forms of the slope.
     stein_u: Fun,
     stein_omu: Fun,
+    solver: SolverParams,
 }
 
 impl Minimal {
@@ -164,6 +166,7 @@ impl Minimal {
             one_minus_u,
             p,
             eng: Integrator::default(),
+            solver: SolverParams::minimal(),
         })
     }
 
@@ -172,6 +175,19 @@ impl Minimal {
     pub fn with_integrator(mut self, eng: Integrator) -> Minimal {
         self.eng = eng;
         self
+    }
+
+    /// Uses `solver` for the fixed-point solvers (Brent caps, the iterations that decide which
+    /// fixed point is reached); [`SolverParams::minimal`] otherwise.
+    #[must_use]
+    pub fn with_solver(mut self, solver: SolverParams) -> Minimal {
+        self.solver = solver;
+        self
+    }
+
+    /// The solver settings.
+    pub fn solver(&self) -> &SolverParams {
+        &self.solver
     }
 
     /// The parameters.
@@ -476,7 +492,7 @@ impl Minimal {
         }
         grid.sort_by(f64::total_cmp);
         grid.dedup();
-        let roots: Vec<Root> = roots_on_grid(f, &grid, 0.0)?;
+        let roots: Vec<Root> = roots_on_grid_with(f, &grid, &self.solver.brent(0.0))?;
         if roots.is_empty() {
             return Err(Error::NoFixedPoint {
                 map: "state map",
@@ -499,15 +515,9 @@ impl Minimal {
         let reached = if monotone {
             0
         } else {
-            let mut big_q = 0.0;
-            for _ in 0..100_000 {
-                let next = self.state_map(big_q)?.1;
-                if (next - big_q).abs() <= 1e-14 * next.max(1e-300) {
-                    big_q = next;
-                    break;
-                }
-                big_q = next;
-            }
+            // An unconverged iteration (the cap of `solver.reach`) still points into the basin
+            // it is in; its last iterate is used either way.
+            let big_q = iterate(|q| Ok(self.state_map(q)?.1), 0.0, &self.solver.reach)?.x;
             roots
                 .iter()
                 .enumerate()
@@ -604,13 +614,9 @@ impl Minimal {
         }
         grid.sort_by(f64::total_cmp);
         grid.dedup();
-        let mut roots = roots_on_grid(h, &grid, 1e-15 * big_q)?;
+        let mut roots = roots_on_grid_with(h, &grid, &self.solver.brent(1e-15 * big_q))?;
         if identical {
-            roots.push(Root {
-                x: big_q,
-                residual: 0.0,
-                iterations: 0,
-            });
+            roots.push(Root::exact(big_q));
         }
         let mut out = Vec::new();
         for root in roots {
@@ -683,20 +689,15 @@ impl Minimal {
                 let p = &self.p;
                 let sw2 = p.sigma_w() * p.sigma_w();
                 let q = self.gate_variance(s.big_q);
-                let mut big_c = 0.0;
-                for _ in 0..20_000 {
+                let step = |big_c: f64| {
                     let c = ((sw2 * big_c
                         + p.sigma_v() * p.sigma_v() * rho * p.r()
                         + p.sigma_b() * p.sigma_b())
                         / q)
                         .clamp(-1.0, 1.0);
-                    let next = self.covariance_step(q, c, big_c, rho)?;
-                    if (next - big_c).abs() < 1e-14 {
-                        big_c = next;
-                        break;
-                    }
-                    big_c = next;
-                }
+                    self.covariance_step(q, c, big_c, rho)
+                };
+                let big_c = iterate(step, 0.0, &self.solver.correlation)?.x;
                 stable
                     .iter()
                     .min_by(|a, b| (a.big_c - big_c).abs().total_cmp(&(b.big_c - big_c).abs()))
@@ -755,13 +756,13 @@ impl Minimal {
         if flo <= 0.0 {
             // Numerically at the root already (fast gates): refine on [0, start].
             let f0 = f(0.0)?;
-            root = Some(brent(f, 0.0, start, f0, flo, 0.0, 200)?);
+            root = Some(brent_with(f, 0.0, start, f0, flo, &self.solver.brent(0.0))?);
         } else {
             let mut x = (start * 10f64.powf(0.125)).max(r * 1e-10);
             while x <= r {
                 let fx = f(x)?;
                 if fx <= 0.0 {
-                    root = Some(brent(f, lo, x, flo, fx, 0.0, 200)?);
+                    root = Some(brent_with(f, lo, x, flo, fx, &self.solver.brent(0.0))?);
                     break;
                 }
                 lo = x;
@@ -771,7 +772,7 @@ impl Minimal {
             if root.is_none() {
                 let fx = f(r)?;
                 if fx <= 0.0 {
-                    root = Some(brent(f, lo, r, flo, fx, 0.0, 200)?);
+                    root = Some(brent_with(f, lo, r, flo, fx, &self.solver.brent(0.0))?);
                 }
             }
         }
@@ -857,14 +858,13 @@ impl Minimal {
                 return Ok(None);
             }
             let i = changes[0];
-            let r = brent(
+            let r = brent_with(
                 |x| Ok(h(x).0),
                 grid[i],
                 grid[i + 1],
                 vals[i],
                 vals[i + 1],
-                1e-15 * big_q,
-                200,
+                &self.solver.brent(1e-15 * big_q),
             )?;
             let bound = h(r.x).1;
             if bound <= 1e-13 {

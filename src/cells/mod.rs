@@ -48,6 +48,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::roots::{BrentParams, IterationParams};
 
 /// The per-step correlation `ρ^t` between the inputs of two sequences, `t = 1..=T`.
 ///
@@ -364,6 +365,61 @@ impl Cell {
             Cell::Vanilla(act) => Box::new(vanilla::Vanilla::new(act.clone(), *p)),
             Cell::Minimal => Box::new(minimal::Minimal::new(*p)?),
         })
+    }
+}
+
+/// Settings of the fixed-point solvers of a cell's mean-field theory
+/// ([`vanilla::Vanilla::with_solver`], [`minimal::Minimal::with_solver`]); the defaults are
+/// those every result in the docs and tests was computed with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SolverParams {
+    /// Largest number of map evaluations of each Brent refinement of a fixed point (the
+    /// tolerance is chosen per map). Default 200.
+    pub brent_max_iter: usize,
+    /// The iteration of the variance (state) map from `h⁰ = 0` that decides which fixed point
+    /// the dynamics reach when there are several. Default: relative tolerance 1e-13, 20 000
+    /// steps (the minimalRNN's default: 1e-14, 100 000 steps, see [`SolverParams::minimal`]).
+    pub reach: IterationParams,
+    /// The iteration of the correlation (covariance) map that chooses among several stable
+    /// fixed points. Default: absolute tolerance 1e-14, 20 000 steps.
+    pub correlation: IterationParams,
+}
+
+impl Default for SolverParams {
+    fn default() -> Self {
+        SolverParams {
+            brent_max_iter: 200,
+            reach: IterationParams::default(),
+            correlation: IterationParams {
+                rel_tol: 0.0,
+                abs_tol: 1e-14,
+                max_iter: 20_000,
+            },
+        }
+    }
+}
+
+impl SolverParams {
+    /// The minimalRNN's defaults: as [`SolverParams::default`] with the state-map iteration
+    /// at relative tolerance 1e-14 and up to 100 000 steps (a nearly open gate approaches its
+    /// fixed point slowly).
+    pub fn minimal() -> SolverParams {
+        SolverParams {
+            reach: IterationParams {
+                rel_tol: 1e-14,
+                abs_tol: 0.0,
+                max_iter: 100_000,
+            },
+            ..SolverParams::default()
+        }
+    }
+
+    /// Brent settings with absolute tolerance `xtol` and this evaluation cap.
+    pub fn brent(&self, xtol: f64) -> BrentParams {
+        BrentParams {
+            xtol,
+            max_iter: self.brent_max_iter,
+        }
     }
 }
 

@@ -18,13 +18,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::SolverParams;
 use super::{
     Analysis, Cell, CellParams, FixedPoints, MeanField, Phase, RhoSchedule, Summary, Trajectory,
 };
 use crate::activation::{Activation, Builtin, Smoothness};
 use crate::error::{Error, Result};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
-use crate::roots::{Root, brent, roots_on_grid, timescale};
+use crate::roots::{Root, brent_with, iterate, roots_on_grid_with, timescale};
 
 /// A fixed point `q*` of the variance map (V.1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -75,6 +76,7 @@ pub struct Vanilla {
     /// `(u − μ_b) φ(u) φ'(u)` for the Stein form of `V'` (kinked activations).
     stein: Fun,
     piecewise: bool,
+    solver: SolverParams,
 }
 
 impl Vanilla {
@@ -95,6 +97,7 @@ impl Vanilla {
             act,
             p,
             eng: Integrator::default(),
+            solver: SolverParams::default(),
         }
     }
 
@@ -111,6 +114,19 @@ impl Vanilla {
     pub fn with_integrator(mut self, eng: Integrator) -> Vanilla {
         self.eng = eng;
         self
+    }
+
+    /// Uses `solver` for the fixed-point solvers (Brent caps, the iterations that decide which
+    /// fixed point is reached); [`SolverParams::default`] otherwise.
+    #[must_use]
+    pub fn with_solver(mut self, solver: SolverParams) -> Vanilla {
+        self.solver = solver;
+        self
+    }
+
+    /// The solver settings.
+    pub fn solver(&self) -> &SolverParams {
+        &self.solver
     }
 
     /// The parameters.
@@ -393,7 +409,7 @@ impl Vanilla {
         }
         grid.sort_by(f64::total_cmp);
         grid.dedup();
-        let roots: Vec<Root> = roots_on_grid(f, &grid, 0.0)?;
+        let roots: Vec<Root> = roots_on_grid_with(f, &grid, &self.solver.brent(0.0))?;
         if roots.is_empty() {
             return Err(Error::NoFixedPoint {
                 map: "variance map",
@@ -435,15 +451,9 @@ impl Vanilla {
             roots.iter().position(|r| r.x == q1)
         };
         // Confirm by iterating (monotonicity is not guaranteed for μ_b ≠ 0).
-        let mut q = q1;
-        for _ in 0..20_000 {
-            let next = self.variance_map(q)?;
-            if (next - q).abs() <= 1e-13 * next.abs().max(1e-300) {
-                q = next;
-                break;
-            }
-            q = next;
-        }
+        // An unconverged iteration (the cap of `solver.reach`) still points into the basin it
+        // is in; its last iterate is used either way.
+        let q = iterate(|q| self.variance_map(q), q1, &self.solver.reach)?.x;
         let nearest = roots
             .iter()
             .enumerate()
@@ -500,13 +510,9 @@ impl Vanilla {
         }
         grid.sort_by(f64::total_cmp);
         grid.dedup();
-        let mut roots = roots_on_grid(g, &grid, 1e-15)?;
+        let mut roots = roots_on_grid_with(g, &grid, &self.solver.brent(1e-15))?;
         if identical {
-            roots.push(Root {
-                x: 1.0,
-                residual: 0.0,
-                iterations: 0,
-            });
+            roots.push(Root::exact(1.0));
         }
         let mut out = Vec::new();
         for r in roots {
@@ -554,14 +560,12 @@ impl Vanilla {
                         + p.sigma_b() * p.sigma_b())
                         / v.q)
                         .clamp(-1.0, 1.0);
-                    for _ in 0..20_000 {
-                        let next = (self.covariance_map(v.q, c, rho)? / v.q).clamp(-1.0, 1.0);
-                        if (next - c).abs() < 1e-14 {
-                            c = next;
-                            break;
-                        }
-                        c = next;
-                    }
+                    c = iterate(
+                        |c| Ok((self.covariance_map(v.q, c, rho)? / v.q).clamp(-1.0, 1.0)),
+                        c,
+                        &self.solver.correlation,
+                    )?
+                    .x;
                     stable
                         .iter()
                         .min_by(|a, b| (a.c - c).abs().total_cmp(&(b.c - c).abs()))
@@ -675,14 +679,7 @@ impl Vanilla {
         let q1 = self.drive();
         let f1 = f(q1)?;
         if f1 == 0.0 {
-            return Ok(Some((
-                q1,
-                Root {
-                    x: q1,
-                    residual: 0.0,
-                    iterations: 0,
-                },
-            )));
+            return Ok(Some((q1, Root::exact(q1))));
         }
         let (mut a, mut fa) = (q1, f1);
         if f1 > 0.0 {
@@ -690,7 +687,7 @@ impl Vanilla {
             loop {
                 let fb = f(b)?;
                 if fb <= 0.0 {
-                    let r = brent(f, a, b, fa, fb, 0.0, 200)?;
+                    let r = brent_with(f, a, b, fa, fb, &self.solver.brent(0.0))?;
                     return Ok(Some((r.x, r)));
                 }
                 a = b;
@@ -706,7 +703,7 @@ impl Vanilla {
             loop {
                 let fb = f(b)?;
                 if fb >= 0.0 {
-                    let r = brent(f, b, a, fb, fa, 0.0, 200)?;
+                    let r = brent_with(f, b, a, fb, fa, &self.solver.brent(0.0))?;
                     return Ok(Some((r.x, r)));
                 }
                 a = b;
@@ -714,7 +711,7 @@ impl Vanilla {
                 if b < 1e-12 * q1 {
                     let f0 = f(0.0)?;
                     if f0 >= 0.0 {
-                        let r = brent(f, 0.0, a, f0, fa, 0.0, 200)?;
+                        let r = brent_with(f, 0.0, a, f0, fa, &self.solver.brent(0.0))?;
                         return Ok(Some((r.x, r)));
                     }
                     return Ok(None);
@@ -764,7 +761,7 @@ impl Vanilla {
             let Some((lo, hi, glo, ghi)) = bracket else {
                 return Ok(None);
             };
-            let r = brent(g, lo, hi, glo, ghi, 1e-15, 200)?;
+            let r = brent_with(g, lo, hi, glo, ghi, &self.solver.brent(1e-15))?;
             let c = r.x;
             let bound = sw2 / q
                 * if identical {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{SimConfig, bias_vector, input_matrix, recurrent_matrix};
 use crate::cells::{Cell, CellParams, WeightLaw};
 use crate::error::{Error, Result};
+use crate::roots::Termination;
 use crate::stats::mean_se;
 
 /// Empirical moments of the squared singular values, with standard errors over networks.
@@ -281,15 +282,57 @@ pub fn singular_values(m: &DMatrix<f64>) -> Vec<f64> {
     m.singular_values().iter().copied().collect()
 }
 
+/// Settings of the one-sided Jacobi SVD ([`jacobi_singular_values_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct JacobiParams {
+    /// Rows count as orthogonal when `|⟨x_p, x_q⟩| <= tol ‖x_p‖ ‖x_q‖`. Default 1e-15.
+    pub tol: f64,
+    /// Largest number of sweeps over all pairs (Jacobi converges quadratically once the rows
+    /// are nearly orthogonal: under 15 sweeps for the Jacobians of the test suite). Default 60.
+    pub max_sweeps: usize,
+}
+
+impl Default for JacobiParams {
+    fn default() -> Self {
+        JacobiParams {
+            tol: 1e-15,
+            max_sweeps: 60,
+        }
+    }
+}
+
+/// Singular values from [`jacobi_singular_values_with`], with the sweeps spent and why it
+/// stopped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JacobiSvd {
+    /// The singular values (row norms after the rotations), in row order.
+    pub values: Vec<f64>,
+    /// Sweeps over all pairs of rows.
+    pub sweeps: usize,
+    /// [`Termination::Converged`] when a sweep rotated nothing; [`Termination::MaxIterations`]
+    /// when `max_sweeps` ran out first (the values are then those of the last sweep).
+    pub termination: Termination,
+}
+
 /// Singular values by the one-sided (Hestenes) Jacobi method on the rows of `a`: rotate
 /// pairs of rows until all are mutually orthogonal; the row norms are then the singular
 /// values. Each rotation is exact to rounding in the relative sense, which is what keeps
-/// tiny singular values of graded matrices accurate.
+/// tiny singular values of graded matrices accurate. As [`jacobi_singular_values_with`] with
+/// the default [`JacobiParams`], returning the values only.
 pub fn jacobi_singular_values(a: DMatrix<f64>) -> Vec<f64> {
+    jacobi_singular_values_with(a, &JacobiParams::default()).values
+}
+
+/// [`jacobi_singular_values`] with explicit settings, reporting the sweeps and the
+/// [`Termination`].
+pub fn jacobi_singular_values_with(a: DMatrix<f64>, params: &JacobiParams) -> JacobiSvd {
     // Work on columns of the transpose (column access is contiguous).
     let mut x = a.transpose();
     let n = x.ncols();
-    for _sweep in 0..60 {
+    let mut sweeps = 0;
+    let mut termination = Termination::MaxIterations;
+    while sweeps < params.max_sweeps {
+        sweeps += 1;
         let mut rotated = false;
         for p in 0..n {
             for q in p + 1..n {
@@ -298,7 +341,7 @@ pub fn jacobi_singular_values(a: DMatrix<f64>) -> Vec<f64> {
                     let cq = x.column(q);
                     (cp.norm_squared(), cq.norm_squared(), cp.dot(&cq))
                 };
-                if gamma == 0.0 || gamma.abs() <= 1e-15 * (alpha * beta).sqrt() {
+                if gamma == 0.0 || gamma.abs() <= params.tol * (alpha * beta).sqrt() {
                     continue;
                 }
                 rotated = true;
@@ -314,10 +357,15 @@ pub fn jacobi_singular_values(a: DMatrix<f64>) -> Vec<f64> {
             }
         }
         if !rotated {
+            termination = Termination::Converged;
             break;
         }
     }
-    (0..n).map(|j| x.column(j).norm()).collect()
+    JacobiSvd {
+        values: (0..n).map(|j| x.column(j).norm()).collect(),
+        sweeps,
+        termination,
+    }
 }
 
 fn run_network(
@@ -398,6 +446,42 @@ mod tests {
         for (x, y) in s1.iter().zip(&s2) {
             assert!((x - y).abs() < 1e-12 * s2[29], "{x} vs {y}");
         }
+    }
+
+    /// The Jacobi SVD reports its sweeps and why it stopped: converged within the default
+    /// budget, out of sweeps with a budget of one (a generic matrix is not orthogonalised by
+    /// one sweep), converged at once on orthogonal rows.
+    #[test]
+    fn jacobi_reports_its_termination() {
+        let cfg = SimConfig::builder()
+            .width(10)
+            .batch(1)
+            .seeds(2)
+            .seed(11)
+            .build()
+            .unwrap();
+        let a = gaussian_matrix(&mut cfg.rng(0), 30, 30, 1.0);
+        let full = jacobi_singular_values_with(a.clone(), &JacobiParams::default());
+        assert_eq!(full.termination, Termination::Converged);
+        assert!(full.sweeps > 1 && full.sweeps < 60, "{}", full.sweeps);
+        assert_eq!(full.values, jacobi_singular_values(a.clone()));
+        let one = JacobiParams {
+            max_sweeps: 1,
+            ..JacobiParams::default()
+        };
+        let cut = jacobi_singular_values_with(a, &one);
+        assert_eq!(
+            (cut.termination, cut.sweeps),
+            (Termination::MaxIterations, 1)
+        );
+        let q = orthogonal_matrix(&mut cfg.rng(1), 12, 2.0);
+        let done = jacobi_singular_values_with(q, &JacobiParams::default());
+        assert_eq!(done.termination, Termination::Converged);
+        assert!(
+            done.values.iter().all(|v| (v - 2.0).abs() < 1e-13),
+            "{:?}",
+            done.values
+        );
     }
 
     /// The faer backend agrees with nalgebra.

@@ -190,6 +190,34 @@ pub struct ProductSpectrum {
     sigma_w2: f64,
     steps: usize,
     weights: WeightLaw,
+    solver: ProductSolver,
+}
+
+/// Settings of the solvers behind [`ProductSpectrum`]: the Newton iteration for the density
+/// at each `z` and the searches for the edges of the support. The defaults are those every
+/// spectrum in the docs and tests was computed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ProductSolver {
+    /// Newton steps per point (quadratic convergence from the continuation's start needs
+    /// fewer than 10; a point that does not converge is refined or reported). Default 60.
+    pub newton_max_iter: usize,
+    /// Step halvings of the damped Newton line search. Default 30.
+    pub line_search_halvings: usize,
+    /// Bisection steps for each `ζ(m)` of the edge search (to `4ε` relative). Default 200.
+    pub bisection_max_iter: usize,
+    /// Golden-section steps for `λ_max = min z(m)` over `ln m` (to 1e-13). Default 300.
+    pub golden_max_iter: usize,
+}
+
+impl Default for ProductSolver {
+    fn default() -> Self {
+        ProductSolver {
+            newton_max_iter: 60,
+            line_search_halvings: 30,
+            bisection_max_iter: 200,
+            golden_max_iter: 300,
+        }
+    }
 }
 
 /// Moments of the squared singular values of `J_T`.
@@ -302,7 +330,16 @@ impl ProductSpectrum {
             sigma_w2,
             steps,
             weights,
+            solver: ProductSolver::default(),
         })
+    }
+
+    /// Uses `solver` for the Newton iterations and edge searches
+    /// ([`ProductSolver::default`] otherwise).
+    #[must_use]
+    pub fn with_solver(mut self, solver: ProductSolver) -> Self {
+        self.solver = solver;
+        self
     }
 
     /// Number of steps `T`.
@@ -425,7 +462,7 @@ impl ProductSpectrum {
         let mut st = init.clone();
         let (mut r0, mut r, mut dm) = resid(&st);
         let mut norm = norm_of(r0, &r);
-        for _ in 0..60 {
+        for _ in 0..self.solver.newton_max_iter {
             if norm < 1e-13 {
                 return Some(st);
             }
@@ -449,7 +486,7 @@ impl ProductSpectrum {
             let dz: Vec<C64> = (0..nf).map(|j| (r[j] + dmm) / dm[j]).collect();
             let mut step = 1.0;
             let mut accepted = false;
-            for _ in 0..30 {
+            for _ in 0..self.solver.line_search_halvings {
                 let cand = ProductState {
                     m: st.m - dmm * step,
                     zeta: st.zeta.iter().zip(&dz).map(|(z, d)| z - d * step).collect(),
@@ -490,7 +527,7 @@ impl ProductSpectrum {
             while law.stieltjes(C64::new(hi, 0.0)).0.re > m {
                 hi *= 2.0;
             }
-            for _ in 0..200 {
+            for _ in 0..self.solver.bisection_max_iter {
                 let mid = 0.5 * (lo + hi);
                 if law.stieltjes(C64::new(mid, 0.0)).0.re > m {
                     lo = mid;
@@ -517,7 +554,7 @@ impl ProductSpectrum {
         // Golden-section search for the minimum over log m; the minimiser is near m ~ 1/T.
         let (mut a, mut b) = (-30.0 - (self.steps as f64).ln(), 30.0f64);
         let g = 0.618_033_988_749_894_9;
-        for _ in 0..300 {
+        for _ in 0..self.solver.golden_max_iter {
             let c = b - g * (b - a);
             let d = a + g * (b - a);
             if ln_zr(c.exp()) < ln_zr(d.exp()) {
