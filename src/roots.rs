@@ -558,7 +558,7 @@ mod tests {
         assert_eq!(r.termination, Termination::Converged);
         assert!(r.termination.is_success());
         // A zero at an endpoint, and one the secant step lands on exactly.
-        let r = brent_search(|x| Ok(x), 0.0, 1.0, 0.0, 1.0, &BrentParams::default()).unwrap();
+        let r = brent_search(Ok, 0.0, 1.0, 0.0, 1.0, &BrentParams::default()).unwrap();
         assert_eq!((r.x, r.termination), (0.0, Termination::ExactZero));
         let g = |x: f64| Ok(x - 0.5);
         let r = brent_search(g, 0.0, 1.0, -0.5, 0.5, &BrentParams::default()).unwrap();
