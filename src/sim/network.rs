@@ -78,6 +78,9 @@ fn run_network(
             }
         }
         let (mut qa, mut qb, mut qab, mut hha, mut hhb, mut cc) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        // Σ ½(h_a² + h_b²) unit by unit: the vanilla simulator's summation order before the
+        // cells shared this loop, kept so that its Q is bit-for-bit what it was.
+        let mut qq = 0.0;
         for j in 0..b {
             for i in 0..n {
                 let (ea, eb) = (e[(i, j)], e[(i, b + j)]);
@@ -96,6 +99,7 @@ fn run_network(
                 h[(i, b + j)] = hb;
                 hha += ha * ha;
                 hhb += hb * hb;
+                qq += 0.5 * (ha * ha + hb * hb);
                 cc += ha * hb;
             }
         }
@@ -114,7 +118,11 @@ fn run_network(
         crate::budget::tick(1);
         out.push(StepStats {
             q: 0.5 * (qa + qb) / nb,
-            big_q: 0.5 * (hha + hhb) / nb,
+            big_q: if hidden {
+                0.5 * (hha + hhb) / nb
+            } else {
+                qq / nb
+            },
             q_ab: qab / nb,
             big_c: cc / nb,
             c,
