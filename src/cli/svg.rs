@@ -502,10 +502,10 @@ pub(crate) fn line_chart(
     chart(title, x_label, y_label, series, note, &Axes::default())
 }
 
-/// Decade ticks `10^k` covering `[lo, hi]` (in log₁₀ units), at most about eight.
+/// Decade ticks `10^k` covering `[lo, hi]` (in log₁₀ units), at most nine.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let (k0, k1) = ((lo - 1e-9).ceil() as i64, (hi + 1e-9).floor() as i64);
-    let step = ((k1 - k0) / 8 + 1).max(1);
+    let step = ((k1 - k0 + 7) / 8).max(1);
     (k0..=k1)
         .filter(|k| (k - k0) % step == 0)
         .map(|k| k as f64)
@@ -705,7 +705,7 @@ pub(crate) fn chart(
                 }
             }
         }
-        let ly = py + 14.0 + spacing * k as f64;
+        let ly = ((py + 14.0 + spacing * k as f64) * 10.0).round() / 10.0;
         let lx = px + pw + 16.0;
         if ser.err.is_some() && ser.marker == Marker::Circle {
             let _ = writeln!(

@@ -130,15 +130,13 @@ fn engine(out: &OutputDir, quick: bool) -> Result<String> {
             "Gaussian expectations: automatic method against the adaptive path",
             "variance q",
             "|value − reference| / (|reference| + 1e-3)",
-            &format!(
-                "Every row of <a href=\"accuracy.csv\">accuracy.csv</a>: the error of the \
-                 automatic method choice against the independent adaptive Gauss–Kronrod path, \
-                 relative to |reference| + 10⁻³ — the relative error where the value is large, \
-                 10³ × the absolute error where it is small or 0 — against the variance q \
-                 (log axes). Colour: activation; marker: the method chosen. Dashed: 10⁻¹², the \
-                 promise <code>tests/report.rs</code> checks (|Δ| ≤ 10⁻¹² |reference| + 10⁻¹⁵). \
-                 Errors below 10⁻²⁰, including exact agreement, are drawn at 10⁻²⁰."
-            ),
+            "Every row of <a href=\"accuracy.csv\">accuracy.csv</a>: the error of the \
+             automatic method choice against the independent adaptive Gauss–Kronrod path, \
+             relative to |reference| + 10⁻³ — the relative error where the value is large, \
+             10³ × the absolute error where it is small or 0 — against the variance q \
+             (log axes). Colour: activation; marker: the method chosen. Dashed: 10⁻¹², the \
+             promise <code>tests/report.rs</code> checks (|Δ| ≤ 10⁻¹² |reference| + 10⁻¹⁵). \
+             Errors below 10⁻²⁰, including exact agreement, are drawn at 10⁻²⁰.",
         ],
         &data,
         &styles,
