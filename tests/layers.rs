@@ -22,9 +22,10 @@
 //! other only where listed in `SIDEWAYS`. A module missing from the table fails the test, so a
 //! new module must be placed.
 //!
-//! A second test keeps statistics and theory out of `src/cli` (issue 12): no function of
-//! `stats` or of the report's recipes is defined there, and no numeric idiom of a statistic or
-//! a formula appears in its code.
+//! Statistics and theory stay out of `src/cli` (issue 12), checked by
+//! `the_cli_computes_no_statistics_or_theory`: no function of the statistics module or of the
+//! report's recipes is defined there, and no numeric idiom of a statistic or a formula appears
+//! in its code.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -101,3 +101,38 @@ pub fn critical_row(
     row.note = c.warnings.join("; ");
     Ok(row)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Builtin;
+
+    #[test]
+    fn rows_carry_the_initialization_or_what_is_feasible() {
+        let tanh = Cell::vanilla(Builtin::Tanh);
+        let target = Target::q_star(0.5);
+        let row = critical_row(&tanh, &target, None).unwrap();
+        let c = init::critical(&tanh, &target).unwrap();
+        assert!(row.feasible && row.simulated_chi_1.is_none());
+        assert_eq!(row.sigma_w, Some(c.params.sigma_w()));
+        assert_eq!(
+            row.rms_ratio_t100_orthogonal,
+            Some(
+                c.spectral_width(SPREAD_HORIZON)
+                    .unwrap()
+                    .rms_ratio
+                    .orthogonal
+            )
+        );
+        // q* = 4 at μ_b = 0, R = 0.46 is below the minimalRNN's feasible range.
+        let low = Target::q_star(4.0).r(0.46);
+        assert!(matches!(
+            init::critical(&Cell::Minimal, &low),
+            Err(Error::Infeasible { .. })
+        ));
+        let row = critical_row(&Cell::Minimal, &low, None).unwrap();
+        assert!(!row.feasible && row.sigma_w.is_none() && !row.note.is_empty());
+        // Other errors stay errors.
+        assert!(critical_row(&tanh, &Target::q_star(-1.0), None).is_err());
+    }
+}

@@ -48,7 +48,8 @@ use crate::spectrum::WeightLaw;
 ///
 /// # Example
 /// ```
-/// use mfrnn::spectrum::{WeightLaw, series::product_moments};
+/// use mfrnn::cells::WeightLaw;
+/// use mfrnn::spectrum::series::product_moments;
 /// // Two Gaussian steps with D = I: the Fuss–Catalan numbers 1, 3, 12, 55.
 /// let m = product_moments(&[(vec![1.0; 4], 2)], 1.0, WeightLaw::Gaussian, 4).unwrap();
 /// for (a, b) in m.iter().zip([1.0, 3.0, 12.0, 55.0]) {
