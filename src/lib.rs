@@ -20,6 +20,7 @@ pub mod init;
 pub mod output;
 pub mod phase;
 pub mod power_series;
+pub mod report;
 pub mod roots;
 pub mod sim;
 pub mod spectrum;

@@ -222,6 +222,24 @@ impl OutputDir {
         &self.target
     }
 
+    /// Writes the output file `name` (a plain file name, no directories) into the staging
+    /// area; [`OutputDir::commit`] moves it into place.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when `name` is not a plain file name (or is reserved for the marker) or
+    /// the file cannot be written.
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> Result<()> {
+        let path = self.staging.join(name);
+        let plain = Path::new(name).file_name().is_some_and(|f| f == name);
+        if !plain || name == STAGING_MARKER || name == MARKER {
+            return Err(Error::Io {
+                path: path.display().to_string(),
+                reason: "an output file needs a plain name of its own".into(),
+            });
+        }
+        fs::write(&path, bytes).map_err(|e| io(&path, "writing", e))
+    }
+
     /// Moves the staged files into the target, replacing the earlier output's files, and
     /// writes the marker. Each file is renamed into place (atomic per file); the marker lists
     /// old and new files until the move is complete, so an interruption still leaves a
@@ -782,7 +800,12 @@ mod tests {
         let out = d.join("new");
         let o = OutputDir::prepare(&out, "report", "out").unwrap();
         fs::write(o.staging().join("a.txt"), "1").unwrap();
-        fs::write(o.staging().join("b.txt"), "2").unwrap();
+        o.write("b.txt", "2").unwrap();
+        // Only plain names of our own files.
+        for bad in ["../c.txt", "sub/c.txt", "", MARKER, STAGING_MARKER] {
+            assert!(o.write(bad, "x").is_err(), "{bad}");
+        }
+        assert!(!d.join("c.txt").exists());
         o.commit().unwrap();
         let names = |p: &Path| {
             let mut v: Vec<String> = fs::read_dir(p)

@@ -1,6 +1,6 @@
 //! Statistics of Monte Carlo results: means with standard errors over independent runs,
-//! trajectories of estimates, Kolmogorov–Smirnov distances, quantiles, histograms and the
-//! weighted fit of a `κ/N` finite-width bias.
+//! trajectories of estimates, Kolmogorov–Smirnov distances, quantiles, empirical distribution
+//! functions, histograms and the weighted fit of a `κ/N` finite-width bias.
 //!
 //! Everything here is plain arithmetic on samples; the simulators ([`crate::sim`]) and the
 //! sampled exact theory ([`crate::exact`]) produce the samples. Standard errors are those of
@@ -241,6 +241,24 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p.clamp(0.0, 1.0)).round() as usize]
 }
 
+/// The empirical distribution function of a **sorted** sample at `x`: the fraction of values
+/// `≤ x` (NaN for an empty sample).
+///
+/// ```
+/// let xs = [1.0, 2.0, 2.0, 4.0];
+/// assert_eq!(mfrnn::stats::empirical_cdf(&xs, 2.0), 0.75);
+/// assert_eq!(mfrnn::stats::empirical_cdf(&xs, 0.5), 0.0);
+/// ```
+pub fn empirical_cdf(sorted: &[f64], x: f64) -> f64 {
+    sorted.partition_point(|&v| v <= x) as f64 / sorted.len() as f64
+}
+
+/// The fraction of the values of `xs` in the closed interval `[lo, hi]` (NaN for an empty
+/// sample).
+pub fn fraction_within(xs: &[f64], lo: f64, hi: f64) -> f64 {
+    xs.iter().filter(|&&x| x >= lo && x <= hi).count() as f64 / xs.len() as f64
+}
+
 /// A density histogram of `xs` on `[lo, hi)` with `bins` equal bins: bin centres and
 /// densities (counts over `n · width`, so that the whole sample integrates to one; values
 /// outside the range count in `n` but in no bin). Empty vectors for an empty sample.
@@ -341,6 +359,8 @@ mod tests {
         let mass: f64 = d.iter().sum::<f64>() * 0.05;
         assert!((mass - 0.5).abs() < 1e-12, "{mass}");
         assert_eq!(quantile(&xs, 0.5), 0.5);
+        assert_eq!(fraction_within(&xs, 0.1, 0.2), 0.101);
+        assert_eq!(empirical_cdf(&xs, 0.0995), 0.1);
         assert!(quantile(&[], 0.5).is_nan());
     }
 }

@@ -310,3 +310,94 @@ fn narrow_peak_is_resolved() {
         );
     }
 }
+
+/// `spectrum::for_cell_each` computes several horizons and weight laws from one set of unit
+/// paths; each result must be the one `spectrum::for_cell` gives for that request alone,
+/// which samples its own paths up to its own horizon (the paths of a shorter horizon are the
+/// first steps of a longer one's). Likewise for the vanilla RNN, where `LawSource::AtVariance`
+/// at the solved q* must give the `LawSource::FixedPoint` spectrum.
+#[test]
+fn spectra_computed_together_equal_spectra_computed_alone() {
+    use mfrnn::activation::Builtin;
+    use mfrnn::spectrum::{LawSource, Request, for_cell, for_cell_each};
+    let p = CellParams::builder()
+        .sigma_w(2.0)
+        .sigma_v(1.0)
+        .mu_b(1.0)
+        .r(0.5)
+        .build()
+        .unwrap();
+    let source = LawSource::UnitPaths {
+        burn_in: 20,
+        regime: Regime::REAL,
+        config: ExactConfig::builder()
+            .units(800)
+            .replicas(4)
+            .seed(5)
+            .build()
+            .unwrap(),
+    };
+    let requests: Vec<Request> = [
+        (1, WeightLaw::Orthogonal),
+        (3, WeightLaw::Gaussian),
+        (3, WeightLaw::Orthogonal),
+    ]
+    .map(|(steps, weights)| Request {
+        steps,
+        weights,
+        points: 40,
+        source,
+    })
+    .to_vec();
+    // The spectra, bit for bit (the mean-field summary is the same call either way).
+    let same = |a: &mfrnn::spectrum::CellSpectrum, b: &mfrnn::spectrum::CellSpectrum| {
+        assert_eq!(
+            (a.m1, a.m2, a.normalized_variance, a.exact),
+            (b.m1, b.m2, b.normalized_variance, b.exact)
+        );
+        assert_eq!((&a.moments, &a.density), (&b.moments, &b.density));
+        assert_eq!(
+            (a.unit_recursion, a.law_atoms),
+            (b.unit_recursion, b.law_atoms)
+        );
+    };
+    let together = for_cell_each(&Cell::Minimal, &p, &requests).unwrap();
+    assert_eq!(together.len(), requests.len());
+    for (r, t) in requests.iter().zip(&together) {
+        same(&for_cell(&Cell::Minimal, &p, r).unwrap(), t);
+        assert_eq!(t.exact, r.steps == 1);
+    }
+    // Different sources cannot share a law.
+    let mixed = [
+        requests[0],
+        Request {
+            source: LawSource::FixedPoint,
+            ..requests[0]
+        },
+    ];
+    assert!(for_cell_each(&Cell::Minimal, &p, &mixed).is_err());
+
+    let tanh = Cell::vanilla(Builtin::Tanh);
+    let v = CellParams::builder()
+        .sigma_w(1.2)
+        .sigma_b(0.3)
+        .build()
+        .unwrap();
+    let q_star = tanh.mean_field(&v).unwrap().summary(1.0).unwrap().q_star;
+    let fixed = Request {
+        steps: 4,
+        weights: WeightLaw::Gaussian,
+        points: 40,
+        source: LawSource::FixedPoint,
+    };
+    let at = Request {
+        source: LawSource::AtVariance { q: q_star },
+        ..fixed
+    };
+    let both = for_cell_each(&tanh, &v, &[at, Request { steps: 1, ..at }]).unwrap();
+    same(&both[0], &for_cell(&tanh, &v, &fixed).unwrap());
+    same(
+        &both[1],
+        &for_cell(&tanh, &v, &Request { steps: 1, ..fixed }).unwrap(),
+    );
+}

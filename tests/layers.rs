@@ -15,12 +15,17 @@
 //! | 8 | `phase` |
 //! | 9 | `init` |
 //! | 10 | `training` |
-//! | 11 | `report` (library recipes behind the report stages, when there are any) |
+//! | 11 | `report` (the library recipes behind `mfrnn report`) |
 //! | 12 | `cli` |
 //!
 //! `theory` (documentation only) may be cited by anyone. Modules of one layer may use each
 //! other only where listed in `SIDEWAYS`. A module missing from the table fails the test, so a
 //! new module must be placed.
+//!
+//! Statistics and theory stay out of `src/cli` (issue 12), checked by
+//! `the_cli_computes_no_statistics_or_theory`: no function of the statistics module or of the
+//! report's recipes is defined there, and no numeric idiom of a statistic or a formula appears
+//! in its code.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -211,4 +216,109 @@ fn the_checker_reports_an_upward_use() {
             .any(|b| b.contains("`gauss` (layer 1) uses `expect`"))
     );
     assert!(bad.iter().any(|b| b.contains("`newmod` has no layer")));
+}
+
+/// The idioms by which code computes statistics or theory: sums into means, square roots of
+/// variances, order statistics, exponentials and logarithms of the theory's formulas.
+const NUMERIC_IDIOMS: &[&str] = &[
+    ".sqrt()",
+    ".sum()",
+    ".sum::<",
+    "partition_point",
+    ".sort()",
+    "sort_by",
+    "sort_unstable",
+    ".exp()",
+    ".ln()",
+    ".tanh()",
+];
+
+/// The names of the public functions of a Rust source text.
+fn pub_fns(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("pub fn "))
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// Statistics or theory in the files under `cli`: a definition of a function named like one
+/// of `library_fns`, or one of [`NUMERIC_IDIOMS`], outside comments.
+fn cli_numerics(cli: &Path, library_fns: &[String]) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(cli, &mut files);
+    let mut bad = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = match line.find("//") {
+                Some(k) => &line[..k],
+                None => line,
+            };
+            let at = format!("{}:{}", f.display(), i + 1);
+            for idiom in NUMERIC_IDIOMS {
+                if code.contains(idiom) {
+                    bad.push(format!("{at}: `{idiom}`"));
+                }
+            }
+            for name in library_fns {
+                if code.contains(&format!("fn {name}(")) || code.contains(&format!("fn {name}<")) {
+                    bad.push(format!("{at}: defines `{name}` (a library function)"));
+                }
+            }
+        }
+    }
+    bad
+}
+
+/// No file under `src/cli` holds statistics or theory: the CLI chooses parameters, calls the
+/// library and renders. The functions of `stats` and of the report's recipes are defined
+/// only in the library.
+#[test]
+fn the_cli_computes_no_statistics_or_theory() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut library = Vec::new();
+    let mut files = vec![src.join("stats.rs")];
+    sources(&src.join("report"), &mut files);
+    for f in files {
+        library.extend(pub_fns(&std::fs::read_to_string(f).unwrap()));
+    }
+    for name in [
+        "mean_se",
+        "quantile",
+        "histogram",
+        "ks_distance",
+        "fit_inverse_width",
+    ] {
+        assert!(library.iter().any(|n| n == name), "stats lost `{name}`");
+    }
+    let bad = cli_numerics(&src.join("cli"), &library);
+    assert!(
+        bad.is_empty(),
+        "statistics or theory in src/cli:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_cli_checker_reports_statistics() {
+    let dir = std::env::temp_dir().join(format!("mfrnn-cli-numerics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("report")).unwrap();
+    std::fs::write(
+        dir.join("report/x.rs"),
+        "fn quantile(xs: &[f64]) -> f64 { xs[0] }\n\
+         let se = (v / n).sqrt(); // a comment naming .exp() is ignored\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("y.rs"), "let m = xs.iter().sum::<f64>() / n;\n").unwrap();
+    let bad = cli_numerics(&dir, &["quantile".to_string()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(bad.iter().any(|b| b.contains("defines `quantile`")));
+    assert!(bad.iter().any(|b| b.contains("`.sqrt()`")));
+    assert!(bad.iter().any(|b| b.contains("`.sum::<`")));
 }

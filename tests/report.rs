@@ -132,11 +132,13 @@ fn quick_report_is_complete_and_well_formed() {
     // The automatic method agrees with the independent adaptive path everywhere.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("accuracy.json")).unwrap()).unwrap();
-    for r in json.as_array().unwrap() {
+    let json = json.as_array().unwrap();
+    for r in json {
         let d = r["difference"].as_f64().unwrap().abs();
         let v = r["reference_value"].as_f64().unwrap().abs();
         assert!(d <= 1e-12 * v + 1e-15, "{r}");
     }
+    check_accuracy_section(&dir, &html, json);
     // No partial directories left behind.
     let parent = dir.parent().unwrap();
     let stem = dir.file_name().unwrap().to_string_lossy().to_string();
@@ -148,4 +150,107 @@ fn quick_report_is_complete_and_well_formed() {
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The accuracy section: the full table is a CSV with every row (and the JSON's), the page shows
+/// a figure of the error against q with every row once, and no longer the table itself.
+fn check_accuracy_section(dir: &Path, html: &str, json: &[serde_json::Value]) {
+    // Every activation, every integrand of the grid.
+    for a in mfrnn::activation::Builtin::ALL {
+        assert!(
+            json.iter().any(|r| r["activation"] == a.as_str()),
+            "no rows for {}",
+            a.as_str()
+        );
+    }
+    // The CSV: one line per row, in the same order, with the same numbers.
+    let csv = std::fs::read_to_string(dir.join("accuracy.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let lines: Vec<&str> = lines.collect();
+    assert_eq!(lines.len(), json.len(), "accuracy.csv rows");
+    for (l, r) in lines.iter().zip(json) {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(
+            f[col("activation")],
+            r["activation"].as_str().unwrap(),
+            "{l}"
+        );
+        assert_eq!(f[col("integrand")], r["integrand"].as_str().unwrap(), "{l}");
+        assert_eq!(f[col("method")], r["method"].as_str().unwrap(), "{l}");
+        for k in ["q", "mean", "value", "reference_value"] {
+            let x: f64 = f[col(k)].parse().unwrap();
+            let y = r[k].as_f64().unwrap();
+            // The CSV prints 18 significant digits (exact after `parse`); serde_json's default
+            // float parser may be one unit in the last place off.
+            assert!((x - y).abs() <= 2.5e-16 * y.abs(), "{k}: {l} against {y:e}");
+        }
+    }
+    // The figure: linked, and its data holds every row once, as the error relative to
+    // |reference| + 1e-3 against q, one series per activation and method.
+    assert!(
+        html.contains("src=\"accuracy_engine.svg\""),
+        "figure not shown"
+    );
+    assert!(html.contains("href=\"accuracy.csv\""), "table not linked");
+    let svg = std::fs::read_to_string(dir.join("accuracy_engine.svg")).unwrap();
+    assert!(svg.contains("1e-12"), "no 1e-12 line");
+    let fig: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("accuracy_engine.json")).unwrap())
+            .unwrap();
+    let mut drawn = Vec::new();
+    for s in fig.as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        let (act, method) = name.split_once(" · ").unwrap();
+        let qs = s["t"].as_array().unwrap();
+        let ys = s["value"].as_array().unwrap();
+        assert_eq!(qs.len(), ys.len(), "{name}");
+        for (q, y) in qs.iter().zip(ys) {
+            drawn.push((
+                act.to_string(),
+                method.to_string(),
+                q.as_f64().unwrap(),
+                y.as_f64().unwrap(),
+            ));
+        }
+    }
+    assert_eq!(drawn.len(), json.len(), "every row drawn once");
+    let mut expected: Vec<(String, String, f64, f64)> = json
+        .iter()
+        .map(|r| {
+            let d = r["difference"].as_f64().unwrap().abs();
+            let v = r["reference_value"].as_f64().unwrap().abs();
+            (
+                r["activation"].as_str().unwrap().to_string(),
+                r["method"].as_str().unwrap().to_string(),
+                r["q"].as_f64().unwrap(),
+                d / (v + 1e-3),
+            )
+        })
+        .collect();
+    let key = |a: &(String, String, f64, f64), b: &(String, String, f64, f64)| {
+        (&a.0, &a.1)
+            .cmp(&(&b.0, &b.1))
+            .then(a.2.total_cmp(&b.2))
+            .then(a.3.total_cmp(&b.3))
+    };
+    expected.sort_by(key);
+    drawn.sort_by(key);
+    for (d, e) in drawn.iter().zip(&expected) {
+        // Equal up to serde_json's last-place rounding of the numbers it reads.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-15 * b.abs();
+        assert!(
+            d.0 == e.0 && d.1 == e.1 && close(d.2, e.2) && close(d.3, e.3),
+            "drawn {d:?}, row {e:?}"
+        );
+    }
+    // The page no longer holds a row per evaluation: the section's table is a summary.
+    let start = html.find("The Gaussian-expectation engine").unwrap();
+    let end = html[start..].find("Finite-width error").unwrap();
+    let rows = html[start..start + end].matches("<tr>").count();
+    assert!(
+        rows < 20 && rows < json.len(),
+        "{rows} table rows in the accuracy section"
+    );
 }

@@ -329,7 +329,7 @@ pub trait MeanField: Send + Sync + fmt::Debug {
     /// Mean-field trajectory of two sequences with input correlations `ρ^t` from `h⁰ = 0`.
     ///
     /// # Errors
-    /// Engine errors; [`crate::Error::Diverged`] when the variance leaves double precision.
+    /// Errors of the expectation engine (e.g. when the variance leaves double precision).
     fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory>;
     /// Every fixed point, the slopes, timescales and phase at constant `ρ`.
     ///

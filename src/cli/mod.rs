@@ -327,7 +327,7 @@ pub fn main() -> ExitCode {
         Command::Spectrum(a) => spectrum::run_spectrum(a).map_err(|e| e.to_string()),
         Command::Init(a) => init::run_init(a).map_err(|e| e.to_string()),
         Command::Series(a) => series::run_series(a).map_err(|e| e.to_string()),
-        Command::Report(a) => report::run(a),
+        Command::Report(a) => report::run(a).map_err(|e| e.to_string()),
         Command::Train(a) => train::run_train(a).map_err(|e| e.to_string()),
     };
     match out {

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::cells::{CellArgs, parse_weights};
-use super::svg::{PALETTE, Series, line_chart};
+use super::svg::{Marker, PALETTE, Series, line_chart};
 use crate::cells::{Cell, CellKind, Regime, Theory, WeightLaw};
 use crate::error::{Error, Result};
 use crate::exact::ExactConfig;
@@ -287,6 +287,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             err: None,
             colour: PALETTE[0],
             dashed: false,
+            marker: Marker::Circle,
         }];
         if !sample.is_empty() {
             series.push(Series {
@@ -296,6 +297,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
                 err: None,
                 colour: PALETTE[1],
                 dashed: true,
+                marker: Marker::Circle,
             });
         }
         let title = format!(

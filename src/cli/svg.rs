@@ -413,6 +413,64 @@ pub(crate) struct Series<'a> {
     pub err: Option<&'a [f64]>,
     pub colour: &'a str,
     pub dashed: bool,
+    /// The marker of a series with `err` (zero errors: markers without bars).
+    pub marker: Marker,
+}
+
+/// Marker shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marker {
+    Circle,
+    Square,
+    TriangleUp,
+    Diamond,
+    TriangleDown,
+    Cross,
+}
+
+/// The marker shapes in order, to tell series of one colour apart.
+pub(crate) const MARKERS: [Marker; 6] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::TriangleUp,
+    Marker::Diamond,
+    Marker::TriangleDown,
+    Marker::Cross,
+];
+
+/// A marker of size `r` at `(cx, cy)` as SVG.
+fn marker(m: Marker, cx: f64, cy: f64, r: f64, colour: &str) -> String {
+    let poly = |pts: &[(f64, f64)]| {
+        let p: Vec<String> = pts
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", cx + x * r, cy + y * r))
+            .collect();
+        format!(r#"<polygon points="{}" fill="{colour}"/>"#, p.join(" "))
+    };
+    match m {
+        Marker::Circle => format!(r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="{r}" fill="{colour}"/>"#),
+        Marker::Square => format!(
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/>"#,
+            cx - 0.9 * r,
+            cy - 0.9 * r,
+            1.8 * r,
+            1.8 * r
+        ),
+        Marker::TriangleUp => poly(&[(0.0, -1.2), (1.1, 0.8), (-1.1, 0.8)]),
+        Marker::TriangleDown => poly(&[(0.0, 1.2), (1.1, -0.8), (-1.1, -0.8)]),
+        Marker::Diamond => poly(&[(0.0, -1.3), (1.1, 0.0), (0.0, 1.3), (-1.1, 0.0)]),
+        Marker::Cross => format!(
+            r#"<path d="M{:.1},{:.1}L{:.1},{:.1}M{:.1},{:.1}L{:.1},{:.1}" stroke="{colour}" stroke-width="1.6"/>"#,
+            cx - r,
+            cy - r,
+            cx + r,
+            cy + r,
+            cx - r,
+            cy + r,
+            cx + r,
+            cy - r
+        ),
+    }
 }
 
 /// Palette for series (colour-blind-safe, Okabe–Ito).
@@ -420,7 +478,20 @@ pub(crate) const PALETTE: [&str; 7] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
 ];
 
-/// Renders a line chart with a legend, as SVG text.
+/// Scales and reference lines of a chart ([`chart`]); the default is linear axes.
+#[derive(Debug, Default)]
+pub(crate) struct Axes<'a> {
+    /// Logarithmic x axis (points with `x <= 0` are not drawn).
+    pub log_x: bool,
+    /// Logarithmic y axis (points with `y <= 0` are not drawn, unless `y_floor` is set).
+    pub log_y: bool,
+    /// With `log_y`: values below it (including exact zeros) are drawn at it.
+    pub y_floor: Option<f64>,
+    /// Horizontal reference lines `(y, label)`, dashed.
+    pub hlines: &'a [(f64, &'a str)],
+}
+
+/// Renders a line chart with a legend, as SVG text (linear axes).
 pub(crate) fn line_chart(
     title: &str,
     x_label: &str,
@@ -428,18 +499,80 @@ pub(crate) fn line_chart(
     series: &[Series<'_>],
     note: &str,
 ) -> String {
+    chart(title, x_label, y_label, series, note, &Axes::default())
+}
+
+/// Decade ticks `10^k` covering `[lo, hi]` (in log₁₀ units), at most nine.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (k0, k1) = ((lo - 1e-9).ceil() as i64, (hi + 1e-9).floor() as i64);
+    let step = ((k1 - k0 + 7) / 8).max(1);
+    (k0..=k1)
+        .filter(|k| (k - k0) % step == 0)
+        .map(|k| k as f64)
+        .collect()
+}
+
+fn fmt_decade(k: f64) -> String {
+    match k as i64 {
+        0 => "1".into(),
+        1 => "10".into(),
+        k => format!("1e{k}"),
+    }
+}
+
+/// Renders a chart with a legend, as SVG text, on the scales of `axes`.
+pub(crate) fn chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+    note: &str,
+    axes: &Axes<'_>,
+) -> String {
     let (w, hgt) = (900.0, 480.0);
     let (px, py, pw, ph) = (80.0, 45.0, 470.0, 360.0);
+    // Data to plotting coordinates (log₁₀ on a log axis); `None`: not drawn.
+    let fx = |x: f64| -> Option<f64> {
+        if !x.is_finite() {
+            None
+        } else if axes.log_x {
+            (x > 0.0).then(|| x.log10())
+        } else {
+            Some(x)
+        }
+    };
+    let fy = |y: f64| -> Option<f64> {
+        if !y.is_finite() {
+            None
+        } else if axes.log_y {
+            match axes.y_floor {
+                Some(f) => Some(y.max(f).log10()),
+                None => (y > 0.0).then(|| y.log10()),
+            }
+        } else {
+            Some(y)
+        }
+    };
     let mut xs = (f64::INFINITY, f64::NEG_INFINITY);
     let mut ys = (f64::INFINITY, f64::NEG_INFINITY);
     for s in series {
         for (i, (&x, &y)) in s.x.iter().zip(s.y).enumerate() {
-            if !x.is_finite() || !y.is_finite() {
+            let (Some(x), Some(_)) = (fx(x), fy(y)) else {
                 continue;
-            }
+            };
             let e = s.err.map_or(0.0, |e| 2.0 * e[i].max(0.0));
             xs = (xs.0.min(x), xs.1.max(x));
-            ys = (ys.0.min(y - e), ys.1.max(y + e));
+            if let Some(lo) = fy(y - e) {
+                ys.0 = ys.0.min(lo);
+            }
+            if let Some(hi) = fy(y + e) {
+                ys.1 = ys.1.max(hi);
+            }
+        }
+    }
+    for &(y, _) in axes.hlines {
+        if let Some(y) = fy(y) {
+            ys = (ys.0.min(y), ys.1.max(y));
         }
     }
     if !xs.0.is_finite() {
@@ -451,6 +584,11 @@ pub(crate) fn line_chart(
     }
     let pad = 0.04 * (ys.1 - ys.0);
     let ys = (ys.0 - pad, ys.1 + pad);
+    // Keep markers at the ends of a log axis off the frame.
+    if axes.log_x {
+        let pad = 0.03 * (xs.1 - xs.0).max(1.0);
+        xs = (xs.0 - pad, xs.1 + pad);
+    }
     let sx = |x: f64| px + (x - xs.0) / (xs.1 - xs.0).max(f64::MIN_POSITIVE) * pw;
     let sy = |y: f64| py + ph - (y - ys.0) / (ys.1 - ys.0) * ph;
     let mut s = String::new();
@@ -465,17 +603,30 @@ pub(crate) fn line_chart(
         w / 2.0,
         esc(title)
     );
-    for t in ticks(xs.0, xs.1, 6) {
+    let (x_ticks, y_ticks) = (
+        if axes.log_x {
+            log_ticks(xs.0, xs.1)
+        } else {
+            ticks(xs.0, xs.1, 6)
+        },
+        if axes.log_y {
+            log_ticks(ys.0, ys.1)
+        } else {
+            ticks(ys.0, ys.1, 6)
+        },
+    );
+    let label = |t: f64, log: bool| if log { fmt_decade(t) } else { fmt_tick(t) };
+    for t in x_ticks {
         let x = sx(t);
         let _ = writeln!(
             s,
             r##"<line x1="{x:.1}" y1="{py}" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
             py + ph,
             py + ph + 18.0,
-            fmt_tick(t)
+            label(t, axes.log_x)
         );
     }
-    for t in ticks(ys.0, ys.1, 6) {
+    for t in y_ticks {
         let y = sy(t);
         let _ = writeln!(
             s,
@@ -483,20 +634,38 @@ pub(crate) fn line_chart(
             px + pw,
             px - 6.0,
             y + 4.0,
-            fmt_tick(t)
+            label(t, axes.log_y)
         );
     }
     let _ = writeln!(
         s,
         r#"<rect x="{px}" y="{py}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#
     );
+    for &(y, text) in axes.hlines {
+        if let Some(y) = fy(y) {
+            let y = sy(y);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{px}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#444" stroke-width="1.2" stroke-dasharray="8,4"/><text x="{}" y="{:.1}" font-size="11" fill="#444">{}</text>"##,
+                px + pw,
+                px + 6.0,
+                y + 13.0,
+                esc(text)
+            );
+        }
+    }
+    // Legend rows: 20 px apart, closer when many series would overflow the figure.
+    let spacing = if series.is_empty() {
+        20.0
+    } else {
+        (hgt - py - 24.0).min(20.0 * series.len() as f64) / series.len() as f64
+    };
     for (k, ser) in series.iter().enumerate() {
         let pts: Vec<(f64, f64)> = ser
             .x
             .iter()
             .zip(ser.y)
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .map(|(&x, &y)| (sx(x), sy(y)))
+            .filter_map(|(&x, &y)| Some((sx(fx(x)?), sy(fy(y)?))))
             .collect();
         match ser.err {
             None => {
@@ -518,28 +687,39 @@ pub(crate) fn line_chart(
             }
             Some(e) => {
                 for (i, (x, y)) in ser.x.iter().zip(ser.y).enumerate() {
-                    if !x.is_finite() || !y.is_finite() {
+                    let (Some(tx), Some(ty)) = (fx(*x), fy(*y)) else {
                         continue;
-                    }
-                    let (cx, cy) = (sx(*x), sy(*y));
-                    let (y0, y1) = (sy(y - 2.0 * e[i]), sy(y + 2.0 * e[i]));
+                    };
+                    let (cx, cy) = (sx(tx), sy(ty));
+                    // A bar end that leaves a log axis is drawn at the bottom of the plot.
+                    let (y0, y1) = (
+                        fy(y - 2.0 * e[i]).map_or(py + ph, sy),
+                        fy(y + 2.0 * e[i]).map_or(py + ph, sy),
+                    );
                     let _ = writeln!(
                         s,
-                        r#"<line x1="{cx:.1}" y1="{y0:.1}" x2="{cx:.1}" y2="{y1:.1}" stroke="{}"/><circle cx="{cx:.1}" cy="{cy:.1}" r="2.6" fill="{}"/>"#,
-                        ser.colour, ser.colour
+                        r#"<line x1="{cx:.1}" y1="{y0:.1}" x2="{cx:.1}" y2="{y1:.1}" stroke="{}"/>{}"#,
+                        ser.colour,
+                        marker(ser.marker, cx, cy, 2.6, ser.colour)
                     );
                 }
             }
         }
-        let ly = py + 14.0 + 20.0 * k as f64;
+        let ly = ((py + 14.0 + spacing * k as f64) * 10.0).round() / 10.0;
         let lx = px + pw + 16.0;
-        if ser.err.is_some() {
+        if ser.err.is_some() && ser.marker == Marker::Circle {
             let _ = writeln!(
                 s,
                 r#"<circle cx="{}" cy="{}" r="3" fill="{}"/>"#,
                 lx + 12.0,
                 ly - 4.0,
                 ser.colour
+            );
+        } else if ser.err.is_some() {
+            let _ = writeln!(
+                s,
+                "{}",
+                marker(ser.marker, lx + 12.0, ly - 4.0, 3.0, ser.colour)
             );
         } else {
             let _ = writeln!(
@@ -599,6 +779,43 @@ mod tests {
         assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
+    }
+
+    #[test]
+    fn log_axes_floor_zeros_drop_nonpositive_x_and_draw_reference_lines() {
+        let x = [1e-4, 1.0, 100.0, 0.0];
+        let y = [1e-15, 0.0, 1e-13, 1e-14];
+        let zeros = [0.0; 4];
+        let series = [Series {
+            name: "a".into(),
+            x: &x,
+            y: &y,
+            err: Some(&zeros),
+            colour: PALETTE[0],
+            dashed: false,
+            marker: Marker::Square,
+        }];
+        let axes = Axes {
+            log_x: true,
+            log_y: true,
+            y_floor: Some(1e-20),
+            hlines: &[(1e-12, "tolerance")],
+        };
+        let s = chart("t", "q", "error", &series, "", &axes);
+        // The frame, three squares (x = 0 has no place on a log axis) and the legend's.
+        assert_eq!(s.matches("<rect x=").count(), 5, "{s}");
+        // The exact zero sits at the floor, which is a tick; the reference line is labelled.
+        assert!(s.contains(">1e-20<") && s.contains(">1e-12<") && s.contains(">tolerance<"));
+        assert!(s.contains(r#"stroke-dasharray="8,4""#));
+        assert_eq!(
+            log_ticks(-20.3, -11.8),
+            (-20..=-12).map(f64::from).collect::<Vec<_>>()
+        );
+        assert_eq!(log_ticks(-40.0, 0.0).len(), 9);
+        assert_eq!(
+            (fmt_decade(0.0), fmt_decade(1.0), fmt_decade(-3.0)),
+            ("1".into(), "10".into(), "1e-3".into())
+        );
     }
 
     #[test]

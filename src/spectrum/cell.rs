@@ -3,12 +3,16 @@
 //!
 //! - **Vanilla RNN:** free probability with the law of `D = diag φ'(e)` at the fixed point
 //!   ([`ProductSpectrum`]), exact at infinite width; or, with [`LawSource::Transient`], the laws
-//!   along the mean-field trajectory from `h⁰ = 0` ([`ProductSpectrum::along`]). Moments of any
-//!   order from the S-transform series.
+//!   along the mean-field trajectory from `h⁰ = 0` ([`ProductSpectrum::along`]), or with
+//!   [`LawSource::AtVariance`] the law at a given `q` (a critical initialization's target `q*`).
+//!   Moments of any order from the S-transform series.
 //! - **minimalRNN:** the one-step law of the Jacobian diagonals `(a, b)` from unit paths of the
 //!   exact theory after a burn-in ([`crate::exact::jacobian_paths`], [`GatedLaw`]), exact for
 //!   one step; across steps the free approximation ([`GatedSpectrum`], `exact: false`), with
 //!   `m₁` also from the exact per-unit recursion ([`crate::exact::m1_by_unit_recursion`]).
+//!
+//! [`for_cell_each`] computes several horizons and weight laws from one law (one set of unit
+//! paths), as the report does.
 //!
 //! Derivations: `theory/04-spectra.md` (S.1)–(S.8); checks: `tests/spectrum.rs`,
 //! `tests/gated_spectrum.rs`.
@@ -26,6 +30,12 @@ use crate::exact::{self, ExactConfig};
 pub enum LawSource {
     /// The fixed point reached from `h⁰ = 0` (vanilla RNN).
     FixedPoint,
+    /// The law at a given pre-activation variance `q` (vanilla RNN): e.g. the target `q*` of a
+    /// critical initialization, which the solved fixed point equals up to rounding.
+    AtVariance {
+        /// The pre-activation variance `q` (> 0).
+        q: f64,
+    },
     /// The mean-field trajectory from `h⁰ = 0`, steps `burn_in + 1 … burn_in + T` (vanilla
     /// RNN: the spectrum of the transient).
     Transient {
@@ -100,22 +110,51 @@ pub struct CellSpectrum {
 /// fixed point (a point mass at 0); errors of the theory, the exact sampler and the density
 /// solver.
 pub fn for_cell(cell: &Cell, p: &CellParams, request: &Request) -> Result<CellSpectrum> {
-    if request.steps == 0 {
+    let mut one = for_cell_each(cell, p, std::slice::from_ref(request))?;
+    Ok(one.pop().expect("one request, one spectrum"))
+}
+
+/// The spectra of `cell` at `p` for several requests (horizons, weight laws, grids) that share
+/// one [`LawSource`]: the law of the Jacobian diagonals is computed once — for unit paths, one
+/// set of paths up to the longest horizon — and each request's spectrum from it. Each result
+/// is the one [`for_cell`] returns for that request alone (the unit paths of a shorter horizon
+/// are the first steps of a longer one's: the sampler draws step by step).
+///
+/// # Errors
+/// As [`for_cell`]; [`Error::Unsupported`] when the requests' sources differ.
+pub fn for_cell_each(
+    cell: &Cell,
+    p: &CellParams,
+    requests: &[Request],
+) -> Result<Vec<CellSpectrum>> {
+    let Some(first) = requests.first() else {
+        return Ok(Vec::new());
+    };
+    if requests.iter().any(|r| r.source != first.source) {
+        return Err(Error::Unsupported(
+            "spectra computed together must share one law source".into(),
+        ));
+    }
+    if requests.iter().any(|r| r.steps == 0) {
         return Err(Error::invalid("steps", 0.0, "at least 1"));
     }
     let summary = cell.mean_field(p)?.summary(1.0)?;
-    let steps = request.steps;
-    let density = |d: &dyn Fn(usize) -> Result<Density>| -> Result<Option<Density>> {
-        if request.points == 0 {
+    let steps = requests.iter().map(|r| r.steps).max().expect("non-empty");
+    let density = |r: &Request, d: &dyn Fn(usize) -> Result<Density>| -> Result<Option<Density>> {
+        if r.points == 0 {
             Ok(None)
         } else {
-            d(request.points).map(Some)
+            d(r.points).map(Some)
         }
     };
-    match (cell, request.source) {
-        (Cell::Vanilla(act), LawSource::FixedPoint | LawSource::Transient { .. }) => {
+    match (cell, first.source) {
+        (
+            Cell::Vanilla(act),
+            LawSource::FixedPoint | LawSource::AtVariance { .. } | LawSource::Transient { .. },
+        ) => {
             let (mu_b, sw2) = (p.mu_b(), p.sigma_w2());
-            let sp = match request.source {
+            // The law at the fixed point, or one law per step along the trajectory.
+            let (fixed, along) = match first.source {
                 LawSource::Transient { burn_in } => {
                     let total = burn_in.checked_add(steps).ok_or_else(|| {
                         Error::invalid("burn-in", burn_in as f64, "burn-in + steps below 2^64")
@@ -142,28 +181,41 @@ pub fn for_cell(cell: &Cell, p: &CellParams, request: &Request) -> Result<CellSp
                     {
                         return Err(vanishing_jacobian(p, &summary));
                     }
-                    ProductSpectrum::along(laws, sw2, request.weights)?
+                    (None, laws)
                 }
                 _ => {
-                    let law = DiagonalLaw::of_activation(act.as_ref(), mu_b, summary.q_star)?;
+                    let q = match first.source {
+                        LawSource::AtVariance { q } => q,
+                        _ => summary.q_star,
+                    };
+                    let law = DiagonalLaw::of_activation(act.as_ref(), mu_b, q)?;
                     if law.moment(1).is_nan() || law.moment(1) <= 0.0 {
                         return Err(vanishing_jacobian(p, &summary));
                     }
-                    ProductSpectrum::new(law, sw2, steps, request.weights)?
+                    (Some(law), Vec::new())
                 }
             };
-            let mom = sp.moments();
-            Ok(CellSpectrum {
-                summary,
-                m1: mom.m1,
-                m2: mom.m2,
-                normalized_variance: mom.normalized_variance,
-                moments: Some(sp.moment_series(4)?),
-                exact: true,
-                density: density(&|n| sp.density(n))?,
-                unit_recursion: None,
-                law_atoms: None,
-            })
+            requests
+                .iter()
+                .map(|r| {
+                    let sp = match &fixed {
+                        Some(law) => ProductSpectrum::new(law.clone(), sw2, r.steps, r.weights)?,
+                        None => ProductSpectrum::along(along[..r.steps].to_vec(), sw2, r.weights)?,
+                    };
+                    let mom = sp.moments();
+                    Ok(CellSpectrum {
+                        summary,
+                        m1: mom.m1,
+                        m2: mom.m2,
+                        normalized_variance: mom.normalized_variance,
+                        moments: Some(sp.moment_series(4)?),
+                        exact: true,
+                        density: density(r, &|n| sp.density(n))?,
+                        unit_recursion: None,
+                        law_atoms: None,
+                    })
+                })
+                .collect()
         }
         (
             Cell::Minimal,
@@ -178,23 +230,28 @@ pub fn for_cell(cell: &Cell, p: &CellParams, request: &Request) -> Result<CellSp
             // The stationary one-step law: the first step after the burn-in.
             let law = GatedLaw::from_paths(&paths, 0, p.sigma_w())?;
             let atoms = law.len();
-            let sp = GatedSpectrum::new(law, request.weights, steps)?;
-            let mom = sp.moments();
-            Ok(CellSpectrum {
-                summary,
-                m1: mom.m1,
-                m2: mom.m2,
-                normalized_variance: mom.normalized_variance,
-                moments: None,
-                exact: mom.exact,
-                density: density(&|n| sp.density(n))?,
-                unit_recursion: Some(UnitRecursionM1 {
-                    m1: m1.m1[steps - 1],
-                    m1_se: m1.se[steps - 1],
-                    exact_for: "untied",
-                }),
-                law_atoms: Some(atoms),
-            })
+            requests
+                .iter()
+                .map(|r| {
+                    let sp = GatedSpectrum::new(law.clone(), r.weights, r.steps)?;
+                    let mom = sp.moments();
+                    Ok(CellSpectrum {
+                        summary,
+                        m1: mom.m1,
+                        m2: mom.m2,
+                        normalized_variance: mom.normalized_variance,
+                        moments: None,
+                        exact: mom.exact,
+                        density: density(r, &|n| sp.density(n))?,
+                        unit_recursion: Some(UnitRecursionM1 {
+                            m1: m1.m1[r.steps - 1],
+                            m1_se: m1.se[r.steps - 1],
+                            exact_for: "untied",
+                        }),
+                        law_atoms: Some(atoms),
+                    })
+                })
+                .collect()
         }
         (Cell::Vanilla(_), LawSource::UnitPaths { .. }) => Err(Error::Unsupported(
             "the vanilla RNN's Jacobian law is exact at the fixed point (or along the \

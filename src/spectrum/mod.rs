@@ -18,7 +18,7 @@ mod cell;
 pub mod gated;
 pub mod series;
 
-pub use cell::{CellSpectrum, LawSource, Request, UnitRecursionM1, for_cell};
+pub use cell::{CellSpectrum, LawSource, Request, UnitRecursionM1, for_cell, for_cell_each};
 
 use num_complex::Complex64 as C64;
 use rayon::prelude::*;
