@@ -102,19 +102,8 @@ pub(crate) struct FixedPointArgs {
 pub(crate) struct TrajectoryArgs {
     #[command(flatten)]
     pub cell: CellArgs,
-    /// Number of steps T (with a constant --rho, or checked against --rho-schedule).
-    #[arg(long, value_parser = super::count, allow_hyphen_values = true)]
-    pub steps: Option<usize>,
-    /// Input-correlation schedule, comma-separated VALUExCOUNT runs (e.g. `0.3x1,1x49`).
-    #[arg(
-        long = "rho-schedule",
-        allow_hyphen_values = true,
-        conflicts_with = "rho"
-    )]
-    pub rho_schedule: Option<String>,
-    /// Constant input correlation (when no schedule is given).
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    pub rho: f64,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
     /// Exact theory: number of sampled unit paths.
     #[arg(long, default_value_t = 40_000, value_parser = super::count, allow_hyphen_values = true)]
     pub units: usize,
@@ -135,29 +124,46 @@ pub(crate) struct TrajectoryArgs {
     pub json: bool,
 }
 
-/// Builds the ρ schedule from `--rho-schedule` / `--rho` / `--steps`.
-pub(crate) fn schedule(
-    rho_schedule: Option<&str>,
-    rho: f64,
-    steps: Option<usize>,
-) -> Result<RhoSchedule> {
-    if steps == Some(0) {
-        return Err(Error::invalid("steps", 0.0, "at least 1"));
+/// The input-correlation schedule of `trajectory` and `simulate`: `--steps` with a constant
+/// `--rho`, or `--rho-schedule` (with `--steps` checked against its length).
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleArgs {
+    /// Number of steps T (with a constant --rho, or checked against --rho-schedule).
+    #[arg(long, value_parser = super::count, allow_hyphen_values = true)]
+    pub steps: Option<usize>,
+    /// Input-correlation schedule, comma-separated VALUExCOUNT runs (e.g. `0.3x1,1x49`).
+    #[arg(
+        long = "rho-schedule",
+        allow_hyphen_values = true,
+        conflicts_with = "rho"
+    )]
+    pub rho_schedule: Option<String>,
+    /// Constant input correlation (when no schedule is given).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub rho: f64,
+}
+
+impl ScheduleArgs {
+    /// Builds the ρ schedule (50 steps when neither `--steps` nor a schedule is given).
+    pub(crate) fn schedule(&self) -> Result<RhoSchedule> {
+        if self.steps == Some(0) {
+            return Err(Error::invalid("steps", 0.0, "at least 1"));
+        }
+        let s = match &self.rho_schedule {
+            Some(text) => RhoSchedule::parse(text)?,
+            None => RhoSchedule::constant(self.rho, self.steps.unwrap_or(50))?,
+        };
+        if let Some(n) = self.steps
+            && n != s.len()
+        {
+            return Err(Error::invalid(
+                "steps",
+                n as f64,
+                "equal to the length of --rho-schedule",
+            ));
+        }
+        Ok(s)
     }
-    let s = match rho_schedule {
-        Some(text) => RhoSchedule::parse(text)?,
-        None => RhoSchedule::constant(rho, steps.unwrap_or(50))?,
-    };
-    if let Some(n) = steps
-        && n != s.len()
-    {
-        return Err(Error::invalid(
-            "steps",
-            n as f64,
-            "equal to the length of --rho-schedule",
-        ));
-    }
-    Ok(s)
 }
 
 fn fmt_opt(x: Option<f64>) -> String {
@@ -318,7 +324,7 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
             "to the mean-field recursion (it samples nothing); use --theory exact",
         )?;
     }
-    let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
+    let sched = a.schedule.schedule()?;
     let (cell, p, mf) = a.cell.mean_field()?;
     let t = sched.len();
     if a.cell.theory == Theory::Exact {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::cells::{CellArgs, parse_cell, parse_weights, schedule};
+use super::cells::{CellArgs, ScheduleArgs, parse_cell, parse_weights};
 use super::svg::{Heatmap, heatmap};
 use crate::cells::{Cell, CellKind, CellParams, Theory, WeightLaw};
 use crate::error::{Error, Result};
@@ -22,19 +22,8 @@ pub(crate) struct SimulateArgs {
     /// Hidden width N.
     #[arg(long, default_value_t = 1000, value_parser = super::count, allow_hyphen_values = true)]
     pub width: usize,
-    /// Number of steps T (with a constant --rho, or checked against --rho-schedule).
-    #[arg(long, value_parser = super::count, allow_hyphen_values = true)]
-    pub steps: Option<usize>,
-    /// Input-correlation schedule, comma-separated VALUExCOUNT runs.
-    #[arg(
-        long = "rho-schedule",
-        allow_hyphen_values = true,
-        conflicts_with = "rho"
-    )]
-    pub rho_schedule: Option<String>,
-    /// Constant input correlation (when no schedule is given).
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    pub rho: f64,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
     /// Independent networks.
     #[arg(long, default_value_t = 8, value_parser = super::count, allow_hyphen_values = true)]
     pub seeds: usize,
@@ -66,7 +55,7 @@ pub(crate) fn run_simulate(a: &SimulateArgs) -> Result<String> {
     }
     let cell = a.cell.cell()?;
     let p = a.cell.params()?;
-    let sched = schedule(a.rho_schedule.as_deref(), a.rho, a.steps)?;
+    let sched = a.schedule.schedule()?;
     let cfg = SimConfig::builder()
         .width(a.width)
         .batch(a.batch)
