@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// Distribution of the recurrent weight matrix `W`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Weights {
     /// `W_ij ~ N(0, σ_w²/N)`.
