@@ -366,8 +366,16 @@ fn factorised_timescales_match_an_independent_computation() {
             Xi::Infinite => chi >= 1.0,
             Xi::Undefined => false,
         };
-        assert!(close(rho0.xi[i], chi_c), "σ_w {sw}: {:?} vs χ_c {chi_c}", rho0.xi[i]);
-        assert!(close(one.xi[i], chi_1), "σ_w {sw}: {:?} vs χ₁ {chi_1}", one.xi[i]);
+        assert!(
+            close(rho0.xi[i], chi_c),
+            "σ_w {sw}: {:?} vs χ_c {chi_c}",
+            rho0.xi[i]
+        );
+        assert!(
+            close(one.xi[i], chi_1),
+            "σ_w {sw}: {:?} vs χ₁ {chi_1}",
+            one.xi[i]
+        );
     }
     // The minimalRNN's median-unit gate timescale is −1/ln σ(μ_b).
     let mut m = small_grid(vec![0.0, 3.0], vec![1]);
@@ -477,7 +485,11 @@ fn learning_curves_compare_the_standard_initializations() {
     for s in &r.series {
         assert_eq!(s.steps, [0, 20, 40]);
         assert_eq!(s.runs, [2, 2, 2]);
-        assert!(s.accuracy.iter().all(|a| a.is_some_and(|a| (0.0..=1.0).contains(&a))));
+        assert!(
+            s.accuracy
+                .iter()
+                .all(|a| a.is_some_and(|a| (0.0..=1.0).contains(&a)))
+        );
         assert!(s.loss_se.iter().all(|x| x.is_some_and(f64::is_finite)));
     }
     // The CLI writes the figure.
@@ -508,7 +520,10 @@ fn learning_curves_compare_the_standard_initializations() {
         svg.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("critical (orthogonal)") && out.contains("identity (IRNN)"), "{out}");
+    assert!(
+        out.contains("critical (orthogonal)") && out.contains("identity (IRNN)"),
+        "{out}"
+    );
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
     std::fs::remove_dir_all(&d).unwrap();
 }

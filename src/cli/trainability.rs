@@ -255,9 +255,18 @@ pub(crate) fn parse_values(text: &str) -> Result<Vec<f64>> {
         if parts.len() != 3 {
             return Err(bad("expected three parts lo:hi:n"));
         }
-        let lo: f64 = parts[0].trim().parse().map_err(|_| bad("lo is not a number"))?;
-        let hi: f64 = parts[1].trim().parse().map_err(|_| bad("hi is not a number"))?;
-        let n: usize = parts[2].trim().parse().map_err(|_| bad("n is not a whole number"))?;
+        let lo: f64 = parts[0]
+            .trim()
+            .parse()
+            .map_err(|_| bad("lo is not a number"))?;
+        let hi: f64 = parts[1]
+            .trim()
+            .parse()
+            .map_err(|_| bad("hi is not a number"))?;
+        let n: usize = parts[2]
+            .trim()
+            .parse()
+            .map_err(|_| bad("n is not a whole number"))?;
         if n == 0 || n > tr::MAX_CELLS {
             return Err(bad("n must be 1 to 100 000"));
         }
@@ -344,8 +353,10 @@ fn plan_text(p: &GridPlan, threads: usize) -> String {
         p.grid.num_cells(),
         p.grid.values.len(),
         p.grid.horizons.len(),
-        p.shard
-            .map_or(String::new(), |s| format!(", shard {}/{}", s.index, s.count)),
+        p.shard.map_or(String::new(), |s| format!(
+            ", shard {}/{}",
+            s.index, s.count
+        )),
         p.grid.seeds,
         p.done,
         p.pending.len(),
@@ -388,7 +399,11 @@ fn run_grid(a: &RunArgs) -> Result<String> {
         table(&file),
         file.cells.len(),
         file.grid.num_cells(),
-        if shard.is_some() { "shard's grid" } else { "grid" },
+        if shard.is_some() {
+            "shard's grid"
+        } else {
+            "grid"
+        },
         a.out.display()
     ))
 }
@@ -487,7 +502,11 @@ fn run_analyze(a: &AnalyzeArgs) -> Result<String> {
     let an = tr::analyze(&file, &sources)?;
     if let Some(p) = &a.svg {
         let svg = phase_svg(&file, &an);
-        output::write_file(p, &output::sign(&svg, "trainability", FileFormat::Svg), "svg")?;
+        output::write_file(
+            p,
+            &output::sign(&svg, "trainability", FileFormat::Svg),
+            "svg",
+        )?;
     }
     if a.json {
         return Ok(serde_json::to_string_pretty(&an).expect("serialisable"));
@@ -523,26 +542,31 @@ pub(crate) fn analysis_text(f: &GridFile, an: &GridAnalysis) -> String {
     row(
         &mut s,
         &an.trivial,
-        &an.trivial.k.map_or(String::new(), |k| format!("  T₀ = {k:.3}")),
+        &an.trivial
+            .k
+            .map_or(String::new(), |k| format!("  T₀ = {k:.3}")),
     );
     row(&mut s, &an.ceiling, "  (ceiling of any T ≤ f(value) rule)");
     for (c, sep) in &an.candidates {
-        let xi: Vec<String> = c
-            .xi
-            .iter()
-            .map(|x| match x {
-                Xi::Finite(v) => format!("{v:.3}"),
-                Xi::Infinite => "∞".into(),
-                Xi::Undefined => "-".into(),
-            })
-            .collect();
+        let xi: Vec<String> =
+            c.xi.iter()
+                .map(|x| match x {
+                    Xi::Finite(v) => format!("{v:.3}"),
+                    Xi::Infinite => "∞".into(),
+                    Xi::Undefined => "-".into(),
+                })
+                .collect();
         row(
             &mut s,
             sep,
             &format!(
                 "  k = {}{}; ξ = [{}]",
                 sep.k.map_or("-".into(), |k| format!("{k:.3}")),
-                if c.matches_task { " (matches the task)" } else { "" },
+                if c.matches_task {
+                    " (matches the task)"
+                } else {
+                    ""
+                },
                 xi.join(", ")
             ),
         );
@@ -677,15 +701,14 @@ pub(crate) fn phase_svg(f: &GridFile, an: &GridAnalysis) -> String {
     best.sort_by(|a, b| b.1.fraction.total_cmp(&a.1.fraction));
     for (c, sep) in best.into_iter().take(4) {
         let Some(k) = sep.k else { continue };
-        let ts = c
-            .xi
-            .iter()
-            .map(|x| match x {
-                Xi::Finite(v) => Some(k * v),
-                Xi::Infinite => Some(f64::INFINITY),
-                Xi::Undefined => None,
-            })
-            .collect();
+        let ts =
+            c.xi.iter()
+                .map(|x| match x {
+                    Xi::Finite(v) => Some(k * v),
+                    Xi::Infinite => Some(f64::INFINITY),
+                    Xi::Undefined => None,
+                })
+                .collect();
         lines.push((
             format!("T = {k:.2}·{} ({}): {:.2}", c.name, c.theory, sep.fraction),
             ts,
@@ -714,7 +737,11 @@ pub(crate) fn phase_svg(f: &GridFile, an: &GridAnalysis) -> String {
         let _ = writeln!(
             s,
             r#"<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{}/>"#,
-            if *dashed { r#" stroke-dasharray="6,4""# } else { "" }
+            if *dashed {
+                r#" stroke-dasharray="6,4""#
+            } else {
+                ""
+            }
         );
         let ly = py + 10.0 + 20.0 * j as f64;
         let _ = writeln!(
@@ -722,7 +749,11 @@ pub(crate) fn phase_svg(f: &GridFile, an: &GridAnalysis) -> String {
             r#"<line x1="{:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{colour}" stroke-width="2.5"{}/><text x="{:.1}" y="{:.1}">{}</text>"#,
             px + pw + 20.0,
             px + pw + 45.0,
-            if *dashed { r#" stroke-dasharray="6,4""# } else { "" },
+            if *dashed {
+                r#" stroke-dasharray="6,4""#
+            } else {
+                ""
+            },
             px + pw + 52.0,
             ly + 4.0,
             svg::esc(label)
@@ -811,10 +842,16 @@ fn run_curves(a: &CurvesArgs) -> Result<String> {
     );
     let total = (spec.inits.len() * spec.seeds * spec.training.steps) as u64;
     let b = bar(total, "training");
-    let res = a.flags.pool(|| curves::learning_curves(&spec, &|s| b.inc(s)))??;
+    let res = a
+        .flags
+        .pool(|| curves::learning_curves(&spec, &|s| b.inc(s)))??;
     b.finish_and_clear();
     if let Some(p) = &a.svg {
-        output::write_file(p, &output::sign(&curves_svg(&res), "curves", FileFormat::Svg), "svg")?;
+        output::write_file(
+            p,
+            &output::sign(&curves_svg(&res), "curves", FileFormat::Svg),
+            "svg",
+        )?;
     }
     if a.json {
         return Ok(serde_json::to_string_pretty(&res).expect("serialisable"));
@@ -870,14 +907,22 @@ pub(crate) fn curves_svg(r: &CurveResult) -> String {
     let mut acc: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
     let mut loss: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
     for c in &r.series {
-        let keep: Vec<usize> = (0..c.steps.len()).filter(|&i| c.loss[i].is_some()).collect();
+        let keep: Vec<usize> = (0..c.steps.len())
+            .filter(|&i| c.loss[i].is_some())
+            .collect();
         xs.push(keep.iter().map(|&i| c.steps[i] as f64).collect());
         acc.push((
-            keep.iter().map(|&i| c.accuracy[i].unwrap_or(f64::NAN)).collect(),
-            keep.iter().map(|&i| c.accuracy_se[i].unwrap_or(0.0)).collect(),
+            keep.iter()
+                .map(|&i| c.accuracy[i].unwrap_or(f64::NAN))
+                .collect(),
+            keep.iter()
+                .map(|&i| c.accuracy_se[i].unwrap_or(0.0))
+                .collect(),
         ));
         loss.push((
-            keep.iter().map(|&i| c.loss[i].unwrap_or(f64::NAN)).collect(),
+            keep.iter()
+                .map(|&i| c.loss[i].unwrap_or(f64::NAN))
+                .collect(),
             keep.iter().map(|&i| c.loss_se[i].unwrap_or(0.0)).collect(),
         ));
     }
@@ -906,7 +951,13 @@ pub(crate) fn curves_svg(r: &CurveResult) -> String {
         r.spec.training.width,
         r.spec.seeds
     );
-    let top = svg::line_chart(&title, "training step", "test accuracy", &mk(r, &xs, &acc), "");
+    let top = svg::line_chart(
+        &title,
+        "training step",
+        "test accuracy",
+        &mk(r, &xs, &acc),
+        "",
+    );
     let bottom = svg::line_chart("", "training step", "test loss", &mk(r, &xs, &loss), "");
     let inner = |s: &str, y: f64| s.replacen("<svg ", &format!("<svg y=\"{y}\" "), 1);
     format!(
@@ -945,7 +996,12 @@ pub(crate) fn report_stage(
             Axis::SigmaW,
             vec![0.5, 1.0, 1.5, 2.0, 3.0],
         ),
-        ("minimal", CellSpec::Minimal, Axis::MuB, vec![-2.0, 0.0, 2.0, 4.0, 6.0]),
+        (
+            "minimal",
+            CellSpec::Minimal,
+            Axis::MuB,
+            vec![-2.0, 0.0, 2.0, 4.0, 6.0],
+        ),
     ] {
         let mut training = Training::small();
         training.width = 16;
@@ -975,7 +1031,10 @@ pub(crate) fn report_stage(
         let file = GridPlan::new(&grid, None, &path)?.run(progress)?;
         let an = tr::analyze(&file, &[&Factorised as &dyn TimescaleSource])?;
         let svg_text = phase_svg(&file, &an);
-        output::write_new(&dir.join(format!("trainability-{name}.svg")), svg_text.as_bytes())?;
+        output::write_new(
+            &dir.join(format!("trainability-{name}.svg")),
+            svg_text.as_bytes(),
+        )?;
         let _ = write!(
             body,
             "<figure><img src=\"trainability-{name}.svg\" alt=\"trainability {name}\" width=\"860\">\

@@ -207,7 +207,11 @@ impl CurveSpec {
             return Err(Error::invalid("inits", 0.0, "at least one initialization"));
         }
         if !(1..=super::trainability::MAX_SEEDS).contains(&self.seeds) {
-            return Err(Error::invalid("seeds", self.seeds as f64, "1 to 10 000 seeds"));
+            return Err(Error::invalid(
+                "seeds",
+                self.seeds as f64,
+                "1 to 10 000 seeds",
+            ));
         }
         let mut flops = 0.0;
         let mut bytes = 0.0f64;

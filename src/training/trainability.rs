@@ -222,7 +222,10 @@ mod cell_serde {
         activation: String,
     }
 
-    pub fn serialize<S: serde::Serializer>(c: &CellSpec, s: S) -> std::result::Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        c: &CellSpec,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         Repr {
             cell: c.name().into(),
             activation: c.activation().as_str().into(),
@@ -230,7 +233,9 @@ mod cell_serde {
         .serialize(s)
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<CellSpec, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<CellSpec, D::Error> {
         let r = Repr::deserialize(d)?;
         match r.cell.as_str() {
             "minimal" => Ok(CellSpec::Minimal),
@@ -320,7 +325,11 @@ impl GridSpec {
     /// what [`RunConfig::prepare`] reports for a run.
     pub fn validate(&self) -> Result<(f64, Vec<f64>)> {
         if self.values.is_empty() {
-            return Err(Error::invalid("values", 0.0, "at least one value (the grid is empty)"));
+            return Err(Error::invalid(
+                "values",
+                0.0,
+                "at least one value (the grid is empty)",
+            ));
         }
         for (i, &v) in self.values.iter().enumerate() {
             if !v.is_finite() || (self.axis == Axis::SigmaW && v < 0.0) {
@@ -335,7 +344,11 @@ impl GridSpec {
             }
         }
         if self.horizons.is_empty() {
-            return Err(Error::invalid("horizons", 0.0, "at least one horizon (the grid is empty)"));
+            return Err(Error::invalid(
+                "horizons",
+                0.0,
+                "at least one horizon (the grid is empty)",
+            ));
         }
         for (i, &t) in self.horizons.iter().enumerate() {
             if t == 0 {
@@ -350,7 +363,11 @@ impl GridSpec {
             }
         }
         if !(1..=MAX_SEEDS).contains(&self.seeds) {
-            return Err(Error::invalid("seeds", self.seeds as f64, "1 to 10 000 seeds"));
+            return Err(Error::invalid(
+                "seeds",
+                self.seeds as f64,
+                "1 to 10 000 seeds",
+            ));
         }
         if self.num_cells() > MAX_CELLS {
             return Err(Error::invalid(
@@ -360,7 +377,11 @@ impl GridSpec {
             ));
         }
         if !(self.threshold.is_finite() && self.threshold > 0.0 && self.threshold <= 1.0) {
-            return Err(Error::invalid("threshold", self.threshold, "a score in (0, 1]"));
+            return Err(Error::invalid(
+                "threshold",
+                self.threshold,
+                "a score in (0, 1]",
+            ));
         }
         if !self.training.explode.is_finite() {
             return Err(Error::invalid(
@@ -399,7 +420,11 @@ impl GridSpec {
 
 /// `(bytes, floating-point operations)` of one run (theory/09-training.md, the cost per
 /// training step; the evaluations counted as forward passes, a third of a step's work).
-fn run_cost(cfg: &RunConfig, task: &super::tasks::TaskData, model: &super::model::Model) -> (f64, f64) {
+fn run_cost(
+    cfg: &RunConfig,
+    task: &super::tasks::TaskData,
+    model: &super::model::Model,
+) -> (f64, f64) {
     let (n, d, l) = (cfg.width as f64, task.input_dim as f64, task.seq_len as f64);
     let per_seq = match cfg.cell {
         CellSpec::Vanilla(_) => 6.0 * n * n + 4.0 * n * d,
@@ -440,8 +465,14 @@ impl Shard {
             reason: reason.to_string(),
         };
         let (i, n) = text.trim().split_once('/').ok_or_else(|| bad("no `/`"))?;
-        let index: usize = i.trim().parse().map_err(|_| bad("i is not a whole number"))?;
-        let count: usize = n.trim().parse().map_err(|_| bad("n is not a whole number"))?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| bad("i is not a whole number"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| bad("n is not a whole number"))?;
         if count == 0 || index >= count {
             return Err(bad("needs 0 ≤ i < n"));
         }
@@ -583,7 +614,10 @@ impl CellResult {
     pub fn line(&self) -> String {
         let json = serde_json::to_string(self).expect("serialisable");
         let body = json.strip_suffix('}').expect("an object");
-        format!("{body},\"check\":\"{:016x}\"}}", output::fnv1a64(body.as_bytes()))
+        format!(
+            "{body},\"check\":\"{:016x}\"}}",
+            output::fnv1a64(body.as_bytes())
+        )
     }
 
     /// Parses and verifies a line written by [`CellResult::line`].
@@ -696,7 +730,10 @@ fn parse(bytes: &[u8], path: &Path, flag: &'static str) -> Result<Parsed> {
              mfrnn trainability header); not touching it",
         )
     };
-    let first_end = bytes.iter().position(|&b| b == b'\n').ok_or_else(not_ours)?;
+    let first_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(not_ours)?;
     let head = &bytes[..first_end];
     if output::verified_kind(head).as_deref() != Some(KIND) {
         return Err(not_ours());
@@ -706,7 +743,10 @@ fn parse(bytes: &[u8], path: &Path, flag: &'static str) -> Result<Parsed> {
         return Err(refuse(
             flag,
             path,
-            format!("is a grid file of format {} (this mfrnn reads {FORMAT})", header.format),
+            format!(
+                "is a grid file of format {} (this mfrnn reads {FORMAT})",
+                header.format
+            ),
         ));
     }
     let mut cells = Vec::new();
@@ -734,7 +774,10 @@ fn parse(bytes: &[u8], path: &Path, flag: &'static str) -> Result<Parsed> {
                     return Err(refuse(
                         flag,
                         path,
-                        format!("holds grid cell {} twice or outside its grid or shard", cell.index),
+                        format!(
+                            "holds grid cell {} twice or outside its grid or shard",
+                            cell.index
+                        ),
                     ));
                 }
                 cells.push(cell);
@@ -850,8 +893,17 @@ impl GridPlan {
     pub fn estimate(&self, threads: usize) -> Estimate {
         let threads = crate::budget::concurrency(self.pending_runs()).min(threads.max(1));
         Estimate::new("the trainability grid")
-            .memory("width", self.grid.training.width as f64, self.run_bytes * threads as f64)
-            .ops("steps", self.grid.training.steps as f64, self.flops, threads)
+            .memory(
+                "width",
+                self.grid.training.width as f64,
+                self.run_bytes * threads as f64,
+            )
+            .ops(
+                "steps",
+                self.grid.training.steps as f64,
+                self.flops,
+                threads,
+            )
     }
 
     /// Runs the pending cells (runs in parallel on the current rayon pool, one run per
@@ -865,11 +917,15 @@ impl GridPlan {
     /// removed.
     pub fn run(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<GridFile> {
         let path = &self.path;
-        let (mut file, created) = match self.resume {
+        let (file, created) = match self.resume {
             None => {
                 let mut f = File::create_new(path).map_err(|e| {
                     if e.kind() == ErrorKind::AlreadyExists {
-                        refuse("out", path, "appeared while mfrnn was preparing; not replacing it")
+                        refuse(
+                            "out",
+                            path,
+                            "appeared while mfrnn was preparing; not replacing it",
+                        )
                     } else {
                         io(path, "creating", e)
                     }
@@ -940,7 +996,7 @@ impl GridPlan {
             written: 0,
             error: None,
         });
-        let file_lock = Mutex::new(&mut file);
+        let file_lock = Mutex::new(file);
         jobs.par_iter().with_max_len(1).for_each(|&(c, k)| {
             if state.lock().expect("not poisoned").error.is_some() {
                 return;
@@ -982,7 +1038,7 @@ impl GridPlan {
             }
         });
         let st = state.into_inner().expect("not poisoned");
-        drop(file_lock);
+        let file = file_lock.into_inner().expect("not poisoned");
         if let Some(e) = st.error {
             drop(file);
             if created && st.written == 0 {
@@ -1057,7 +1113,9 @@ pub fn write_merged(file: &GridFile, path: &Path) -> Result<()> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == ErrorKind::NotFound => output::check_file(path, KIND, "out")?,
         Err(e) => return Err(io(path, "inspecting", e)),
-        Ok(m) if !m.is_file() => return Err(refuse("out", path, "exists and is not a regular file")),
+        Ok(m) if !m.is_file() => {
+            return Err(refuse("out", path, "exists and is not a regular file"));
+        }
         Ok(_) => {
             let bytes = fs::read(path).map_err(|e| io(path, "reading", e))?;
             parse(&bytes, path, "out")?;
@@ -1124,11 +1182,23 @@ impl TimescaleSource for Factorised {
     fn candidates(&self, grid: &GridSpec) -> Result<Vec<Candidate>> {
         let pad = grid.task.padding();
         let longest = *grid.horizons.iter().max().unwrap_or(&1);
-        let task_r = grid.task.at(longest).build(grid.training.data_seed)?.input_second_moment;
+        let task_r = grid
+            .task
+            .at(longest)
+            .build(grid.training.data_seed)?
+            .input_second_moment;
         let names: Vec<(&str, &str, bool)> = {
             let mut v = vec![
-                ("xi_q", "ξ_q = −1/ln χ_q: decay of the state variance towards q*", false),
-                ("xi_1", "ξ₁ = −1/ln χ₁: decay of the mean squared Jacobian (gradients)", false),
+                (
+                    "xi_q",
+                    "ξ_q = −1/ln χ_q: decay of the state variance towards q*",
+                    false,
+                ),
+                (
+                    "xi_1",
+                    "ξ₁ = −1/ln χ₁: decay of the mean squared Jacobian (gradients)",
+                    false,
+                ),
                 (
                     "xi_c_rho0",
                     "ξ_c at the ρ = 0 correlation fixed point: the first input's excess correlation under independent noise",
@@ -1141,7 +1211,11 @@ impl TimescaleSource for Factorised {
                 ),
             ];
             if grid.cell == CellSpec::Minimal {
-                v.push(("xi_gate_median", "−1/ln σ(μ_b): memory of the median unit's gate", false));
+                v.push((
+                    "xi_gate_median",
+                    "−1/ln σ(μ_b): memory of the median unit's gate",
+                    false,
+                ));
                 v.push((
                     "xi_gate_p90",
                     "−1/ln σ(μ_b + 1.2816 √q*): memory of the 90th-percentile unit's gate",
@@ -1190,7 +1264,9 @@ impl TimescaleSource for Factorised {
                                 Some(s) if s.c_star.is_some() => xi_of(s.xi_c),
                                 _ => Xi::Undefined,
                             };
-                            let gate = |e: f64| xi_of(crate::roots::timescale(crate::activation::sigmoid(e)));
+                            let gate = |e: f64| {
+                                xi_of(crate::roots::timescale(crate::activation::sigmoid(e)))
+                            };
                             let p90 = s1
                                 .as_ref()
                                 .map_or(Xi::Undefined, |s| gate(mb + 1.2816 * s.q_star.sqrt()));
@@ -1324,7 +1400,11 @@ pub fn analyze(file: &GridFile, sources: &[&dyn TimescaleSource]) -> Result<Grid
     let constant = sep(
         format!(
             "every cell {}",
-            if trainable * 2 >= n { "trainable" } else { "untrainable" }
+            if trainable * 2 >= n {
+                "trainable"
+            } else {
+                "untrainable"
+            }
         ),
         (None, majority, 0),
     );
@@ -1344,7 +1424,10 @@ pub fn analyze(file: &GridFile, sources: &[&dyn TimescaleSource]) -> Result<Grid
             ceiling_correct += fit_threshold(&col).1;
         }
     }
-    let ceiling = sep("T ≤ T₀(value), one threshold per column".into(), (None, ceiling_correct, 0));
+    let ceiling = sep(
+        "T ≤ T₀(value), one threshold per column".into(),
+        (None, ceiling_correct, 0),
+    );
     let mut out = Vec::new();
     for s in sources {
         for cand in s.candidates(g)? {
