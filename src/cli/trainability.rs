@@ -975,7 +975,7 @@ pub(crate) fn curves_svg(r: &CurveResult) -> String {
 ///
 /// # Errors
 /// As [`GridPlan::run`] and [`tr::analyze`].
-// Called by the report once its split into src/cli/report/ lands (the lead wires it in).
+// Called by the report once its split into one module per stage lands (the lead wires it in).
 #[allow(dead_code)]
 pub(crate) fn report_stage(
     dir: &Path,

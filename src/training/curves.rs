@@ -1,5 +1,5 @@
-//! Learning curves of the critical initialization against the rest: test accuracy and loss
-//! against training step, mean ± standard error over seeds, for the critical initialization
+//! Learning curves of the critical initialization against the rest: accuracy and loss on the
+//! evaluation batch against training step, mean ± standard error over seeds, for the critical initialization
 //! (orthogonal and Gaussian `W`), off-critical scales (`σ_w × 0.9`, `× 1.1`) and the
 //! practitioners' baselines (PyTorch's default, Glorot, orthogonal, IRNN)
 //! (`theory/10-trainability.md`, §Learning curves).
@@ -160,11 +160,12 @@ pub struct CurveSeries {
     pub steps: Vec<usize>,
     /// Runs still running at each step (diverged runs stop contributing).
     pub runs: Vec<usize>,
-    /// Mean test accuracy at each step (`None` for regression or when no run is left).
+    /// Mean accuracy on the evaluation batch at each step (`None` for regression or when no
+    /// run is left).
     pub accuracy: Vec<Option<f64>>,
     /// Its standard error.
     pub accuracy_se: Vec<Option<f64>>,
-    /// Mean test loss at each step (`None` when no run is left).
+    /// Mean loss on the evaluation batch at each step (`None` when no run is left).
     pub loss: Vec<Option<f64>>,
     /// Its standard error.
     pub loss_se: Vec<Option<f64>>,

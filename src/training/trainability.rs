@@ -495,9 +495,9 @@ pub struct RunSummary {
     pub seed: u64,
     /// Completed, or diverged with the step and reason.
     pub outcome: Outcome,
-    /// Test accuracy (`None`: diverged, or regression).
+    /// Accuracy on the evaluation batch (`None`: diverged, or regression).
     pub test_accuracy: Option<f64>,
-    /// Test loss (`None`: diverged).
+    /// Loss on the evaluation batch (`None`: diverged).
     pub test_loss: Option<f64>,
     /// Mean training loss over the last evaluation interval (`None`: diverged).
     pub final_train_loss: Option<f64>,
@@ -552,8 +552,8 @@ pub struct CellResult {
     pub mean_score: f64,
     /// Its standard error over seeds (`None` with one seed).
     pub se_score: Option<f64>,
-    /// Mean test accuracy over the seeds, a diverged run counting as chance (`None` for
-    /// regression).
+    /// Mean accuracy on the evaluation batch over the seeds, a diverged run counting as chance
+    /// (`None` for regression).
     pub mean_accuracy: Option<f64>,
     /// Its standard error.
     pub se_accuracy: Option<f64>,
