@@ -660,6 +660,13 @@ fn verify_signature(bytes: &[u8]) -> bool {
     claimed == Some(fnv1a64(&zeroed))
 }
 
+/// The kind of a signed single-file output whose signature verifies (its bytes are unchanged
+/// since mfrnn signed them), or `None`. Formats that append to a signed first line (the
+/// trainability grid's JSON lines) verify that line alone.
+pub fn verified_kind(bytes: &[u8]) -> Option<String> {
+    verify_signature(bytes).then(|| signature_of(bytes).map(|(k, _)| k))?
+}
+
 /// Signs `body` for `format`: puts the signature where the format allows it and fills in the
 /// hash of the whole file (computed with the hash digits zeroed).
 pub fn sign(body: &str, kind: &str, format: FileFormat) -> Vec<u8> {

@@ -71,6 +71,12 @@ fn quick_report_is_complete_and_well_formed() {
                 serde_json::from_str::<serde_json::Value>(&text)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
+            Some("jsonl") => {
+                for l in text.lines() {
+                    serde_json::from_str::<serde_json::Value>(l)
+                        .unwrap_or_else(|e| panic!("{name}: {e}: {l}"));
+                }
+            }
             Some("csv") => {
                 let cols = text.lines().next().unwrap().split(',').count();
                 assert!(text.lines().count() > 1, "{name}");
@@ -139,6 +145,7 @@ fn quick_report_is_complete_and_well_formed() {
         assert!(d <= 1e-12 * v + 1e-15, "{r}");
     }
     check_accuracy_section(&dir, &html, json);
+    check_trainability_section(&dir, &html);
     // No partial directories left behind.
     let parent = dir.parent().unwrap();
     let stem = dir.file_name().unwrap().to_string_lossy().to_string();
@@ -150,6 +157,32 @@ fn quick_report_is_complete_and_well_formed() {
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The trainability section: both grids' files are present and linked, each grid file is
+/// complete (every cell of its grid, read back by the library's verifying reader) and the
+/// section shows the separation table.
+fn check_trainability_section(dir: &Path, html: &str) {
+    use mfrnn::training::trainability as tr;
+    let start = html
+        .find("6. Trainability")
+        .expect("no trainability section");
+    let section = &html[start..];
+    for name in ["vanilla", "minimal"] {
+        for ext in ["svg", "jsonl"] {
+            let f = format!("trainability-{name}.{ext}");
+            assert!(dir.join(&f).is_file(), "{f} missing");
+            assert!(section.contains(&format!("\"{f}\"")), "{f} not linked");
+        }
+        let g = tr::read(&dir.join(format!("trainability-{name}.jsonl"))).unwrap();
+        assert!(g.missing().is_empty(), "{name}: cells missing");
+        assert_eq!(g.cells.len(), g.grid.num_cells());
+        for c in &g.cells {
+            assert!((0.0..=1.0).contains(&c.mean_accuracy.unwrap()), "{c:?}");
+        }
+    }
+    assert!(section.contains("T ≤ T₀"), "no trivial rule");
+    assert!(section.contains("xi_c_rho0"), "no timescale candidates");
 }
 
 /// The accuracy section: the full table is a CSV with every row (and the JSON's), the page shows

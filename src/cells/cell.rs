@@ -107,7 +107,7 @@ impl FromStr for Theory {
 }
 
 /// The law of the recurrent weight matrix `W`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WeightLaw {
     /// `W_ij ~ N(0, σ_w²/N)` (its `W Wᵀ/σ_w²` is Marchenko–Pastur in the limit).

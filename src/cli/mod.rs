@@ -8,6 +8,7 @@ mod sim_phase;
 mod spectrum;
 mod svg;
 mod train;
+mod trainability;
 
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -151,7 +152,7 @@ fn one_line(e: &clap::Error) -> String {
         || e.kind() == clap::error::ErrorKind::MissingSubcommand
     {
         return "error: missing a command (expect, fixed-point, trajectory, simulate, phase, \
-                spectrum, series, init, report); see `mfrnn --help`"
+                spectrum, series, init, report, train, trainability); see `mfrnn --help`"
             .into();
     }
     let text = e.render().to_string();
@@ -192,6 +193,9 @@ enum Command {
     Report(report::ReportArgs),
     /// Train a cell by backpropagation through time on a task (digits, recall, copy, adding).
     Train(train::TrainArgs),
+    /// Trainability grids over a hyper-parameter and the horizon T (run, merge, analyze) and
+    /// learning curves of the critical initialization against the rest.
+    Trainability(trainability::TrainabilityArgs),
 }
 
 /// Arguments of `mfrnn expect`.
@@ -329,6 +333,7 @@ pub fn main() -> ExitCode {
         Command::Series(a) => series::run_series(a).map_err(|e| e.to_string()),
         Command::Report(a) => report::run(a).map_err(|e| e.to_string()),
         Command::Train(a) => train::run_train(a).map_err(|e| e.to_string()),
+        Command::Trainability(a) => trainability::run(a).map_err(|e| e.to_string()),
     };
     match out {
         Ok(s) => {

@@ -14,6 +14,9 @@
 //! - [`critical_row`]: a critical initialization ([`crate::init::critical`]) with its
 //!   spectral width and, optionally, the `χ₁` of simulated networks; an infeasible target
 //!   becomes a row saying what is feasible.
+//! - [`trainability_grid`]: a trainability grid ([`crate::training::trainability`]) run in
+//!   memory and analysed against the factorised theory's timescales, on the presets of
+//!   [`trainability_presets`].
 //!
 //! The spectra stage needs no recipe of its own: [`crate::spectrum::for_cell_each`] computes
 //! the theory for several horizons and weight laws from one law, [`crate::sim::jacobian`]
@@ -24,6 +27,7 @@
 mod accuracy;
 mod init;
 mod propagation;
+mod trainability;
 
 pub use accuracy::{
     BiasFit, ENGINE_ABSOLUTE_SCALE, ENGINE_INTEGRANDS, EngineGrid, EngineRow, EngineSummary,
@@ -32,3 +36,6 @@ pub use accuracy::{
 };
 pub use init::{CriticalRow, SPREAD_HORIZON, critical_row};
 pub use propagation::{Propagation, propagation};
+pub use trainability::{
+    TrainabilityPreset, trainability_grid, trainability_presets, trainability_steps,
+};

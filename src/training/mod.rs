@@ -55,6 +55,7 @@
 //! need no change.
 
 mod cell;
+pub mod curves;
 mod export;
 mod init;
 pub(crate) mod linalg;
@@ -62,6 +63,7 @@ mod model;
 mod optim;
 mod run;
 mod tasks;
+pub mod trainability;
 
 pub use cell::{Role, TensorSpec};
 pub use export::{KIND as SAVE_KIND, SaveManifest, SavedFile, Sizes, train_and_save};

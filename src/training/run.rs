@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::init::{self, InitScheme, ResolvedInit};
 use super::linalg::{Real, sum_sq};
@@ -15,7 +15,7 @@ use crate::cells::{Cell, WeightLaw};
 use crate::error::{Error, Result};
 
 /// Float type of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// `f32` (fast).
@@ -172,7 +172,7 @@ impl RunConfig {
 }
 
 /// Why a run stopped early.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Divergence {
     /// The training loss was NaN or infinite.
@@ -191,7 +191,7 @@ pub enum Divergence {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// All steps ran.

@@ -11,7 +11,9 @@
 //! ([`crate::spectrum::for_cell_each`]); (4) [`init`]: critical initialization of both cells
 //! ([`crate::report::critical_row`]); (5) [`accuracy`]: the expectation engine against its
 //! independent adaptive path (a figure, the table as CSV), and the error of the theories
-//! against simulated networks as a function of 1/N ([`crate::report::finite_width`]).
+//! against simulated networks as a function of 1/N ([`crate::report::finite_width`]); (6)
+//! [`trainability`]: small trainability grids of both cells with the theory's timescale lines
+//! ([`crate::report::trainability_grid`]).
 //!
 //! Output follows the contract of [`crate::output`]: `--out` must be new, an empty directory or
 //! an unmodified earlier report (refused before any work otherwise); files are staged inside
@@ -23,6 +25,7 @@ mod init;
 mod phase;
 mod propagation;
 mod spectra;
+mod trainability;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -168,26 +171,32 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String> {
         b
     };
     let mut sections = Vec::new();
-    let bar = stage_bar(3, "[1/5] phase diagrams");
+    let bar = stage_bar(3, "[1/6] phase diagrams");
     sections.push(phase::stage(&out, a.quick, &bar)?);
     bar.finish();
     let bar = stage_bar(
         if a.quick { 9 } else { 15 },
-        "[2/5] signal propagation vs simulation",
+        "[2/6] signal propagation vs simulation",
     );
     sections.push(propagation::stage(&out, a.quick, &bar)?);
     bar.finish();
-    let bar = stage_bar(if a.quick { 4 } else { 8 }, "[3/5] Jacobian spectra");
+    let bar = stage_bar(if a.quick { 4 } else { 8 }, "[3/6] Jacobian spectra");
     sections.push(spectra::stage(&out, a.quick, &bar)?);
     bar.finish();
-    let bar = stage_bar(2, "[4/5] critical initialization");
+    let bar = stage_bar(2, "[4/6] critical initialization");
     sections.push(init::stage(&out, a.quick, &bar)?);
     bar.finish();
     let bar = stage_bar(
         if a.quick { 5 } else { 11 },
-        "[5/5] accuracy: engine, finite width",
+        "[5/6] accuracy: engine, finite width",
     );
     sections.push(accuracy::stage(&out, a.quick, &bar)?);
+    bar.finish();
+    let bar = stage_bar(
+        crate::report::trainability_steps(a.quick),
+        "[6/6] trainability grids (training steps)",
+    );
+    sections.push(trainability::stage(&out, a.quick, &bar)?);
     bar.finish();
     out.write(
         "index.html",
@@ -217,7 +226,8 @@ fn page(sections: &[Section], quick: bool, seconds: f64) -> String {
          spectra at critical initialization, vanilla RNN (exact free probability) and \
          minimalRNN (exact for one step, the free approximation beyond); (4) critical \
          initialization tables; (5) accuracy: the expectation engine, and the O(1/N) \
-         finite-width error of the theories against simulation.</p>\n",
+         finite-width error of the theories against simulation; (6) trainability: accuracy \
+         after a fixed training budget against the theory's memory timescales.</p>\n",
         env!("CARGO_PKG_VERSION"),
         if quick { "quick" } else { "full" },
         seconds,
