@@ -43,7 +43,12 @@ fn raw_moment(k: u32, m: f64, v: f64) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        // A fixed seed: the cases are the same on every run (no flaky CI).
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
+        ..ProptestConfig::default()
+    })]
 
     /// Gaussian moments of polynomials are exact, by the exact path and by quadrature.
     #[test]

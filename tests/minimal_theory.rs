@@ -311,7 +311,12 @@ fn bad_parameters() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        // A fixed seed: the cases are the same on every run (no flaky CI).
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
+        ..ProptestConfig::default()
+    })]
 
     /// Slopes equal finite-difference derivatives of the maps; fixed points satisfy them; the
     /// C-map fixes C = Q* for identical inputs with slope χ₁; the summary agrees with analyze.

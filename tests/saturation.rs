@@ -29,7 +29,12 @@ fn integrand(a: &Arc<dyn Activation>, k: usize) -> Fun {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        // A fixed seed: the cases are the same on every run (no flaky CI).
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
+        ..ProptestConfig::default()
+    })]
 
     /// 1-D: the decomposition against adaptive Gauss–Kronrod on the whole line, both with
     /// their error estimates; the two share nothing but the integrand.

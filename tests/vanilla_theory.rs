@@ -201,7 +201,12 @@ fn bad_parameters() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        // A fixed seed: the cases are the same on every run (no flaky CI).
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
+        ..ProptestConfig::default()
+    })]
 
     /// χ_q, χ_c and χ₁ equal finite-difference slopes of their maps; fixed points satisfy
     /// their maps to 1e-12; the c-map fixes c = 1 when the inputs agree.
@@ -237,7 +242,12 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        // A fixed seed: the cases are the same on every run (no flaky CI).
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
+        ..ProptestConfig::default()
+    })]
 
     /// The fast summary used by phase diagrams agrees with the full analysis.
     #[test]
