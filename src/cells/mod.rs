@@ -6,6 +6,7 @@
 
 pub mod exact;
 pub mod minimal;
+pub mod stationary;
 pub mod vanilla;
 
 use std::fmt;

@@ -121,6 +121,8 @@ pub(crate) struct FixedPointArgs {
     /// Constant input correlation ρ of the two sequences.
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub rho: f64,
+    #[command(flatten)]
+    pub exact: super::exact::ExactArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -203,12 +205,12 @@ fn check_rho(rho: f64) -> Result<()> {
 pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
     check_rho(a.rho)?;
     if a.cell.theory == TheoryKind::Exact {
-        return Err(Error::Unsupported(
-            "fixed-point --theory exact is not available: the exact theory is sampled over a \
-             finite horizon; use `trajectory --theory exact` with enough steps"
-                .into(),
-        ));
+        return super::exact::run_fixed_point(&a.cell, a.rho, &a.exact, a.json);
     }
+    super::refuse_given(
+        super::exact::EXACT_FLAGS,
+        "to the mean-field fixed point (it samples nothing); use --theory exact",
+    )?;
     match a.cell.theory()? {
         Theory::Vanilla(v) => {
             let an = v.analyze(a.rho)?;

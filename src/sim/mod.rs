@@ -6,6 +6,7 @@
 
 pub mod jacobian;
 pub mod minimal;
+pub mod sync;
 pub mod vanilla;
 
 use nalgebra::DMatrix;
