@@ -17,6 +17,8 @@ use crate::cells::minimal::{Minimal, MinimalParams};
 use crate::cells::vanilla::{Vanilla, VanillaParams};
 use crate::error::{Error, Result};
 
+pub mod exact;
+
 /// A parameter that can vary along a phase-diagram axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

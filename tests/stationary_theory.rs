@@ -212,6 +212,52 @@ fn bad_inputs_are_refused() {
     assert!(msg(e.unwrap_err()).contains("`horizon`"));
 }
 
+/// The exact critical initialization: its scales put the exact `χ₁` at 1, checked by an
+/// independent solve (another seed, the held scale now fixed at its returned value) that must
+/// also reproduce the target `q*`; the closed form is off by a small, resolved amount.
+#[test]
+fn exact_critical_initialization_is_critical() {
+    use mfrnn::cells::stationary::analysis::ExactSettings;
+    use mfrnn::init::Given;
+    let settings = ExactSettings::new(512, 4, 64, 40, 3).unwrap();
+    let c =
+        mfrnn::init::exact::minimal_exact(16.0, 2.0, 0.46, Given::SigmaB(1.0), &settings).unwrap();
+    assert!(
+        (c.chi_1 - 1.0).abs() <= 3.0 * c.chi_1_se,
+        "{} ± {}",
+        c.chi_1,
+        c.chi_1_se
+    );
+    let check = stationary::solve(
+        &UnitUpdate::Minimal,
+        &pp(c.sigma_w, c.sigma_v, c.sigma_b, 2.0, 0.46),
+        TIED,
+        &StationaryConfig::new(1024, 4, 99).unwrap(),
+    )
+    .unwrap();
+    close(
+        "χ₁ at the returned scales",
+        check.chi_1,
+        check.chi_1_se,
+        1.0,
+        c.chi_1_se,
+    );
+    close(
+        "q*",
+        check.q_star,
+        check.q_star_se,
+        16.0,
+        2.0 * 0.46 * c.sigma_v * c.sigma_v_se,
+    );
+    // The correction is resolved (many standard errors) and small (a few percent).
+    assert!(c.sigma_w_correction.abs() > 5.0 * c.sigma_w_se / c.sigma_w);
+    assert!(
+        c.sigma_w_correction.abs() < 0.05,
+        "{}",
+        c.sigma_w_correction
+    );
+}
+
 /// Tied, frozen-bias networks at width 2000 against the stationary exact theory: `Q*`, `χ₁`
 /// (the sampled `‖J‖_F²/N`), the synchronisation curve of identical-input copies and the
 /// memory curve at independent inputs, where the factorised theory is far off (at σ_w = 6.88,

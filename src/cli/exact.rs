@@ -189,7 +189,302 @@ pub(crate) fn run_fixed_point(
         "  ξ_Q: not computed at stationarity (trajectory --theory exact)"
     );
     for n in &an.notes {
-        let _ = writeln!(o, "  note: {n}");
+        let _ = writeln!(o, "  note: {}", n.text);
+    }
+    Ok(o.trim_end().to_string())
+}
+
+/// Exact-theory settings of `phase` (per grid point; cheaper defaults than `fixed-point`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PhaseExactArgs {
+    /// Exact theory: unit paths per iteration of each point's stationary solver (total over
+    /// replicas).
+    #[arg(long, default_value_t = 128, value_parser = super::count, allow_hyphen_values = true)]
+    pub paths: usize,
+    /// Exact theory: independent replicas per point (for the standard errors).
+    #[arg(long, default_value_t = 4, value_parser = super::count, allow_hyphen_values = true)]
+    pub replicas: usize,
+    /// Exact theory: unit paths per replica of the synchronisation and memory curves.
+    #[arg(long = "curve-paths", default_value_t = 128, value_parser = super::count, allow_hyphen_values = true)]
+    pub curve_paths: usize,
+    /// Exact theory: horizon (steps) at which ξ_c is measured.
+    #[arg(long, default_value_t = 100, value_parser = super::count, allow_hyphen_values = true)]
+    pub horizon: usize,
+    /// Exact theory: base seed (each point derives its own).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Exact theory for untied weights.
+    #[arg(long)]
+    pub untied: bool,
+    /// Exact theory with the bias redrawn every step.
+    #[arg(long = "fresh-bias")]
+    pub fresh_bias: bool,
+}
+
+/// `phase --theory exact`.
+pub(crate) fn run_phase(a: &super::sim_phase::PhaseArgs) -> Result<String> {
+    use crate::cells::vanilla::VanillaParams;
+    use crate::output::{self, FileFormat};
+    use crate::phase::exact::diagram;
+    use crate::phase::{Axis, Param, Quantity};
+    use indicatif::{ProgressBar, ProgressStyle};
+    let e = &a.exact;
+    let upd = match a.cell {
+        super::cells::Cell::Minimal => {
+            if a.phi.is_some() {
+                return Err(crate::Error::Unsupported(
+                    "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)"
+                        .into(),
+                ));
+            }
+            UnitUpdate::Minimal
+        }
+        super::cells::Cell::Vanilla => {
+            let phi = a.phi.as_deref().ok_or_else(|| crate::Error::Parse {
+                what: "arguments",
+                input: "--cell vanilla".into(),
+                reason: "--phi is required for the vanilla cell".into(),
+            })?;
+            UnitUpdate::Vanilla(crate::activation::Builtin::from_name(phi)?.arc())
+        }
+    };
+    let x = Axis::parse(&a.x)?;
+    let y = Axis::parse(&a.y)?;
+    let quantity = Quantity::from_name(&a.quantity)?;
+    let base = VanillaParams::new(a.sigma_w, a.sigma_v, a.sigma_b, a.mu_b, a.r)?;
+    let format = FileFormat::of(
+        &a.out,
+        &[FileFormat::Svg, FileFormat::Csv, FileFormat::Json],
+        "out",
+    )?;
+    output::check_file(&a.out, "phase", "out")?;
+    let settings = ExactSettings::new(e.paths, e.replicas, e.curve_paths, e.horizon, e.seed)?
+        .with_solver(|s| s.with_length(1024, 8192))?;
+    let regime = Regime {
+        tied: !e.untied,
+        fresh_bias: e.fresh_bias,
+    };
+    let total = (x.n * y.n) as u64;
+    let bar = if total >= 20 {
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} points, {eta} left")
+                .expect("valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let tick = |n: usize| bar.set_position(n as u64);
+    let d = diagram(&upd, base, a.rho, regime, x, y, quantity, &settings, &tick)?;
+    bar.finish_and_clear();
+    let contents = match format {
+        FileFormat::Svg => {
+            let crit: Vec<Vec<Option<f64>>> = d
+                .sync_rate
+                .iter()
+                .map(|r| r.iter().map(|c| c.map(|c| c - 1.0)).collect())
+                .collect();
+            let title = format!(
+                "{} — {} (exact theory at stationarity)",
+                quantity.as_str(),
+                if d.cell == "minimal" {
+                    "minimalRNN".to_string()
+                } else {
+                    format!("vanilla {} RNN", d.activation)
+                }
+            );
+            let mut fixed = Vec::new();
+            for (p, v) in [
+                (Param::SigmaW, base.sigma_w),
+                (Param::SigmaV, base.sigma_v),
+                (Param::SigmaB, base.sigma_b),
+                (Param::MuB, base.mu_b),
+                (Param::R, base.r),
+                (Param::Rho, a.rho),
+            ] {
+                if p != x.param && p != y.param {
+                    fixed.push(format!("{} = {}", p.symbol(), v));
+                }
+            }
+            super::svg::heatmap(&super::svg::Heatmap {
+                title: &title,
+                x_label: x.param.symbol(),
+                y_label: y.param.symbol(),
+                x_range: (x.lo, x.hi),
+                y_range: (y.lo, y.hi),
+                values: &d.values,
+                log: quantity.is_timescale(),
+                colour_label: quantity.as_str(),
+                contour: Some((&crit, "Λ = 1 (synchronisation)")),
+                note: &format!(
+                    "fixed: {}; relative standard error median {:.1e}, max {:.1e}; generated by mfrnn {}",
+                    fixed.join(", "),
+                    d.median_relative_se,
+                    d.max_relative_se,
+                    env!("CARGO_PKG_VERSION")
+                ),
+            })
+        }
+        FileFormat::Csv => d.to_csv(),
+        FileFormat::Json => serde_json::to_string(&d).expect("serialisable"),
+    };
+    output::write_file(&a.out, &output::sign(&contents, "phase", format), "out")?;
+    let mut msg = format!(
+        "wrote {} ({} × {} points, exact theory, {:.2} s); relative standard error of {}: \
+         median {:.1e}, max {:.1e}",
+        a.out.display(),
+        x.n,
+        y.n,
+        started.elapsed().as_secs_f64(),
+        quantity.as_str(),
+        d.median_relative_se,
+        d.max_relative_se
+    );
+    for (reason, n) in &d.failures {
+        let _ = write!(msg, "\n  {n} points undefined: {reason}");
+    }
+    for (note, n) in &d.caveats {
+        let _ = write!(msg, "\n  {n} points: {note}");
+    }
+    Ok(msg)
+}
+
+/// `init --theory exact` (minimalRNN).
+pub(crate) fn run_init(a: &super::init::InitArgs) -> Result<String> {
+    use crate::init::Given;
+    use crate::init::exact::minimal_exact;
+    use crate::sim::Weights;
+    if a.cell != super::cells::Cell::Minimal {
+        return Err(crate::Error::Unsupported(
+            "init --theory exact is for --cell minimal: the vanilla cell's same-time statistics \
+             are the mean-field maps', so its closed form is already exact"
+                .into(),
+        ));
+    }
+    if a.phi.is_some() {
+        return Err(crate::Error::Unsupported(
+            "--phi does not apply to --cell minimal (its gate is the logistic sigmoid)".into(),
+        ));
+    }
+    super::refuse_given(
+        &[
+            ("max_width_ratio", "--max-width-ratio"),
+            ("objective", "--objective"),
+            ("horizon", "--horizon"),
+        ],
+        "to init --theory exact (it solves χ₁ = 1 at a given --q-star)",
+    )?;
+    if !a.sample {
+        super::refuse_given(
+            &[
+                ("width", "--width"),
+                ("input_dim", "--input-dim"),
+                ("out", "--out"),
+                ("weights", "--weights"),
+            ],
+            "without --sample",
+        )?;
+    }
+    if a.sample {
+        crate::output::check_dir(&a.out, "weights", "out")?;
+    }
+    let q = a.q_star.ok_or_else(|| crate::Error::Parse {
+        what: "arguments",
+        input: "init --theory exact".into(),
+        reason: "give --q-star (the target gate variance)".into(),
+    })?;
+    let given = match (a.sigma_b, a.sigma_v) {
+        (_, Some(sv)) => Given::SigmaV(sv),
+        (Some(sb), None) => Given::SigmaB(sb),
+        (None, None) => Given::SigmaB(0.0),
+    };
+    let settings = ExactSettings::new(a.paths, a.replicas, 256, 200, a.seed)?;
+    let s = &settings.solver;
+    let total = 4 * (s.paths_per_replica() * s.replicas * (s.max_iterations + s.averaging)) as u64;
+    let c = super::follow("exact critical initialization", total, || {
+        minimal_exact(q, a.mu_b.unwrap_or(0.0), a.r, given, &settings)
+    })?;
+    let files = if a.sample {
+        // The closed form's record with the exact scales.
+        let mut init = c.closed_form.clone();
+        init.sigma_w = c.sigma_w;
+        init.sigma_v = c.sigma_v;
+        init.sigma_b = c.sigma_b;
+        init.big_q_star = c.big_q_star;
+        init.chi_1 = c.chi_1;
+        let w = match a.weights {
+            super::sim_phase::WeightsArg::Gaussian => Weights::Gaussian,
+            super::sim_phase::WeightsArg::Orthogonal => Weights::Orthogonal,
+        };
+        let m = crate::init::weights::write(
+            &init,
+            a.width,
+            a.input_dim.unwrap_or(a.width),
+            w,
+            a.seed,
+            &a.out,
+        )?;
+        let mut f: Vec<String> = m
+            .files
+            .iter()
+            .map(|(name, _)| a.out.join(name).display().to_string())
+            .collect();
+        f.push(a.out.join("manifest.json").display().to_string());
+        Some(f)
+    } else {
+        None
+    };
+    if a.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            init: &'a crate::init::exact::ExactCriticalInit,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            files: Option<Vec<String>>,
+        }
+        return Ok(serde_json::to_string_pretty(&Out { init: &c, files }).expect("serialisable"));
+    }
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "critical initialization (minimalRNN, exact theory of the tied, frozen-bias network):"
+    );
+    let _ = writeln!(
+        o,
+        "  σ_w = {}  σ_v = {}  σ_b = {}  μ_b = {}  R = {}",
+        pm(c.sigma_w, c.sigma_w_se),
+        pm(c.sigma_v, c.sigma_v_se),
+        pm(c.sigma_b, c.sigma_b_se),
+        fmt_num(c.mu_b),
+        fmt_num(c.r)
+    );
+    let _ = writeln!(
+        o,
+        "  q* = {}  Q* = {}  χ₁ = {}",
+        fmt_num(c.q_star),
+        pm(c.big_q_star, c.big_q_star_se),
+        pm(c.chi_1, c.chi_1_se)
+    );
+    let _ = writeln!(
+        o,
+        "  closed form (I.4)–(I.5): σ_w = {:.6}, where the exact χ₁ = {}; correction to σ_w: {:+.3}%",
+        c.closed_form.sigma_w,
+        pm(c.chi_1_closed_form, c.chi_1_closed_form_se),
+        100.0 * c.sigma_w_correction
+    );
+    let _ = writeln!(
+        o,
+        "  synchronisation rate of identical-input copies Λ = {} ({} solver runs)",
+        pm(c.sync_rate, c.sync_rate_se),
+        c.evaluations
+    );
+    for w in c.closed_form.warnings.iter().chain(&c.warnings) {
+        let _ = writeln!(o, "  warning: {w}");
+    }
+    if let Some(f) = &files {
+        let _ = writeln!(o, "  wrote {}", f.join(", "));
     }
     Ok(o.trim_end().to_string())
 }

@@ -171,6 +171,12 @@ pub(crate) struct PhaseArgs {
     /// parent must exist) or an earlier, unmodified `mfrnn phase` output; otherwise refused.
     #[arg(long)]
     pub out: PathBuf,
+    /// Theory: the factorised mean-field recursion, or the exact theory of the tied-weight,
+    /// frozen-bias network at stationarity (sampled: every point has a standard error).
+    #[arg(long, value_enum, ignore_case = true, default_value = "mean-field")]
+    pub theory: super::cells::TheoryKind,
+    #[command(flatten)]
+    pub exact: super::exact::PhaseExactArgs,
 }
 
 /// SVG heatmap of a phase diagram with the critical line.
@@ -254,6 +260,13 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
             )));
         }
     }
+    if a.theory == super::cells::TheoryKind::Exact {
+        return super::exact::run_phase(a);
+    }
+    super::refuse_given(
+        super::exact::EXACT_FLAGS,
+        "to the mean-field phase diagram (it samples nothing); use --theory exact",
+    )?;
     let quantity = Quantity::from_name(&a.quantity)?;
     let base = VanillaParams::new(a.sigma_w, a.sigma_v, a.sigma_b, a.mu_b, a.r)?;
     // The output contract (crate::output), checked before any work.

@@ -6,6 +6,7 @@
 //! `tests/init.rs`.
 
 pub mod design;
+pub mod exact;
 pub mod npy;
 pub mod weights;
 

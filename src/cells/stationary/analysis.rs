@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::timescales::{self, DecayCurve};
-use super::{StationaryConfig, StationaryFixedPoint, solve};
+use super::{StationaryConfig, StationaryFixedPoint, solve_from};
 use crate::cells::Phase;
 use crate::cells::exact::{ProcessParams, Regime, UnitUpdate};
 use crate::error::{Error, Result};
@@ -64,6 +64,32 @@ impl ExactSettings {
             horizon,
         })
     }
+
+    /// Adjusts the solver settings (e.g. `|s| s.with_length(1024, 8192)`), keeping the paths
+    /// longer than the horizon.
+    ///
+    /// # Errors
+    /// The error of `f`; [`Error::InvalidParameter`] (`horizon`) when the new longest period
+    /// is not longer than the horizon.
+    pub fn with_solver(
+        mut self,
+        f: impl FnOnce(StationaryConfig) -> Result<StationaryConfig>,
+    ) -> Result<ExactSettings> {
+        let mut solver = f(self.solver)?;
+        if solver.length <= self.horizon {
+            let l = (2 * self.horizon).next_power_of_two();
+            if solver.max_length < l {
+                return Err(Error::invalid(
+                    "horizon",
+                    self.horizon as f64,
+                    "shorter than half the longest period of the stationary paths",
+                ));
+            }
+            solver = solver.with_length(l, solver.max_length)?;
+        }
+        self.solver = solver;
+        Ok(self)
+    }
 }
 
 /// The exact theory's fixed point, slopes, timescales and phase at constant `ρ`, with
@@ -118,7 +144,23 @@ pub struct ExactAnalysis {
     /// The memory curve at independent inputs (X.7), for `ρ = 0`.
     pub memory: Option<DecayCurve>,
     /// What the user should know about these numbers (convergence, non-exponential decay).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// A caveat of an exact analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    /// Its kind: `not converged`, `drifting`, `autocorrelation cut off`, `embedding clipped`,
+    /// `non-exponential decay`, `no synchronisation`.
+    pub kind: &'static str,
+    /// The explanation, with the numbers.
+    pub text: String,
+}
+
+impl Note {
+    fn new(kind: &'static str, text: String) -> Note {
+        Note { kind, text }
+    }
 }
 
 /// `(−1/ln χ, its standard error)` for `0 < χ < 1`.
@@ -145,6 +187,22 @@ pub fn analyze(
     rho: f64,
     s: &ExactSettings,
 ) -> Result<ExactAnalysis> {
+    analyze_from(upd, p, regime, rho, s, None)
+}
+
+/// [`analyze`] with the stationary solver started from `start`'s solution (a neighbouring
+/// parameter point; see [`super::solve_from`]).
+///
+/// # Errors
+/// As [`analyze`].
+pub fn analyze_from(
+    upd: &UnitUpdate,
+    p: &ProcessParams,
+    regime: Regime,
+    rho: f64,
+    s: &ExactSettings,
+    start: Option<&ExactAnalysis>,
+) -> Result<ExactAnalysis> {
     if rho.is_nan() || !(-1.0..=1.0).contains(&rho) {
         return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
     }
@@ -161,7 +219,7 @@ pub fn analyze(
             crate::error::fmt_num(rho)
         )));
     }
-    let fp = solve(upd, p, regime, &s.solver)?;
+    let fp = solve_from(upd, p, regime, &s.solver, start.map(|a| &a.stationary))?;
     let seed = s.solver.seed ^ 0x5eed_0fc0_ffee;
     let sync = timescales::synchronisation(upd, p, &fp, s.horizon, s.curve_paths, seed)?;
     let memory = if rho == 0.0 {
@@ -186,29 +244,41 @@ pub fn analyze(
     let mut notes = Vec::new();
     let d = &fp.diagnostics;
     if !d.converged {
-        notes.push(format!(
-            "the self-consistency did not meet its convergence test within {} iterations \
+        notes.push(Note::new(
+            "not converged",
+            format!(
+                "the self-consistency did not meet its convergence test within {} iterations \
              (raise the iterations or the paths)",
-            s.solver.max_iterations
+                s.solver.max_iterations
+            ),
         ));
     }
     if d.drift_z.abs() > 3.0 {
-        notes.push(format!(
-            "the averaged iterations drift by {:.1} standard errors: Q* may still be moving",
-            d.drift_z
+        notes.push(Note::new(
+            "drifting",
+            format!(
+                "the averaged iterations drift by {:.1} standard errors: Q* may still be moving",
+                d.drift_z
+            ),
         ));
     }
     if d.lag_tail > 1e-3 {
-        notes.push(format!(
-            "the autocorrelation has not decayed within the longest period ({}): \
+        notes.push(Note::new(
+            "autocorrelation cut off",
+            format!(
+                "the autocorrelation has not decayed within the longest period ({}): \
              |Q(L)|/Q(0) = {:.1e} was cut off",
-            s.solver.max_length, d.lag_tail
+                s.solver.max_length, d.lag_tail
+            ),
         ));
     }
     if d.clipped > 1e-3 {
-        notes.push(format!(
-            "the circulant embedding dropped {:.1e} of the field variance",
-            d.clipped
+        notes.push(Note::new(
+            "embedding clipped",
+            format!(
+                "the circulant embedding dropped {:.1e} of the field variance",
+                d.clipped
+            ),
         ));
     }
     let curve = memory.as_ref().unwrap_or(&sync);
@@ -217,25 +287,29 @@ pub fn analyze(
             .sqrt()
             .max(1e-300);
     if dz > 3.0 {
-        notes.push(format!(
-            "the decay is not exponential: the rate over steps {}–{} ({:.4}) differs from \
+        notes.push(Note::new(
+            "non-exponential decay",
+            format!(
+                "the decay is not exponential: the rate over steps {}–{} ({:.4}) differs from \
              the one over {}–{} ({:.4}); ξ_c depends on the horizon",
-            curve.horizon / 4,
-            curve.horizon / 2,
-            curve.chi_early,
-            curve.horizon / 2,
-            curve.horizon,
-            curve.chi
+                curve.horizon / 4,
+                curve.horizon / 2,
+                curve.chi_early,
+                curve.horizon / 2,
+                curve.horizon,
+                curve.chi
+            ),
         ));
     }
     let (c_star, chi_c, chi_c_se, xi_c, xi_c_se) = if rho == 1.0 {
         let sync_c = (phase != Phase::Chaotic).then_some(1.0);
         if phase == Phase::Chaotic {
-            notes.push(
+            notes.push(Note::new(
+                "no synchronisation",
                 "identical-input copies do not synchronise (Λ > 1); their stationary \
                  correlation c* < 1 is not computed by the exact theory here"
                     .into(),
-            );
+            ));
         }
         (
             sync_c,

@@ -262,6 +262,8 @@ pub struct StationaryFixedPoint {
     pub chi_1: f64,
     /// Its standard error.
     pub chi_1_se: f64,
+    /// With [`solve_at_gate_variance`]: the adjusted scale.
+    pub held: Option<HeldScale>,
     /// Iteration diagnostics.
     pub diagnostics: StationaryDiagnostics,
     /// Each replica's solution (for the timescales, which continue on the same replicas).
@@ -273,8 +275,29 @@ pub struct StationaryFixedPoint {
     pub regime: Regime,
 }
 
+/// Which input-side scale [`solve_at_gate_variance`] adjusts to hold `q*` at its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hold {
+    /// `σ_v` supplies `q* − σ_w² Q* − σ_b²`.
+    SigmaV,
+    /// `σ_b` supplies `q* − σ_w² Q* − σ_v² R`.
+    SigmaB,
+}
+
+/// The scale adjusted to hold `q*`, with its standard error over replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct HeldScale {
+    /// Which scale.
+    pub scale: Hold,
+    /// Its value at the fixed point.
+    pub value: f64,
+    /// Its standard error.
+    pub se: f64,
+}
+
 /// One replica's converged kernel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) struct ReplicaSolution {
     /// `Q(τ)`, `τ = 0..=L`.
     pub q: Vec<f64>,
@@ -282,6 +305,23 @@ pub(crate) struct ReplicaSolution {
     pub q_inf: f64,
     /// Period.
     pub period: usize,
+    /// The process parameters of the kernel (with the held scale, if any, at its final
+    /// value).
+    pub params: ProcessParams,
+    /// The held scale would have needed a negative variance.
+    pub infeasible: bool,
+}
+
+impl PartialEq for ReplicaSolution {
+    fn eq(&self, o: &Self) -> bool {
+        let (a, b) = (&self.params, &o.params);
+        self.q == o.q
+            && self.q_inf == o.q_inf
+            && self.period == o.period
+            && self.infeasible == o.infeasible
+            && (a.sigma_w, a.sigma_v, a.sigma_b, a.mu_b, a.r)
+                == (b.sigma_w, b.sigma_v, b.sigma_b, b.mu_b, b.r)
+    }
 }
 
 /// Validates the process parameters (as the cells do).
@@ -752,6 +792,76 @@ pub fn solve(
     regime: Regime,
     cfg: &StationaryConfig,
 ) -> Result<StationaryFixedPoint> {
+    solve_from(upd, p, regime, cfg, None)
+}
+
+/// [`solve`] starting each replica from the solution of `start` (e.g. a neighbouring point
+/// of a phase diagram) instead of the factorised theory; `start` must come from a solve with
+/// the same number of replicas (otherwise it is ignored).
+///
+/// # Errors
+/// As [`solve`].
+pub fn solve_from(
+    upd: &UnitUpdate,
+    p: &ProcessParams,
+    regime: Regime,
+    cfg: &StationaryConfig,
+    start: Option<&StationaryFixedPoint>,
+) -> Result<StationaryFixedPoint> {
+    solve_inner(upd, p, regime, cfg, start, None)
+}
+
+/// [`solve`] with the gate variance held at `q_star`: at every iteration the scale `hold`
+/// is set so that `σ_w² Q + σ_v² R + σ_b² = q*` at the current `Q(0)` (the other two scales
+/// are those of `p`); the result reports the adjusted scale ([`StationaryFixedPoint::held`]).
+/// Used by the exact critical initialization (`init::exact`).
+///
+/// # Errors
+/// As [`solve`]; [`Error::Infeasible`] (`q-star`) when `q*` is below what the fixed scales
+/// already give (`σ_w² Q* + σ_b²` or `σ_w² Q* + σ_v² R`).
+pub fn solve_at_gate_variance(
+    upd: &UnitUpdate,
+    p: &ProcessParams,
+    regime: Regime,
+    cfg: &StationaryConfig,
+    q_star: f64,
+    hold: Hold,
+) -> Result<StationaryFixedPoint> {
+    if !(q_star.is_finite() && q_star > 0.0) {
+        return Err(Error::invalid("q-star", q_star, "a finite number > 0"));
+    }
+    let fp = solve_inner(upd, p, regime, cfg, None, Some((q_star, hold)))?;
+    if fp.replicas.iter().any(|r| r.infeasible) {
+        let other = match hold {
+            Hold::SigmaV => p.sigma_b * p.sigma_b,
+            Hold::SigmaB => p.sigma_v * p.sigma_v * p.r,
+        };
+        return Err(Error::Infeasible {
+            parameter: "q-star",
+            value: q_star,
+            constraint: format!(
+                "σ_w² Q* + {} = {:.6} already exceeds q* in the exact theory",
+                match hold {
+                    Hold::SigmaV => "σ_b²",
+                    Hold::SigmaB => "σ_v² R",
+                },
+                p.sigma_w * p.sigma_w * fp.big_q_star + other
+            ),
+            feasible: "a larger q*, or a smaller fixed scale".into(),
+        });
+    }
+    Ok(fp)
+}
+
+fn solve_inner(
+    upd: &UnitUpdate,
+    p: &ProcessParams,
+    regime: Regime,
+    cfg: &StationaryConfig,
+    start: Option<&StationaryFixedPoint>,
+    target: Option<(f64, Hold)>,
+) -> Result<StationaryFixedPoint> {
+    let start = start.filter(|s| s.replicas.len() == cfg.replicas);
     check_params(p)?;
     cfg.estimate().check()?;
     if let UnitUpdate::Vanilla(act) = upd {
@@ -770,11 +880,20 @@ pub fn solve(
         .map(|r| {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
             rng.set_stream(r as u64);
-            run_replica(upd, p, regime, cfg, per, &mut rng)
+            run_replica(
+                upd,
+                p,
+                regime,
+                cfg,
+                per,
+                start.map(|s| &s.replicas[r]),
+                target,
+                &mut rng,
+            )
         })
         .collect();
     let runs = results.into_iter().collect::<Result<Vec<_>>>()?;
-    Ok(combine(upd, p, regime, cfg, per, runs))
+    Ok(combine(upd, p, regime, cfg, per, target, runs))
 }
 
 /// One replica's iterations and averaged estimates.
@@ -794,20 +913,50 @@ struct ReplicaRun {
     solution: ReplicaSolution,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_replica(
     upd: &UnitUpdate,
     p: &ProcessParams,
     regime: Regime,
     cfg: &StationaryConfig,
     per: usize,
+    start: Option<&ReplicaSolution>,
+    target: Option<(f64, Hold)>,
     rng: &mut ChaCha8Rng,
 ) -> Result<ReplicaRun> {
-    let mut lags = match upd {
-        UnitUpdate::Minimal => 64,
-        UnitUpdate::Vanilla(_) => 16,
-    }
-    .min(cfg.max_length / 2);
-    let (mut q, mut q_inf) = initial_guess(upd, p, lags);
+    // With a target q*, the held scale follows the current Q(0).
+    let mut infeasible = false;
+    let held = |q0: f64, infeasible: &mut bool| -> ProcessParams {
+        let mut pl = *p;
+        if let Some((qt, hold)) = target {
+            let sw2 = p.sigma_w * p.sigma_w;
+            let rest = match hold {
+                Hold::SigmaV => qt - sw2 * q0 - p.sigma_b * p.sigma_b,
+                Hold::SigmaB => qt - sw2 * q0 - p.sigma_v * p.sigma_v * p.r,
+            };
+            *infeasible = rest < 0.0;
+            let rest = rest.max(0.0);
+            match hold {
+                Hold::SigmaV => pl.sigma_v = (rest / p.r).sqrt(),
+                Hold::SigmaB => pl.sigma_b = rest.sqrt(),
+            }
+        }
+        pl
+    };
+    let (mut lags, mut q, mut q_inf) = match start {
+        Some(s) if s.q.len() >= 2 && s.q.len() <= cfg.max_length / 2 + 1 => {
+            (s.q.len() - 1, s.q.clone(), s.q_inf)
+        }
+        _ => {
+            let lags = match upd {
+                UnitUpdate::Minimal => 64,
+                UnitUpdate::Vanilla(_) => 16,
+            }
+            .min(cfg.max_length / 2);
+            let (q, q_inf) = initial_guess(upd, p, lags);
+            (lags, q, q_inf)
+        }
+    };
     let period = |lags: usize| {
         cfg.length
             .max((2 * lags).next_power_of_two())
@@ -827,8 +976,9 @@ fn run_replica(
     // Averaging phase.
     let mut avg: Vec<IterationEstimate> = Vec::new();
     loop {
-        let (k, stat) = field_kernel(&q, q_inf, p, regime);
-        let est = iterate_once(upd, p, &k, stat, m, lags, paths_at(m), rng)?;
+        let pl = held(q[0], &mut infeasible);
+        let (k, stat) = field_kernel(&q, q_inf, &pl, regime);
+        let est = iterate_once(upd, &pl, &k, stat, m, lags, paths_at(m), rng)?;
         it += 1;
         if !(est.q[0].is_finite() && est.q[0] < 1e150 && est.q_inf.is_finite()) {
             return Err(Error::NoFixedPoint {
@@ -916,11 +1066,14 @@ fn run_replica(
     let clipped = avg.iter().map(|e| e.clipped).fold(0.0, f64::max);
     let range = (qa[0] - q_inf_avg).abs().max(1e-300);
     let lag_tail = (qa[lags] - q_inf_avg).abs() / range;
+    let params = held(qa[0], &mut infeasible);
     Ok(ReplicaRun {
         solution: ReplicaSolution {
             q: qa.clone(),
             q_inf: q_inf_avg,
             period: m,
+            params,
+            infeasible,
         },
         q: qa,
         q_inf: q_inf_avg,
@@ -942,6 +1095,7 @@ fn combine(
     regime: Regime,
     cfg: &StationaryConfig,
     per: usize,
+    target: Option<(f64, Hold)>,
     runs: Vec<ReplicaRun>,
 ) -> StationaryFixedPoint {
     let ms = |f: &dyn Fn(&ReplicaRun) -> f64| -> (f64, f64) {
@@ -950,6 +1104,17 @@ fn combine(
     };
     let sw2 = p.sigma_w * p.sigma_w;
     let drive = p.sigma_v * p.sigma_v * p.r + p.sigma_b * p.sigma_b;
+    let held = target.map(|(_, hold)| {
+        let (value, se) = ms(&|r| match hold {
+            Hold::SigmaV => r.solution.params.sigma_v,
+            Hold::SigmaB => r.solution.params.sigma_b,
+        });
+        HeldScale {
+            scale: hold,
+            value,
+            se,
+        }
+    });
     let (bq, bq_se) = ms(&|r| r.q[0]);
     let (qinf, qinf_se) = ms(&|r| r.q_inf);
     let lags = runs.iter().map(|r| r.lags).max().unwrap_or(0);
@@ -984,8 +1149,9 @@ fn combine(
     StationaryFixedPoint {
         big_q_star: bq,
         big_q_star_se: bq_se,
-        q_star: sw2 * bq + drive,
-        q_star_se: sw2 * bq_se,
+        // With a held scale q* is the target by construction.
+        q_star: target.map_or(sw2 * bq + drive, |t| t.0),
+        q_star_se: if target.is_some() { 0.0 } else { sw2 * bq_se },
         big_q_inf: qinf,
         big_q_inf_se: qinf_se,
         autocorrelation: ac,
@@ -993,6 +1159,7 @@ fn combine(
         gate,
         chi_1: chi,
         chi_1_se: chi_se,
+        held,
         diagnostics: StationaryDiagnostics {
             iterations: runs.iter().map(|r| r.iterations).collect(),
             converged: runs.iter().all(|r| r.converged),

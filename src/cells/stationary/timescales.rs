@@ -118,7 +118,7 @@ fn jacobian_paths(
     horizon: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<UnitPaths> {
-    let (k, stat) = field_kernel(&sol.q, sol.q_inf, p, fp.regime);
+    let (k, stat) = field_kernel(&sol.q, sol.q_inf, &sol.params, fp.regime);
     let m = sol.period;
     let circ = Circulant::new(&k, m)?;
     let mut buf = vec![Complex64::new(0.0, 0.0); m];
@@ -387,7 +387,7 @@ pub fn memory(
         .map(|(r, sol)| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(r as u64);
-            let (k, stat) = field_kernel(&sol.q, sol.q_inf, p, fp.regime);
+            let (k, stat) = field_kernel(&sol.q, sol.q_inf, &sol.params, fp.regime);
             let m = sol.period;
             let circ = Circulant::new(&k, m)?;
             let mut buf = vec![Complex64::new(0.0, 0.0); m];
