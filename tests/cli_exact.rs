@@ -209,3 +209,79 @@ fn exact_phase_writes_values_with_standard_errors() {
     assert!(err.contains("stationary"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `trajectory --theory exact` picks the banded sampler for long minimalRNN horizons at ρ = 0
+/// (and says so), the full sampler otherwise; `--sampler banded` is refused where it does not
+/// apply, `--sampler` without `--theory exact`. The banded run's `Q^T` matches the full
+/// sampler's at a short horizon (statistically: 5 combined standard errors).
+#[test]
+fn trajectory_names_its_sampler_and_refuses_banded_where_it_does_not_apply() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["trajectory"];
+        args.extend(MINIMAL);
+        args.extend(["--theory", "exact", "--replicas", "4"]);
+        args.extend(extra);
+        mfrnn(&args)
+    };
+    // Auto: banded beyond 100 steps at ρ = 0.
+    let (code, out, err) = run(&["--steps", "120", "--units", "800"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("# exact theory, banded sampler"), "{out}");
+    assert_eq!(out.lines().count(), 2 + 120, "{out}");
+    // Auto at a short horizon and explicit full: the two-sequence sampler, JSON names it.
+    let json = |out: &str| serde_json::from_str::<serde_json::Value>(out).unwrap();
+    let (code, out, err) = run(&["--steps", "30", "--units", "8000", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let full = json(&out);
+    assert_eq!(full["sampler"], "full");
+    let (code, out, err) = run(&[
+        "--steps",
+        "30",
+        "--units",
+        "8000",
+        "--json",
+        "--sampler",
+        "banded",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let banded = json(&out);
+    assert_eq!(banded["sampler"], "banded");
+    let at = |v: &serde_json::Value, k: &str| v[k][29].as_f64().unwrap();
+    let (a, ase) = (at(&full, "Q"), at(&full, "Q_se"));
+    let (b, bse) = (at(&banded, "Q"), at(&banded, "Q_se"));
+    assert!(
+        (a - b).abs() <= 5.0 * (ase * ase + bse * bse).sqrt(),
+        "Q^30 full {a} ± {ase} vs banded {b} ± {bse}"
+    );
+    // Refusals.
+    let (code, _, err) = run(&["--steps", "30", "--rho", "0.5", "--sampler", "banded"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--sampler banded"), "{err}");
+    let (code, _, err) = mfrnn(&[
+        "trajectory",
+        "--cell",
+        "vanilla",
+        "--phi",
+        "tanh",
+        "--sigma-w",
+        "1",
+        "--sigma-v",
+        "1",
+        "--sigma-b",
+        "0",
+        "--r",
+        "1",
+        "--theory",
+        "exact",
+        "--sampler",
+        "banded",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--cell minimal"), "{err}");
+    let mut args = vec!["trajectory"];
+    args.extend(MINIMAL);
+    args.extend(["--sampler", "full"]);
+    let (code, _, err) = mfrnn(&args);
+    assert_ne!(code, 0);
+    assert!(err.contains("--sampler"), "{err}");
+}

@@ -24,6 +24,7 @@
 pub mod analysis;
 pub mod fft;
 pub mod timescales;
+pub mod transient;
 
 use num_complex::Complex64;
 use rand::{RngExt, SeedableRng};
