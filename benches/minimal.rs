@@ -75,6 +75,33 @@ fn exact_theory(c: &mut Criterion) {
     g.finish();
 }
 
+/// The banded long-horizon sampler (`cells::stationary::transient`) on the case of
+/// `exact_theory` (σ_w = 3, μ_b = 2, σ_b = 0.5) at the same T = 1000, M = 2 000 as the full
+/// sampler (docs/performance.md).
+fn banded_sampler(c: &mut Criterion) {
+    use mfrnn::cells::stationary::transient::{self, TransientConfig};
+    let mut g = c.benchmark_group("minimal_banded_sampler");
+    g.sample_size(10);
+    let pp = ProcessParams {
+        sigma_w: 3.0,
+        sigma_v: 1.39,
+        sigma_b: 0.5,
+        mu_b: 2.0,
+        r: 0.46,
+    };
+    let tied = Regime {
+        tied: true,
+        fresh_bias: false,
+    };
+    for units in [2_000usize] {
+        let cfg = TransientConfig::new(units, 8, 1).unwrap();
+        g.bench_function(format!("T=1000, M={units}"), |b| {
+            b.iter(|| transient::trajectory(&pp, tied, 1000, &cfg).unwrap())
+        });
+    }
+    g.finish();
+}
+
 fn simulator(c: &mut Criterion) {
     let mut g = c.benchmark_group("minimal_simulator");
     g.sample_size(10);
@@ -92,5 +119,5 @@ fn simulator(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, theory, exact_theory, simulator);
+criterion_group!(benches, theory, exact_theory, banded_sampler, simulator);
 criterion_main!(benches);

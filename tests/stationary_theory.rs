@@ -1,4 +1,4 @@
-//! The exact theory at stationarity (`cells::stationary`, `theory/09-stationary-exact.md`)
+//! The exact theory at stationarity (`cells::stationary`, `theory/10-stationary-exact.md`)
 //! checked two independent ways: against the deterministic theories in the regimes where they
 //! are exact (untied weights with a fresh bias: the factorised minimalRNN recursion; the
 //! vanilla cell: the mean-field maps), against the finite-horizon sampler of the same theory
@@ -259,17 +259,27 @@ fn exact_critical_initialization_is_critical() {
 }
 
 /// Tied, frozen-bias networks at width 2000 against the stationary exact theory: `Q*`, `χ₁`
-/// (the sampled `‖J‖_F²/N`), the synchronisation curve of identical-input copies and the
-/// memory curve at independent inputs, where the factorised theory is far off (at σ_w = 6.88,
-/// μ_b = 4 it predicts chaos and a 6× larger `Q*`). Recorded in theory/09.
+/// (the sampled `‖J‖_F²/N`) and, where marked, the synchronisation rate of identical-input
+/// copies — weak and strong recurrence, with and without σ_b, positive and negative μ_b, the
+/// slow case (σ_w = 3, μ_b = 6) and the bistable Q-map (σ_w = 11.2, μ_b = 8: the networks
+/// settle on the lower branch, as the solver started from the factorised fixed point does).
+/// The factorised theory is far off in several (at σ_w = 6.88, μ_b = 4 it predicts chaos and
+/// a 6× larger `Q*`). Each comparison allows 5 combined standard errors plus the finite-width
+/// term `4 max(|x|, floor)/N` of `tests/minimal_theory.rs`; the measured deviations are
+/// recorded in theory/10.
 #[test]
-#[ignore = "large networks (about 10 minutes): cargo test --release --test stationary_theory -- --ignored"]
+#[ignore = "large networks (about 15 minutes): cargo test --release --test stationary_theory -- --ignored"]
 fn stationary_matches_tied_networks() {
+    // (σ_w, σ_v, σ_b, μ_b, R, burn-in, recorded steps, compare the synchronisation rate)
     let cases = [
-        (6.88, 1.39, 0.0, 4.0, 0.46, 600, 200),
-        (3.0, 1.39, 0.5, 2.0, 0.46, 600, 200),
+        (1.0, 1.39, 0.0, 0.0, 0.46, 300, 100, true),
+        (1.0, 1.39, 0.5, -2.0, 0.46, 300, 100, true),
+        (3.0, 1.39, 0.5, 2.0, 0.46, 600, 200, true),
+        (6.88, 1.39, 0.0, 4.0, 0.46, 600, 200, true),
+        (3.0, 1.39, 0.0, 6.0, 0.46, 2500, 200, false),
+        (11.2, 2.33, 0.0, 8.0, 0.46, 6000, 200, false),
     ];
-    for (k, &(sw, sv, sb, mu, r, burn, steps)) in cases.iter().enumerate() {
+    for (k, &(sw, sv, sb, mu, r, burn, steps, sync_check)) in cases.iter().enumerate() {
         let p = pp(sw, sv, sb, mu, r);
         let fp = stationary::solve(
             &UnitUpdate::Minimal,
@@ -278,12 +288,23 @@ fn stationary_matches_tied_networks() {
             &StationaryConfig::new(2048, 8, 1 + k as u64).unwrap(),
         )
         .unwrap();
-        let sync =
-            timescales::synchronisation(&UnitUpdate::Minimal, &p, &fp, steps, 512, 5).unwrap();
-        let cfg = SimConfig::new(2000, 4, 8, 21 + k as u64).unwrap();
+        let cfg = SimConfig::new(2000, 4, 6, 21 + k as u64).unwrap();
         let n = cfg.width as f64;
         let net = mfrnn::sim::sync::measure(&UnitUpdate::Minimal, &p, &cfg, burn, steps).unwrap();
         let label = format!("σ_w={sw} μ_b={mu} σ_b={sb}");
+        eprintln!(
+            "{label}: Q network {:.6} ± {:.6}, theory {:.6} ± {:.6}, N·(net − theory)/theory = {:.2}; \
+             m1 network {:.5} ± {:.5}, χ₁ {:.5} ± {:.5}",
+            net.big_q,
+            net.big_q_se,
+            fp.big_q_star,
+            fp.big_q_star_se,
+            n * (net.big_q - fp.big_q_star) / fp.big_q_star,
+            net.m1,
+            net.m1_se,
+            fp.chi_1,
+            fp.chi_1_se
+        );
         let allow = |x: f64, floor: f64| 4.0 * x.abs().max(floor) / n;
         let tol = 5.0 * (net.big_q_se.powi(2) + fp.big_q_star_se.powi(2)).sqrt()
             + allow(fp.big_q_star, 1e-2 * r);
@@ -304,6 +325,11 @@ fn stationary_matches_tied_networks() {
             fp.chi_1,
             fp.chi_1_se
         );
+        if !sync_check {
+            continue;
+        }
+        let sync =
+            timescales::synchronisation(&UnitUpdate::Minimal, &p, &fp, steps, 512, 5).unwrap();
         // The decay of the copies' distance over the second half of the horizon. The two
         // endpoints of a curve are correlated; the sum of their standard errors bounds the
         // error of the difference whatever the correlation.
@@ -312,6 +338,9 @@ fn stationary_matches_tied_networks() {
         let se = |c: &[f64]| (c[h] + c[h / 2]) / (h - h / 2) as f64;
         let (a, ase) = (rate(&net.log_d), se(&net.log_d_se));
         let (b, bse) = (rate(&sync.log_d), se(&sync.log_d_se));
+        eprintln!(
+            "{label}: synchronisation rate network {a:.5} ± {ase:.5}, theory {b:.5} ± {bse:.5}"
+        );
         assert!(
             (a - b).abs() <= 5.0 * (ase * ase + bse * bse).sqrt() + allow(b, 0.0),
             "{label}: synchronisation rate network {a} ± {ase} vs theory {b} ± {bse}"

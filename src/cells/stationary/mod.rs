@@ -1,6 +1,6 @@
 //! The exact infinite-width theory at stationarity: the dynamical mean-field (DMFT) fixed point
 //! of the per-unit Gaussian process of `theory/03-minimal-rnn.md` (E.1)–(E.3) when the inputs
-//! are i.i.d. over time (`theory/09-stationary-exact.md`, (X.1)–(X.6)).
+//! are i.i.d. over time (`theory/10-stationary-exact.md`, (X.1)–(X.6)).
 //!
 //! At stationarity one unit's gate (vanilla: pre-activation) field is
 //! `e^t = μ_b + s + η^t`, with a static part `s ~ N(0, K_∞)` fixed per unit (the frozen bias,
@@ -212,7 +212,7 @@ pub struct GateStatistics {
 pub struct StationaryDiagnostics {
     /// Iterations per replica (including the averaged ones).
     pub iterations: Vec<usize>,
-    /// Whether every replica met the convergence test before `max_iterations`: two
+    /// Whether every replica converged within its iteration limit (`max_iterations`): two
     /// successive changes of `Q(0)` and of `Σ_τ Q(τ)` below twice their sampling error.
     pub converged: bool,
     /// Drift over the averaged iterations: (mean of the second half − mean of the first half)
