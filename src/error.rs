@@ -109,6 +109,43 @@ pub enum Error {
         /// What was being done and the operating system's message.
         reason: String,
     },
+    /// An iterative solver stopped before meeting its tolerance: which solver, the
+    /// iterations it spent and the residual it had reached.
+    #[error(
+        "{solver} did not converge after {iterations} iterations (residual {residual:e}): {detail}"
+    )]
+    NoConvergence {
+        /// The solver (`Brent root finder`, `spectral continuation`, ...).
+        solver: &'static str,
+        /// Iterations (or function evaluations) spent.
+        iterations: usize,
+        /// The residual when it gave up (its meaning is the solver's: `|f(x)|`, a norm, ...).
+        residual: f64,
+        /// Where and why, in words.
+        detail: String,
+    },
+    /// An iterated map or a simulation left the range of double precision: the quantity, the
+    /// step at which it did, its value there, and the reason when the theory knows it
+    /// (e.g. a variance map that is unbounded for these parameters).
+    #[error("{quantity} diverged at step {step}: {quantity} = {value:e}; {reason}")]
+    Diverged {
+        /// The statistic (`q`, `Q`, `C`, ...).
+        quantity: &'static str,
+        /// The first step (1-based) at which it was not finite or overflowed.
+        step: usize,
+        /// Its value there (an infinity or NaN, or the overflowing value).
+        value: f64,
+        /// Why, with the numbers (the theory's growth rate, or which input overflowed).
+        reason: String,
+    },
+    /// A single computed result (not an iteration) is beyond the range of double precision.
+    #[error("{quantity} overflows: {reason}")]
+    Overflow {
+        /// What was computed.
+        quantity: String,
+        /// Why, with the numbers.
+        reason: String,
+    },
     /// A requested combination of options is not supported.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -163,6 +200,20 @@ pub(crate) fn finite(name: &'static str, value: f64) -> Result<f64> {
         Ok(value)
     } else {
         Err(Error::invalid(name, value, "a finite number"))
+    }
+}
+
+/// Checks that `value` is finite, `>= 0` and has a finite square: a weight or bias scale
+/// `σ` enters the theory as `σ²`, which overflows for `σ > 1.34e154`.
+pub(crate) fn scale(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 && (value * value).is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::invalid(
+            name,
+            value,
+            "a number >= 0 whose square is finite (at most 1.34e154)",
+        ))
     }
 }
 

@@ -1,5 +1,7 @@
 #![doc = include_str!("../docs/crate-intro.md")]
-#![forbid(unsafe_code)]
+// One audited `unsafe` call: the raw-pointer GEMM of the training engine
+// (`training::linalg::gemm`, which checks every bound first). Everything else is safe code.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rustdoc::broken_intra_doc_links)]
 
@@ -21,6 +23,7 @@ pub mod roots;
 pub mod sim;
 pub mod spectrum;
 pub mod theory;
+pub mod training;
 
 pub use error::{Error, Result};
 

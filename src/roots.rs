@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A refined root of a scalar function.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -18,6 +18,11 @@ pub struct Root {
 
 /// Brent's method on a bracket `[a, b]` with `f(a)·f(b) <= 0`; stops when the bracket is
 /// below `xtol` (absolute, plus 2ε|x|) or `f` vanishes. Returns the endpoint of smaller `|f|`.
+///
+/// # Errors
+/// [`Error::NoConvergence`] with the bracket and `|f|` reached if `max_iter` evaluations do
+/// not shrink the bracket to the tolerance (never silently the last iterate); [`Error`]s of
+/// `f`.
 pub fn brent<F: FnMut(f64) -> Result<f64>>(
     mut f: F,
     mut a: f64,
@@ -63,7 +68,11 @@ pub fn brent<F: FnMut(f64) -> Result<f64>>(
         let tol = 2.0 * f64::EPSILON * b.abs() + 0.5 * xtol;
         let m = 0.5 * (c - b);
         if m.abs() <= tol || fb == 0.0 {
-            break;
+            return Ok(Root {
+                x: b,
+                residual: fb.abs(),
+                iterations,
+            });
         }
         if e.abs() >= tol && fa.abs() > fb.abs() {
             // Inverse quadratic interpolation (secant when only two points).
@@ -100,10 +109,16 @@ pub fn brent<F: FnMut(f64) -> Result<f64>>(
         fb = f(b)?;
         iterations += 1;
     }
-    Ok(Root {
-        x: b,
-        residual: fb.abs(),
+    Err(Error::NoConvergence {
+        solver: "Brent root finder",
         iterations,
+        residual: fb.abs(),
+        detail: format!(
+            "bracket [{:e}, {:e}] still wider than the tolerance {:e}",
+            b.min(c),
+            b.max(c),
+            2.0 * f64::EPSILON * b.abs() + 0.5 * xtol
+        ),
     })
 }
 
@@ -154,7 +169,23 @@ pub fn timescale(chi: f64) -> Option<f64> {
     if a == 0.0 {
         return Some(0.0);
     }
-    Some(-1.0 / (a - 1.0).ln_1p())
+    // ln_1p(χ − 1) near 1; ln χ itself far from it (χ − 1 rounds to −1 below 1e-16, which
+    // gave ξ = 0 instead of −1/ln χ ≈ 0.003 at χ = 4e-151).
+    Some(-1.0 / if a < 0.5 { a.ln() } else { (a - 1.0).ln_1p() })
+}
+
+/// Memory timescale from the gap `δ = 1 − χ` of a slope, for slopes so close to 1 that `χ`
+/// itself rounds to 1 (saturated gates: `δ ~ e^{−μ_b}`): `ξ = −1/ln(1 − δ)`, computed as
+/// `−1/ln_1p(−δ)` (≈ `1/δ`). `None` (infinite) for `δ <= 0`, i.e. `χ >= 1`; for `δ >= 1`,
+/// as [`timescale`] of `1 − δ`.
+pub fn timescale_from_gap(gap: f64) -> Option<f64> {
+    if gap.is_nan() || gap <= 0.0 {
+        return None;
+    }
+    if gap < 1.0 {
+        return Some(-1.0 / (-gap).ln_1p());
+    }
+    timescale(1.0 - gap)
 }
 
 #[cfg(test)]
@@ -170,6 +201,32 @@ mod tests {
     }
 
     #[test]
+    fn brent_out_of_iterations_is_an_error_with_diagnostics() {
+        // A function Brent cannot finish in 3 evaluations on [0, 1] at full precision.
+        let f = |x: f64| Ok((x - 0.123_456_789).powi(3));
+        let (fa, fb) = (
+            (-0.123_456_789f64).powi(3),
+            (1.0f64 - 0.123_456_789).powi(3),
+        );
+        match brent(f, 0.0, 1.0, fa, fb, 0.0, 3) {
+            Err(Error::NoConvergence {
+                solver,
+                iterations,
+                residual,
+                ..
+            }) => {
+                assert_eq!(solver, "Brent root finder");
+                assert_eq!(iterations, 3);
+                assert!(residual.is_finite() && residual > 0.0);
+            }
+            other => panic!("expected NoConvergence, got {other:?}"),
+        }
+        // The same problem with a normal budget converges.
+        let r = brent(f, 0.0, 1.0, fa, fb, 0.0, 200).unwrap();
+        assert!((r.x - 0.123_456_789).abs() < 1e-5, "{}", r.x);
+    }
+
+    #[test]
     fn grid_scan_finds_all_roots() {
         let f = |x: f64| Ok((x - 0.1) * (x - 0.5) * (x - 0.9));
         let xs: Vec<f64> = (0..=20).map(|i| f64::from(i) / 20.0).collect();
@@ -182,6 +239,16 @@ mod tests {
     }
 
     #[test]
+    fn timescale_from_a_tiny_gap() {
+        // χ = 1 − 4e-22 rounds to 1; the gap keeps ξ ≈ 1/δ = 2.5e21.
+        let xi = timescale_from_gap(4e-22).unwrap();
+        assert!((xi - 2.5e21).abs() < 1e-12 * 2.5e21, "{xi}");
+        assert_eq!(timescale_from_gap(0.0), None);
+        assert_eq!(timescale_from_gap(-1e-3), None);
+        assert!((timescale_from_gap(0.5).unwrap() - timescale(0.5).unwrap()).abs() < 1e-15);
+    }
+
+    #[test]
     fn timescale_near_one() {
         assert_eq!(timescale(1.0), None);
         assert_eq!(timescale(1.5), None);
@@ -189,5 +256,9 @@ mod tests {
         let xi = timescale(chi).unwrap();
         assert!((xi - 1e12).abs() < 1e-3 * 1e12, "{xi}");
         assert!((timescale(0.5).unwrap() - 1.0 / std::f64::consts::LN_2).abs() < 1e-15);
+        // Far below 1: −1/ln χ, not −1/ln_1p(χ − 1) (which rounds to 0).
+        let tiny = 4e-151;
+        assert!((timescale(tiny).unwrap() + 1.0 / f64::ln(tiny)).abs() < 1e-17);
+        assert!(timescale(tiny).unwrap() > 0.0028);
     }
 }

@@ -491,24 +491,7 @@ fn check(
     err: &str,
     t: Duration,
 ) -> Result<(), String> {
-    // EXCLUDED (issue 11, part 3, NaN/divergence — fixed on another branch; remove after the
-    // merge): sampled Jacobians that vanish (saturated hard_tanh) give a 0/0 normalised
-    // variance in `empirical`; a vanilla critical initialization at q* >= 1e100 has an
-    // infinite λ_max in its spectral width.
-    let has = |f: &str, v: &str| args.windows(2).any(|w| w[0] == f && w[1] == v);
-    let known_nan = |why: &str| {
-        why.contains(".empirical.normalized_variance")
-            || (args[0] == "init"
-                && ["1e150", "1e308", "1e200"]
-                    .iter()
-                    .any(|v| has("--q-star", v))
-                && why.contains("inf"))
-    };
-    let result = check_invariants(args, code, out, err, t);
-    match result {
-        Err(why) if code == Some(0) && known_nan(&why) => Ok(()),
-        r => r,
-    }
+    check_invariants(args, code, out, err, t)
 }
 
 fn check_invariants(

@@ -301,27 +301,66 @@ fn run_replica(
         let qa_h = hs.column(da).dot(&hs.column(da)) / mf;
         let qb_h = hs.column(db).dot(&hs.column(db)) / mf;
         let cc = hs.column(da).dot(&hs.column(db)) / mf;
+        // √a·√b, not √(a·b): the product overflows long before the statistics do.
         let c = if hidden_corr {
             if qa_h > 0.0 && qb_h > 0.0 {
-                cc / (qa_h * qb_h).sqrt()
+                cc / (qa_h.sqrt() * qb_h.sqrt())
             } else {
                 1.0
             }
         } else if q > 0.0 && qb > 0.0 {
-            q_ab / (q * qb).sqrt()
+            q_ab / (q.sqrt() * qb.sqrt())
         } else {
             1.0
         };
-        out.push([0.5 * (q + qb), 0.5 * (qa_h + qb_h), q_ab, cc, c]);
+        // An overflowed covariance breaks the Cholesky factor (pivots set to 0 above would
+        // silently drop the noise): mark the step as not finite so that the caller reports
+        // the divergence instead of numbers.
+        let broken = (0..=db).any(|j| !(l[(da, j)].is_finite() && l[(db, j)].is_finite()));
+        if broken {
+            out.push([f64::INFINITY; 5]);
+        } else {
+            out.push([0.5 * (q + qb), 0.5 * (qa_h + qb_h), q_ab, cc, c]);
+        }
     }
     (out, jac)
+}
+
+/// Why the unit process of this cell can overflow (the mean-field reason: growth of the
+/// variance map for unbounded activations, otherwise the input scales).
+fn divergence_reason(upd: &UnitUpdate, p: &ProcessParams) -> String {
+    match upd {
+        UnitUpdate::Vanilla(act) => crate::cells::vanilla::Vanilla::new(
+            act.clone(),
+            crate::cells::vanilla::VanillaParams {
+                sigma_w: p.sigma_w,
+                sigma_v: p.sigma_v,
+                sigma_b: p.sigma_b,
+                mu_b: p.mu_b,
+                r: p.r,
+            },
+        )
+        .divergence_reason(),
+        UnitUpdate::Minimal => {
+            crate::cells::minimal::Minimal::new(crate::cells::minimal::MinimalParams {
+                sigma_w: p.sigma_w,
+                sigma_v: p.sigma_v,
+                sigma_b: p.sigma_b,
+                mu_b: p.mu_b,
+                r: p.r,
+            })
+            .divergence_reason()
+        }
+    }
 }
 
 /// Samples the unit process and returns the statistics over time.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for invalid settings; [`Error::TooLarge`] beyond the memory or
-/// time limit ([`ExactConfig::estimate`]).
+/// time limit ([`ExactConfig::estimate`]); [`Error::Diverged`] at the first step where a
+/// statistic of some replica is not finite (a variance that grows without bound, e.g. ReLU
+/// with `σ_w > √2`), instead of overflowed numbers.
 pub fn trajectory(
     upd: &UnitUpdate,
     p: &ProcessParams,
@@ -340,6 +379,7 @@ pub fn trajectory(
             run_replica(upd, p, rho, regime, m, rng, hidden_corr, None).0
         })
         .collect();
+    crate::sim::check_finite_runs(&reps, || divergence_reason(upd, p))?;
     Ok(estimates(&reps, rho.len(), *cfg))
 }
 

@@ -17,10 +17,11 @@ use serde::Serialize;
 
 use super::{Phase, RhoSchedule, Summary, Trajectory};
 use crate::activation::{Activation, Builtin};
-use crate::error::{Error, Result, finite, non_negative};
+use crate::error::{Error, Result, finite, non_negative, scale};
+use crate::expect::logistic::{log_add_exp, logistic_moment};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::gauss::trapezoid::{StepModel, gauss_trapezoid_pair};
-use crate::roots::{Root, brent, roots_on_grid, timescale};
+use crate::roots::{Root, brent, roots_on_grid, timescale, timescale_from_gap};
 
 /// Hyper-parameters of the minimalRNN (validated). `V_ij ~ N(0, σ_v²/N)`; the embedded
 /// input `z^t` has per-coordinate second moment `R`.
@@ -42,7 +43,7 @@ impl MinimalParams {
     /// Validates and builds the parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
+    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (≥ 0 with a finite square),
     /// `mu-b` (finite) or `r` (finite, > 0: the cell's state is driven by its input), or the
     /// scale whose variance makes `σ_w² + σ_v² R + σ_b²` overflow (or `mu-b` beyond `1e150`).
     pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
@@ -51,15 +52,35 @@ impl MinimalParams {
             return Err(Error::invalid("r", r, "a finite number > 0"));
         }
         let p = MinimalParams {
-            sigma_w: non_negative("sigma-w", sigma_w)?,
-            sigma_v: non_negative("sigma-v", sigma_v)?,
-            sigma_b: non_negative("sigma-b", sigma_b)?,
+            sigma_w: scale("sigma-w", sigma_w)?,
+            sigma_v: scale("sigma-v", sigma_v)?,
+            sigma_b: scale("sigma-b", sigma_b)?,
             mu_b: finite("mu-b", mu_b)?,
             r,
         };
         super::check_variances(p.sigma_w, p.sigma_v, p.sigma_b, p.mu_b, p.r)?;
         Ok(p)
     }
+}
+
+/// `E[1 − u²]` below which the gate counts as open: the slopes are then formed from their
+/// gaps to 1 ([`Minimal::open_gate_gaps`]).
+pub const OPEN_GATE: f64 = 1e-3;
+
+/// `E[1 − u²]` below which the covariance map is not resolved: it differs from the identity
+/// by about that much, below the absolute accuracy of its two-dimensional expectations
+/// divided by the 1e-8 relative accuracy wanted of `c*` and `χ_c`.
+pub const SHUT_MEMORY: f64 = 1e-8;
+
+/// The gaps `1 − χ` of an open gate's slopes ([`Minimal::open_gate_gaps`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OpenGateGaps {
+    /// `E[1 − u²]` at the gate variance.
+    pub one_minus_u2: f64,
+    /// `1 − χ_Q`.
+    pub chi_q: f64,
+    /// `1 − χ₁`.
+    pub chi_1: f64,
 }
 
 /// A fixed point `Q*` of the factorised `Q`-map (M.2).
@@ -92,6 +113,9 @@ pub struct CovarianceFixedPoint {
     pub c: f64,
     /// Slope `χ_C = E[u_a u_b] + σ_w² E[σ'(e_a) σ'(e_b)] (C* + ρR)`.
     pub chi_c: f64,
+    /// `ξ_C = −1/ln χ_C`, from the gap `1 − χ_C` computed without cancellation (so finite and
+    /// accurate when `χ_C` rounds to 1 for a nearly open gate); `None` = infinite.
+    pub xi_c: Option<f64>,
     /// `|χ_C| < 1`.
     pub stable: bool,
     /// `|G_C(C*) − C*|`.
@@ -130,8 +154,30 @@ pub struct MinimalAnalysis {
     pub iterations: usize,
     /// Every `Q`-map fixed point in `[0, R]`.
     pub fixed_points: Vec<StateFixedPoint>,
-    /// Every `C`-map fixed point in `[−Q*, Q*]`.
+    /// Every `C`-map fixed point in `[−Q*, Q*]` (empty when the gate is shut to memory loss,
+    /// see `notes`).
     pub covariance_fixed_points: Vec<CovarianceFixedPoint>,
+    /// What the numbers above cannot say, in words (e.g. a gate open to within rounding,
+    /// where `c*` and `χ_c` are not resolved).
+    pub notes: Vec<String>,
+}
+
+/// Why `c*` and `χ_c` are not reported for a gate open to within `E[1 − u²] = gap`.
+fn shut_note(gap: f64) -> String {
+    if gap == 0.0 {
+        return "the gate is open to within E[1 − u²] < 1e-308 at q* (it underflows): each \
+                step keeps the state (h ← u h + (1 − u) z with u = 1 to double precision), so \
+                the maps are the identity, χ_Q = χ₁ = 1 and ξ = ∞ to double precision, and \
+                c*, χ_c are not resolved"
+            .to_string();
+    }
+    format!(
+        "the gate is open to within E[1 − u²] = {gap:.3e} at q*: each step keeps the state \
+         (h ← u h + (1 − u) z with u ≈ 1), so the covariance map is the identity to within \
+         that much and c*, χ_c are not resolved in double precision (ξ_c is of order \
+         1/E[1 − u] ≈ {:.3e} steps)",
+        2.0 / gap
+    )
 }
 
 /// The minimalRNN's factorised mean-field theory for one parameter set.
@@ -146,6 +192,9 @@ pub struct Minimal {
     du2: Fun,
     u_ddu: Fun,
     omu_ddu: Fun,
+    /// `(u − μ_b) σ σ'` and `(u − μ_b)(1 − σ) σ'`: the Stein forms of the slope.
+    stein_u: Fun,
+    stein_omu: Fun,
 }
 
 impl Minimal {
@@ -157,7 +206,11 @@ impl Minimal {
         let one_minus_u = u.compose_affine(0.0, -1.0);
         let du = Fun::dphi(&sig);
         let ddu = Fun::ddphi(&sig);
+        let centred = Fun::phi(&Builtin::Linear.arc()).compose_affine(-p.mu_b, 1.0);
+        let du_x = &du * &centred;
         Minimal {
+            stein_u: &u * &du_x,
+            stein_omu: &one_minus_u * &du_x,
             u2: u.powi(2),
             omu2: one_minus_u.powi(2),
             du2: du.powi(2),
@@ -248,12 +301,17 @@ impl Minimal {
     }
 
     /// Slope of the `Q`-map: `E[u²] + σ_w² (Q ∂_q E[u²] + R ∂_q E[(1−u)²])`, with
-    /// `∂_q E[σ²] = E[σ'² + σσ'']` and `∂_q E[(1−σ)²] = E[σ'² − (1−σ)σ'']`.
+    /// `∂_q E[σ²] = E[σ'² + σσ'']` and `∂_q E[(1−σ)²] = E[σ'² − (1−σ)σ'']` for `q < 1`, and
+    /// in the Stein form `∂_q E[σ²] = E[(u − μ_b) σσ']/q`,
+    /// `∂_q E[(1−σ)²] = −E[(u − μ_b)(1−σ)σ']/q` for `q >= 1` (no cancellation at large `q`).
     ///
     /// # Errors
     /// As [`Minimal::gate_moments`].
     pub fn state_map_slope(&self, big_q: f64) -> Result<f64> {
         let q = self.gate_variance(big_q);
+        if q >= 1.0 {
+            return self.state_map_slope_stein(big_q, q);
+        }
         let n = self.normal(q)?;
         let e = |f: &Fun| -> Result<f64> { Ok(self.eng.expect(f, &n)?.value) };
         let (u2, du2, uddu, omuddu) = (
@@ -264,6 +322,18 @@ impl Minimal {
         );
         let sw2 = self.p.sigma_w * self.p.sigma_w;
         Ok(u2 + sw2 * (big_q * (du2 + uddu) + self.p.r * (du2 - omuddu)))
+    }
+
+    /// [`Minimal::state_map_slope`] from `q >= 1` on in the Stein form
+    /// `∂_q E[g(u)] = E[(u − μ_b) g'(u)]/(2q)`: the two terms of each derivative above are
+    /// `O(q^{-1/2})` and cancel to `O(q^{-3/2})`, and their absolute errors times `σ_w²`
+    /// (`~ q`) would dominate `χ_Q` at large `σ_w`.
+    fn state_map_slope_stein(&self, big_q: f64, q: f64) -> Result<f64> {
+        let n = self.normal(q)?;
+        let e = |f: &Fun| -> Result<f64> { Ok(self.eng.expect(f, &n)?.value) };
+        let sw2 = self.p.sigma_w * self.p.sigma_w;
+        let (u2, a, b) = (e(&self.u2)?, e(&self.stein_u)?, e(&self.stein_omu)?);
+        Ok(u2 + sw2 * (big_q * a - self.p.r * b) / q)
     }
 
     /// `χ₁(Q) = E[u²] + σ_w² E[σ'²] (Q + R)`: the slope of the `C`-map at `C = Q`, `ρ = 1`,
@@ -308,11 +378,28 @@ impl Minimal {
         Ok(uu * big_c + vv * rho * self.p.r)
     }
 
+    /// Why a trajectory or simulation of this cell can leave the range of double precision:
+    /// never through the recursion (the state is a convex combination of the inputs, so
+    /// `Q <= R`), only through input scales near the largest double.
+    pub fn divergence_reason(&self) -> String {
+        let p = &self.p;
+        format!(
+            "the minimalRNN state is a convex combination of its inputs (Q <= R), so the \
+             recursion is bounded; the overflow comes from the scales σ_w² = {:e}, \
+             σ_v² R + σ_b² = {:e}, R = {:e}, too large for sums of squares in double \
+             precision (largest 1.8e308)",
+            p.sigma_w * p.sigma_w,
+            self.drive(),
+            p.r
+        )
+    }
+
     /// Mean-field trajectory of two sequences (M.1)–(M.3) from `h^0 = 0`; here `c^t` is the
     /// hidden-state correlation `C^t / Q^t`.
     ///
     /// # Errors
-    /// Engine errors.
+    /// [`Error::Diverged`] if the gate variance `q` is not finite (input scales beyond the
+    /// range of double precision; see [`Minimal::divergence_reason`]); engine errors.
     pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
         let n = rho.len();
         let mut tr = Trajectory {
@@ -324,7 +411,16 @@ impl Minimal {
             c: Vec::with_capacity(n),
         };
         let (mut big_q, mut big_c) = (0.0, 0.0);
-        for &r in rho.values() {
+        for (t, &r) in rho.values().iter().enumerate() {
+            let q = self.gate_variance(big_q);
+            if !q.is_finite() {
+                return Err(Error::Diverged {
+                    quantity: "q",
+                    step: t + 1,
+                    value: q,
+                    reason: self.divergence_reason(),
+                });
+            }
             let (q, q_next, q_ab, c_next) = self.pair_map(big_q, big_c, r)?;
             big_q = q_next;
             big_c = c_next;
@@ -338,21 +434,84 @@ impl Minimal {
         Ok(tr)
     }
 
+    /// `1 − χ_Q` and `1 − χ₁` at `Q` without cancellation when the gate is open
+    /// (`E[1 − u²] < 1e-3`, e.g. large `μ_b`), where both slopes round to 1 (M.9):
+    /// `1 − χ₁ = E[1 − u²] − σ_w² E[σ'²](Q + R)` and
+    /// `1 − χ_Q = E[1 − u²] + σ_w² (R E[(e − μ_b)(1−u)σ'] − Q E[(e − μ_b) u σ'])/q`, every
+    /// moment from [`logistic_moment`] to relative accuracy. `None` when the gate is not open
+    /// (the direct forms are accurate there).
+    ///
+    /// # Errors
+    /// Quadrature errors of [`logistic_moment`].
+    pub fn open_gate_gaps(&self, big_q: f64) -> Result<Option<OpenGateGaps>> {
+        let q = self.gate_variance(big_q);
+        let mu = self.p.mu_b;
+        let m = |a, b, k| logistic_moment(mu, q, a, b, k).map(|s| s.to_f64());
+        let one_minus_u2 = m(0, 2, 0)? + 2.0 * m(1, 1, 0)?;
+        if one_minus_u2.is_nan() || one_minus_u2 >= OPEN_GATE {
+            return Ok(None);
+        }
+        let sw2 = self.p.sigma_w * self.p.sigma_w;
+        let r = self.p.r;
+        let chi_1 = one_minus_u2 - sw2 * m(2, 2, 0)? * (big_q + r);
+        let chi_q = if q > 0.0 {
+            one_minus_u2 + sw2 * (r * m(1, 2, 1)? - big_q * m(2, 1, 1)?) / q
+        } else {
+            one_minus_u2
+        };
+        Ok(Some(OpenGateGaps {
+            one_minus_u2,
+            chi_q,
+            chi_1,
+        }))
+    }
+
+    /// The state map's fixed-point condition in the form `R θ(q) − Q` (or, where `θ > ½`,
+    /// `(R − Q) − R (1 − θ)`), with `θ = E[(1−u)²]/E[1−u²]` at `q = q(Q)` (M.8). It has the
+    /// sign of `G(Q) − Q = E[(1−u)²](R − Q) − 2E[σ']Q` and no cancellation:
+    /// `E[(1−u)²] = E[σ(−e)²]` and `E[σ'(e)]` come with relative accuracy from
+    /// [`logistic_moment`] however small they are, and `θ`, `1 − θ` are formed from their
+    /// logarithms. `tests/numerics.rs` checks the saturated limits.
+    ///
+    /// # Errors
+    /// Quadrature errors of [`logistic_moment`].
+    pub fn state_condition(&self, big_q: f64) -> Result<f64> {
+        use std::f64::consts::LN_2;
+        let q = self.gate_variance(big_q);
+        let mu = self.p.mu_b;
+        let ln_a = logistic_moment(mu, q, 0, 2, 0)?.ln(); // ln E[(1−u)²]
+        let ln_b = logistic_moment(mu, q, 1, 1, 0)?.ln(); // ln E[u(1−u)]
+        let ln_s = log_add_exp(ln_a, LN_2 + ln_b); // ln E[1 − u²]
+        let r = self.p.r;
+        if ln_a == f64::NEG_INFINITY || ln_s == f64::NEG_INFINITY {
+            // E[(1−u)²] underflows even as a logarithm (μ_b near the largest double): θ = 0.
+            return Ok(-big_q);
+        }
+        let ln_theta = ln_a - ln_s;
+        if ln_theta < -LN_2 {
+            Ok(r * ln_theta.exp() - big_q)
+        } else {
+            Ok((r - big_q) - r * (LN_2 + ln_b - ln_s).exp())
+        }
+    }
+
     /// Every fixed point of the `Q`-map in `[0, R]` (there can be several: bistability at
     /// large μ_b and σ_w), with slope, stability and which one the dynamics from `h^0 = 0`
     /// reach.
     ///
-    /// Solved as `E[(1−u)²] R − (1 − E[u²]) Q = 0` (the fixed-point condition without the
-    /// cancellation of `G(Q) − Q`); `Q* <= R` because `(1−u)² <= 1 − u²` on `[0, 1]`.
+    /// Solved as `Q = R θ(q(Q))`, `θ = E[(1−u)²]/E[1−u²]` ([`Minimal::state_condition`],
+    /// (M.8)): the fixed-point condition without the cancellation of `G(Q) − Q` or of
+    /// `1 − E[u²]`, with every gate moment to relative accuracy, so that saturated gates
+    /// (large `|μ_b|`, where `1 − u` or `u` is `~e^{−|μ_b|}`) give their true, single root —
+    /// `Q* ≈ R e^{−μ_b}·…` (the state stays at `h⁰ = 0`) or `Q* = R` (the state copies its
+    /// input) — instead of roots of rounding noise. `Q* <= R` because
+    /// `(1−u)² <= 1 − u²` on `[0, 1]`.
     ///
     /// # Errors
     /// Engine errors; [`Error::NoFixedPoint`] if no sign change is found (not expected).
     pub fn state_fixed_points(&self) -> Result<Vec<StateFixedPoint>> {
         let r = self.p.r;
-        let f = |big_q: f64| -> Result<f64> {
-            let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
-            Ok(b * r - (1.0 - a) * big_q)
-        };
+        let f = |big_q: f64| self.state_condition(big_q);
         let mut grid: Vec<f64> = vec![0.0];
         for i in 0..=100 {
             grid.push(r * 10f64.powf(-10.0 + 10.0 * f64::from(i) / 100.0));
@@ -402,12 +561,22 @@ impl Minimal {
         };
         let mut out = Vec::new();
         for (i, root) in roots.iter().enumerate() {
-            let chi = self.state_map_slope(root.x)?;
+            // An open gate has χ_Q = 1 − δ with δ below rounding: stability from δ.
+            // δ = 0 means it underflowed (μ_b near the largest double): its limit as the gate
+            // opens is 2E[σ'] > 0, i.e. stable.
+            let (chi, stable) = match self.open_gate_gaps(root.x)? {
+                Some(g) if g.one_minus_u2 == 0.0 => (1.0, true),
+                Some(g) => (1.0 - g.chi_q, g.chi_q > 0.0 && g.chi_q < 2.0),
+                None => {
+                    let chi = self.state_map_slope(root.x)?;
+                    (chi, chi.abs() < 1.0)
+                }
+            };
             out.push(StateFixedPoint {
                 big_q: root.x,
                 q: self.gate_variance(root.x),
                 chi_q: chi,
-                stable: chi.abs() < 1.0,
+                stable,
                 reached_from_zero: i == reached,
                 residual: (self.state_map(root.x)?.1 - root.x).abs(),
                 iterations: root.iterations,
@@ -442,37 +611,37 @@ impl Minimal {
         let p = &self.p;
         let sw2 = p.sigma_w * p.sigma_w;
         let q = self.gate_variance(big_q);
-        let n = self.normal(q)?;
-        let hermite = HermiteExpansion::with_tail_below(&self.u, &n, 1e-16, 8192)?;
+        let kernel = GateKernel::new(self, q)?;
         let c_of = |big_c: f64| -> f64 {
             ((sw2 * big_c + p.sigma_v * p.sigma_v * rho * p.r + p.sigma_b * p.sigma_b) / q)
                 .clamp(-1.0, 1.0)
         };
-        // The C-map through the expansion of σ: E[u_a u_b] = Σ a_k² c^k and, since both gates
-        // have mean a_0 = E[u], E[(1−u_a)(1−u_b)] = 1 − 2 a_0 + E[u_a u_b].
-        let a0 = hermite.coefficients[0];
-        let g_map = |big_c: f64| -> f64 {
-            let uu = hermite.kernel(&hermite, c_of(big_c)).0;
-            uu * big_c + (1.0 - 2.0 * a0 + uu) * rho * p.r
-        };
         // Residuals are reported with the expectation engine (independent of the expansion).
         let g_engine = |big_c: f64| self.covariance_step(q, c_of(big_c), big_c, rho);
         let identical = rho == 1.0;
+        // G_C(C) − C = E[(1−u_a)(1−u_b)] ρR − (1 − E[u_a u_b]) C, both factors without
+        // cancellation (GateKernel); with ρ = 1 the root C = Q* divided out.
         let h = |big_c: f64| -> Result<f64> {
+            let c = c_of(big_c);
+            let one_minus_uu = kernel.one_minus_uu(self, c)?;
             if identical {
-                let c = c_of(big_c);
-                let (uu, _) = hermite.kernel(&hermite, c);
-                let d = hermite.gap_over_one_minus_c(c).0;
-                Ok(uu - 1.0 + sw2 * (big_q + p.r) * d / q)
+                let d = kernel.gap_over_one_minus_c(self, c)?;
+                Ok(sw2 * (big_q + p.r) * d / q - one_minus_uu)
             } else {
-                Ok(g_map(big_c) - big_c)
+                Ok(kernel.vv(self, c)? * rho * p.r - one_minus_uu * big_c)
             }
         };
         let mut grid: Vec<f64> = (0..=40)
             .map(|i| big_q * (-1.0 + f64::from(i) / 20.0))
             .collect();
         for k in 1..=12 {
-            grid.push(big_q * (1.0 - 10f64.powi(-k)));
+            let x = big_q * (1.0 - 10f64.powi(-k));
+            // Without the expansion, the gap D(c) comes from a difference of expectations:
+            // keep only points where it is resolved (no sign changes from rounding noise).
+            if identical && !kernel.gap_resolved(self, c_of(x))? {
+                break;
+            }
+            grid.push(x);
         }
         if identical {
             grid.retain(|&x| x < big_q);
@@ -490,18 +659,28 @@ impl Minimal {
         let mut out = Vec::new();
         for root in roots {
             let c = c_of(root.x);
-            let chi = if identical && root.x == big_q {
-                self.chi_1(big_q)?
+            // 1 − χ_C = (1 − E[u_a u_b]) − σ_w² E[σ'σ'](C* + ρR): the gap, for ξ_C of a
+            // nearly open gate.
+            let gap = if identical && root.x == big_q {
+                match self.open_gate_gaps(big_q)? {
+                    Some(g) => g.chi_1,
+                    None => 1.0 - self.chi_1(big_q)?,
+                }
             } else {
-                let uu = hermite.kernel(&hermite, c).0;
-                let dd = hermite.kernel_slope(&hermite, c) / q; // E[σ'σ']
-                uu + sw2 * dd * (root.x + rho * p.r)
+                let dd = kernel.slope_over_q(self, c)?; // E[σ'σ']
+                kernel.one_minus_uu(self, c)? - sw2 * dd * (root.x + rho * p.r)
             };
+            let chi = 1.0 - gap;
             out.push(CovarianceFixedPoint {
                 big_c: root.x,
                 c: root.x / big_q,
                 chi_c: chi,
-                stable: chi.abs() < 1.0,
+                xi_c: if chi.abs() < 0.5 {
+                    timescale(chi)
+                } else {
+                    timescale_from_gap(gap)
+                },
+                stable: gap > 0.0 && gap < 2.0,
                 residual: (g_engine(root.x)? - root.x).abs(),
                 iterations: root.iterations,
             });
@@ -516,8 +695,25 @@ impl Minimal {
     pub fn analyze(&self, rho: f64) -> Result<MinimalAnalysis> {
         let fps = self.state_fixed_points()?;
         let s = *fps.iter().find(|f| f.reached_from_zero).unwrap_or(&fps[0]);
-        let chi_1 = self.chi_1(s.big_q)?;
-        let cfps = if s.big_q > 0.0 {
+        let gaps = self.open_gate_gaps(s.big_q)?;
+        let (chi_q, xi_q, chi_1, xi_1) = match gaps {
+            Some(g) => (
+                1.0 - g.chi_q,
+                timescale_from_gap(g.chi_q),
+                1.0 - g.chi_1,
+                timescale_from_gap(g.chi_1),
+            ),
+            None => {
+                let chi_1 = self.chi_1(s.big_q)?;
+                (s.chi_q, timescale(s.chi_q), chi_1, timescale(chi_1))
+            }
+        };
+        let mut notes = Vec::new();
+        let shut = gaps.filter(|g| g.one_minus_u2 < SHUT_MEMORY);
+        if let Some(g) = shut {
+            notes.push(shut_note(g.one_minus_u2));
+        }
+        let cfps = if s.big_q > 0.0 && shut.is_none() {
             self.covariance_fixed_points(s.big_q, rho)?
         } else {
             Vec::new()
@@ -556,17 +752,18 @@ impl Minimal {
             q_star: s.q,
             big_q_star: s.big_q,
             c_star: pick.map(|f| f.c),
-            chi_q: s.chi_q,
+            chi_q,
             chi_c: pick.map(|f| f.chi_c),
             chi_1,
-            xi_q: timescale(s.chi_q),
-            xi_c: pick.and_then(|f| timescale(f.chi_c)),
-            xi_1: timescale(chi_1),
+            xi_q,
+            xi_c: pick.and_then(|f| f.xi_c),
+            xi_1,
             phase: Phase::from_chi1(chi_1),
             residual,
             iterations,
             fixed_points: fps,
             covariance_fixed_points: cfps,
+            notes,
         })
     }
 
@@ -584,10 +781,7 @@ impl Minimal {
             return Err(Error::invalid("rho", rho, "a correlation in [-1, 1]"));
         }
         let r = self.p.r;
-        let f = |big_q: f64| -> Result<f64> {
-            let (a, b) = self.gate_moments(self.gate_variance(big_q))?;
-            Ok(b * r - (1.0 - a) * big_q)
-        };
+        let f = |big_q: f64| self.state_condition(big_q);
         // Below the first root the iteration from Q = 0 climbs monotonically, so a few
         // iterates are lower bounds; scan upward from there on a grid fine enough (ratio
         // 10^{1/8}) to separate close roots (the bistable pair of the tests is 1.6 apart).
@@ -624,6 +818,10 @@ impl Minimal {
             return Ok(Summary::from(&self.analyze(rho)?));
         };
         let big_q = root.x;
+        // An open gate needs the slopes' gaps and may leave c* unresolved: the full analysis.
+        if self.open_gate_gaps(big_q)?.is_some() {
+            return Ok(Summary::from(&self.analyze(rho)?));
+        }
         let chi_q = self.state_map_slope(big_q)?;
         let chi_1 = self.chi_1(big_q)?;
         let (c_star, chi_c) = if rho == 1.0 && chi_1 < 1.0 {
@@ -720,6 +918,126 @@ impl Minimal {
                 return Ok(None);
             }
             terms *= 4;
+        }
+    }
+}
+
+/// The gate kernel `E[u_a u_b]` at gate variance `q` as a function of the gate correlation:
+/// from the Hermite expansion of σ when it converges (`O(K)` per correlation, the gap
+/// without cancellation), otherwise from the expectation engine (large variances, where the
+/// expansion would need millions of terms; the saturation method makes each call cheap).
+///
+/// With the expansion `E[u_a u_b] = a_0² + T(c)`, `T(c) = Σ_{k≥1} a_k² c^k`, and
+/// `a_0 = 1 − E[1 − u]` with `E[1 − u]` to relative accuracy ((G.15)), the two quantities the
+/// `C`-map needs are formed without cancellation even when the gate is nearly open:
+/// `1 − E[u_a u_b] = E[1−u](2 − E[1−u]) − T(c)` and `E[(1−u_a)(1−u_b)] = E[1−u]² + T(c)` (M.10).
+enum GateKernel {
+    /// The expansion at gate variance `q`, and `E[1 − u]` there.
+    Hermite(HermiteExpansion, f64, f64),
+    Engine {
+        n: Normal,
+        /// `E[u²]`, `E[σ'²]` at `n`.
+        u2: f64,
+        du2: f64,
+    },
+}
+
+impl GateKernel {
+    fn new(m: &Minimal, q: f64) -> Result<GateKernel> {
+        let n = m.normal(q)?;
+        if let Ok(e) = HermiteExpansion::with_tail_below(&m.u, &n, 1e-16, 8192)
+            && e.tail <= 1e-12 * e.norm2
+        {
+            let t = logistic_moment(n.mean, q, 0, 1, 0)?.to_f64();
+            return Ok(GateKernel::Hermite(e, q, t));
+        }
+        Ok(GateKernel::Engine {
+            n,
+            u2: m.eng.expect(&m.u2, &n)?.value,
+            du2: m.eng.expect(&m.du2, &n)?.value,
+        })
+    }
+
+    fn bivariate(n: &Normal, c: f64) -> Result<BivariateNormal> {
+        BivariateNormal::equal(n.mean, n.var, c)
+    }
+
+    /// `T(c) = Σ_{k≥1} a_k² c^k` of an expansion.
+    fn tail(e: &HermiteExpansion, c: f64) -> f64 {
+        let mut v = 0.0;
+        let mut ck = 1.0;
+        for a in &e.coefficients[1..] {
+            ck *= c;
+            v += a * a * ck;
+        }
+        v
+    }
+
+    /// `E[u_a u_b]` at correlation `c`.
+    fn uu(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, ..) => Ok(e.kernel(e, c).0),
+            GateKernel::Engine { n, .. } => {
+                Ok(m.eng.expect2(&m.u, &m.u, &Self::bivariate(n, c)?)?.value)
+            }
+        }
+    }
+
+    /// `1 − E[u_a u_b]` at correlation `c` (see the type's docs).
+    fn one_minus_uu(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, _, t) => Ok(t * (2.0 - t) - Self::tail(e, c)),
+            GateKernel::Engine { .. } => Ok(1.0 - self.uu(m, c)?),
+        }
+    }
+
+    /// `E[(1 − u_a)(1 − u_b)]` at correlation `c` (see the type's docs).
+    fn vv(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, _, t) => Ok(t * t + Self::tail(e, c)),
+            GateKernel::Engine { n, .. } => Ok(m
+                .eng
+                .expect2(&m.one_minus_u, &m.one_minus_u, &Self::bivariate(n, c)?)?
+                .value),
+        }
+    }
+
+    /// `D(c)/(1 − c)` with the gap `D(c) = E[u²] − E[u_a u_b]` (`q E[σ'²]` at `c = 1`).
+    fn gap_over_one_minus_c(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, ..) => Ok(e.gap_over_one_minus_c(c).0),
+            GateKernel::Engine { n, u2, du2 } => {
+                if c >= 1.0 {
+                    Ok(n.var * du2)
+                } else {
+                    Ok((u2 - self.uu(m, c)?) / (1.0 - c))
+                }
+            }
+        }
+    }
+
+    /// Whether `D(c)` is resolved: always with the expansion; with the engine when the
+    /// difference `E[u²] − E[u_a u_b]` is at least 1e4 times its rounding error.
+    fn gap_resolved(&self, m: &Minimal, c: f64) -> Result<bool> {
+        match self {
+            GateKernel::Hermite(..) => Ok(true),
+            GateKernel::Engine { n, u2, .. } => {
+                let e = m.eng.expect2(&m.u, &m.u, &Self::bivariate(n, c)?)?;
+                let noise = e.error_estimate + 4.0 * f64::EPSILON * u2;
+                Ok(u2 - e.value > 1e4 * noise)
+            }
+        }
+    }
+
+    /// `E[σ'(e_a) σ'(e_b)]` at correlation `c` (the kernel's slope over `q`, by Price's
+    /// theorem).
+    fn slope_over_q(&self, m: &Minimal, c: f64) -> Result<f64> {
+        match self {
+            GateKernel::Hermite(e, q, _) => Ok(e.kernel_slope(e, c) / q),
+            GateKernel::Engine { n, .. } => {
+                let du = Fun::dphi(&Builtin::Sigmoid.arc());
+                Ok(m.eng.expect2(&du, &du, &Self::bivariate(n, c)?)?.value)
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ use serde::Serialize;
 pub use super::Summary;
 use super::{Phase, RhoSchedule, Trajectory};
 use crate::activation::{Activation, Builtin, Smoothness};
-use crate::error::{Error, Result, finite, non_negative};
+use crate::error::{Error, Result, finite, non_negative, scale};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
 use crate::roots::{Root, brent, roots_on_grid, timescale};
 
@@ -44,14 +44,14 @@ impl VanillaParams {
     /// Validates and builds the parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (finite, ≥ 0),
+    /// [`Error::InvalidParameter`] naming `sigma-w`, `sigma-v`, `sigma-b` (≥ 0 with a finite square),
     /// `mu-b` (finite) or `r` (finite, ≥ 0), or the scale whose variance makes
     /// `σ_w² + σ_v² R + σ_b²` overflow (or `mu-b` beyond `1e150`).
     pub fn new(sigma_w: f64, sigma_v: f64, sigma_b: f64, mu_b: f64, r: f64) -> Result<Self> {
         let p = VanillaParams {
-            sigma_w: non_negative("sigma-w", sigma_w)?,
-            sigma_v: non_negative("sigma-v", sigma_v)?,
-            sigma_b: non_negative("sigma-b", sigma_b)?,
+            sigma_w: scale("sigma-w", sigma_w)?,
+            sigma_v: scale("sigma-v", sigma_v)?,
+            sigma_b: scale("sigma-b", sigma_b)?,
             mu_b: finite("mu-b", mu_b)?,
             r: non_negative("r", r)?,
         };
@@ -217,13 +217,18 @@ impl Vanilla {
     }
 
     /// Slope of the variance map, `V'(q) = σ_w² E[φ'² + φ φ'']` (V.3); for kinked
-    /// activations in the Stein form `σ_w² E[(u − μ_b) φ φ'] / q`, which needs no Dirac terms.
+    /// activations, and for every activation at `q >= 1`, in the Stein form
+    /// `σ_w² E[(u − μ_b) φ φ'] / q`, which needs no Dirac terms and does not cancel at large
+    /// `q`.
     ///
     /// # Errors
     /// As [`Vanilla::hidden_second_moment`].
     pub fn variance_map_slope(&self, q: f64) -> Result<f64> {
         let sw2 = self.p.sigma_w * self.p.sigma_w;
-        if self.piecewise {
+        // The Stein form also from q = 1 on: E[φ'²] and E[φφ''] are each O(q^{-1/2}) at large
+        // q and cancel to O(q^{-3/2}); their absolute errors times σ_w² ~ q made χ_q wrong
+        // (negative at σ_w = 1e10, ~1e134 at 1e150). The Stein integrand is one bump.
+        if self.piecewise || q >= 1.0 {
             let q = q.max(1e-300);
             Ok(sw2 * self.eng.expect(&self.stein, &self.normal(q)?)?.value / q)
         } else {
@@ -276,7 +281,9 @@ impl Vanilla {
     /// from `h^0 = 0`.
     ///
     /// # Errors
-    /// Engine errors.
+    /// [`Error::Diverged`] at the first step whose `q` (or `Q`) leaves the range of double
+    /// precision, with [`Vanilla::divergence_reason`] (ReLU with `σ_w > √2`, linear with
+    /// `σ_w > 1`, or inputs too large); engine errors.
     pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
         let p = &self.p;
         let sw2 = p.sigma_w * p.sigma_w;
@@ -292,20 +299,42 @@ impl Vanilla {
             c: Vec::with_capacity(n),
         };
         let (mut big_q, mut big_c) = (0.0, 0.0); // Q^0 = C^0 = 0: h^0 = 0
-        for &r in rho.values() {
+        for (t, &r) in rho.values().iter().enumerate() {
             let q = sw2 * big_q + sv2r + sb2;
             let q_ab = sw2 * big_c + sv2r * r + sb2;
+            let last_q = tr.q.last().copied();
+            let diverged = |quantity: &'static str, value: f64| Error::Diverged {
+                quantity,
+                step: t + 1,
+                value,
+                reason: match last_q {
+                    Some(prev) => {
+                        format!("{} (q = {prev:e} at step {t})", self.divergence_reason())
+                    }
+                    None => self.divergence_reason(),
+                },
+            };
+            if !q.is_finite() {
+                return Err(diverged("q", q));
+            }
             let c = if q > 0.0 {
                 (q_ab / q).clamp(-1.0, 1.0)
             } else {
                 1.0
             };
-            big_q = self.hidden_second_moment(q)?;
+            let overflow = |e: Error| match e {
+                Error::Overflow { .. } => diverged("Q", f64::INFINITY),
+                e => e,
+            };
+            big_q = self.hidden_second_moment(q).map_err(overflow)?;
             big_c = if q > 0.0 {
-                self.two_point(q, c)?
+                self.two_point(q, c).map_err(overflow)?
             } else {
                 big_q
             };
+            if !big_q.is_finite() {
+                return Err(diverged("Q", big_q));
+            }
             tr.q.push(q);
             tr.big_q.push(big_q);
             tr.q_ab.push(q_ab);
@@ -316,33 +345,102 @@ impl Vanilla {
         Ok(tr)
     }
 
+    /// `κ = lim_{q→∞} E[φ(μ_b + √q z)²] / q`: the variance map grows like `σ_w² κ q` at large
+    /// `q` (ReLU ½, linear 1, bounded activations 0), so it is unbounded for `σ_w² κ > 1`.
+    /// Evaluated at `q = 1e200` and mean 0, where the finite-`q` corrections are far below
+    /// rounding for the built-in activations.
+    ///
+    /// # Errors
+    /// Engine errors.
+    pub fn variance_growth(&self) -> Result<f64> {
+        if self.act.sup_abs().is_some() {
+            return Ok(0.0);
+        }
+        // At mean 0: the limit does not depend on μ_b for φ of at most linear growth, and a
+        // large μ_b² would otherwise dominate E[φ²]/q at any representable q.
+        const Q: f64 = 1e200;
+        Ok(self.eng.expect(&self.phi2, &Normal::new(0.0, Q)?)?.value / Q)
+    }
+
+    /// Why a trajectory or simulation of this network can leave the range of double
+    /// precision, in words and numbers: the map's growth factor `σ_w² κ` at large `q` and the
+    /// threshold `σ_w = 1/√κ` ([`Vanilla::variance_growth`]), or, when the map is bounded,
+    /// the input scales.
+    pub fn divergence_reason(&self) -> String {
+        let p = &self.p;
+        let sw2 = p.sigma_w * p.sigma_w;
+        let drive = self.drive();
+        let name = self.act.name();
+        let kappa = self.variance_growth().unwrap_or(f64::NAN);
+        let g = sw2 * kappa;
+        if g > 1.0 + 1e-12 {
+            format!(
+                "the mean-field variance map is unbounded for {name} with σ_w > {:.6} \
+                 (here σ_w = {}): at large q each step multiplies q by σ_w² E[φ²]/q → {g:.6} \
+                 > 1, so q grows without bound",
+                1.0 / kappa.sqrt(),
+                p.sigma_w
+            )
+        } else if g >= 1.0 - 1e-12 && drive == 0.0 && p.mu_b == 0.0 {
+            format!(
+                "the mean-field variance map of {name} is marginal at σ_w = {}: with no input \
+                 or bias drive V(q) = q, so every q is a fixed point and none is isolated",
+                p.sigma_w
+            )
+        } else if g >= 1.0 - 1e-12 {
+            format!(
+                "the mean-field variance map of {name} is marginal at σ_w = {}: V(q) − q stays \
+                 positive (σ_v² R + σ_b² = {drive:e}, μ_b = {}), so q grows without bound",
+                p.sigma_w, p.mu_b
+            )
+        } else {
+            format!(
+                "the mean-field variance map of {name} is bounded here (growth factor \
+                 σ_w² E[φ²]/q → {g:.6} < 1 at large q); the overflow comes from the scales \
+                 σ_w² = {sw2:e}, σ_v² R + σ_b² = {drive:e}, too large for sums of squares in \
+                 double precision (largest 1.8e308)"
+            )
+        }
+    }
+
     /// Every fixed point of the variance map in `[0, ∞)`, with slopes, stability and which
     /// one the dynamics from `h^0 = 0` reach.
     ///
     /// # Errors
-    /// [`Error::NoFixedPoint`] when the map has no finite fixed point (e.g. ReLU with
-    /// `σ_w² >= 2`, linear with `σ_w >= 1`), with the largest `q` examined; engine errors.
+    /// [`Error::NoFixedPoint`] when the map has no finite fixed point: unbounded φ with
+    /// `σ_w² κ >= 1` ([`Vanilla::variance_growth`]; ReLU with `σ_w² >= 2`, linear with
+    /// `σ_w >= 1`), with [`Vanilla::divergence_reason`]; engine errors.
     pub fn variance_fixed_points(&self) -> Result<Vec<VarianceFixedPoint>> {
         let f = |q: f64| -> Result<f64> { Ok(self.variance_map(q)? - q) };
         // Upper end of the search: V is bounded by σ_w² sup φ² + drive for bounded φ; for
         // unbounded φ, grow q until V(q) < q with slope below 1 (no root beyond).
         let q_hi = match self.act.sup_abs() {
-            Some(s) => (self.p.sigma_w * s).powi(2) + self.drive() + f64::MIN_POSITIVE,
+            // A relative margin: V can equal its bound to rounding (a saturated φ, e.g.
+            // sigmoid at μ_b = 1e6), which must still count as a sign change.
+            Some(s) => ((self.p.sigma_w * s).powi(2) + self.drive()) * (1.0 + 1e-9) + 1e-300,
             None => {
+                // V(q) ~ σ_w² κ q at large q: no finite fixed point for σ_w² κ >= 1; below
+                // that V(q) < q eventually, however far out (q* ≈ 2μ_b² for ReLU at
+                // μ_b = 1e6), so the search runs to the end of the double range.
+                let growth = self.p.sigma_w * self.p.sigma_w * self.variance_growth()?;
+                if growth >= 1.0 - 1e-12 {
+                    return Err(Error::NoFixedPoint {
+                        map: "variance map",
+                        reason: self.divergence_reason(),
+                    });
+                }
                 let mut q = (4.0 * self.variance_map(0.0)?).max(1.0);
                 loop {
                     if f(q)? < 0.0 && self.variance_map_slope(q)? < 1.0 {
                         break q;
                     }
                     q *= 4.0;
-                    if q > 1e12 {
+                    if q > 1e300 {
                         return Err(Error::NoFixedPoint {
                             map: "variance map",
                             reason: format!(
-                                "V(q) > q or V'(q) >= 1 for every q up to {q:e}: the \
-                                 pre-activation variance grows without bound (slope at \
-                                 large q = {:.6})",
-                                self.variance_map_slope(q)?
+                                "V(q) > q or V'(q) >= 1 for every q up to {q:e} although the \
+                                 growth factor σ_w² E[φ²]/q → {growth:.6} < 1"
                             ),
                         });
                     }
@@ -452,7 +550,13 @@ impl Vanilla {
         };
         let mut grid: Vec<f64> = (0..=40).map(|i| -1.0 + f64::from(i) / 20.0).collect();
         for k in 1..=12 {
-            grid.push(1.0 - 10f64.powi(-k));
+            let c = 1.0 - 10f64.powi(-k);
+            // From the engine the gap is a difference Q* − C(c): keep only points where it
+            // is resolved, so that rounding noise cannot make sign changes near c = 1.
+            if !gap.resolved(c)? {
+                break;
+            }
+            grid.push(c);
         }
         if identical {
             grid.retain(|&c| c < 1.0);
@@ -755,6 +859,20 @@ impl<'a> GapSource<'a> {
             }
         }
         Ok(GapSource::Engine(v, q, v.hidden_second_moment(q)?))
+    }
+
+    /// Whether `D(c)` is resolved: always from the expansion; from the engine when the
+    /// difference `Q* − C(c)` is at least 1e4 times its rounding and quadrature error.
+    fn resolved(&self, c: f64) -> Result<bool> {
+        match self {
+            GapSource::Hermite(_) => Ok(true),
+            GapSource::Engine(v, q, big_q) => {
+                let b = BivariateNormal::equal(v.p.mu_b, *q, c)?;
+                let e = v.eng.expect2(&v.phi, &v.phi, &b)?;
+                let noise = e.error_estimate + 4.0 * f64::EPSILON * big_q.abs();
+                Ok(big_q - e.value > 1e4 * noise)
+            }
+        }
     }
 
     fn gap(&self, c: f64) -> Result<f64> {

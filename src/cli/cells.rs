@@ -340,6 +340,9 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
                 "  residual = {:.1e}, iterations = {}",
                 an.residual, an.iterations
             );
+            for n in &an.notes {
+                let _ = writeln!(s, "  note: {n}");
+            }
             let _ = writeln!(s, "  fixed points of the Q-map:");
             for f in &an.fixed_points {
                 let _ = writeln!(

@@ -8,6 +8,7 @@ mod series;
 mod sim_phase;
 mod spectrum;
 mod svg;
+mod train;
 
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -190,6 +191,8 @@ enum Command {
     Init(init::InitArgs),
     /// Run the analysis on built-in defaults and write a report directory.
     Report(report::ReportArgs),
+    /// Train a cell by backpropagation through time on a task (digits, recall, copy, adding).
+    Train(train::TrainArgs),
 }
 
 /// Arguments of `mfrnn expect`.
@@ -326,6 +329,7 @@ pub fn main() -> ExitCode {
         Command::Init(a) => init::run_init(a).map_err(|e| e.to_string()),
         Command::Series(a) => series::run_series(a).map_err(|e| e.to_string()),
         Command::Report(a) => report::run(a),
+        Command::Train(a) => train::run_train(a).map_err(|e| e.to_string()),
     };
     match out {
         Ok(s) => {

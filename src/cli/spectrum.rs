@@ -326,6 +326,20 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
             }
         }
     };
+    // Moments beyond the double range (a chaotic network over many steps: m₁ = χ₁^T) are an
+    // error, not an `inf`/`null` in the output.
+    for (name, v) in [("m1", c.m1), ("m2", c.m2), ("normalized_variance", c.nv)] {
+        if !v.is_finite() {
+            return Err(Error::Overflow {
+                quantity: format!("the spectrum's {name} at --steps {}", a.steps),
+                reason: format!(
+                    "{name} = {v:e} is beyond the largest double (1.8e308) (χ₁ = {}); use \
+                     fewer --steps",
+                    c.chi_1
+                ),
+            });
+        }
+    }
     let d = &c.density;
     let (empirical, ks, sample) = if a.simulate {
         let cfg = SimConfig::new(a.width, 1, a.seeds, a.seed)?

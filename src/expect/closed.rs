@@ -74,7 +74,13 @@ pub(crate) fn one_d(f: &Fun, mean: f64, var: f64) -> Option<f64> {
             Some(c * scale * norm * inner)
         }
         2 if p1 == 0 && p2 == 0 && mean == 0.0 => {
-            Some(c * 2.0 / PI * (2.0 * var).atan2((1.0 + 4.0 * var).sqrt()))
+            // Scaled by 1/q for q >= 1 (atan2 is scale invariant): 1 + 4q overflows near 1e308.
+            let angle = if var >= 1.0 {
+                2.0f64.atan2((1.0 / var + 4.0).sqrt() / var.sqrt())
+            } else {
+                (2.0 * var).atan2((1.0 + 4.0 * var).sqrt())
+            };
+            Some(c * 2.0 / PI * angle)
         }
         _ => None,
     }
@@ -95,10 +101,19 @@ pub(crate) fn two_d(f: &Fun, g: &Fun, b: &BivariateNormal) -> Option<f64> {
     match which {
         Builtin::Erf => {
             if pf == [1, 0, 0] && pg == [1, 0, 0] && zero_means {
-                // (G.6) arcsine kernel, in atan2 form (stable as |c| → 1).
-                let s12 = c * (qu * qv).sqrt();
-                let det = 1.0 + 2.0 * qu + 2.0 * qv + 4.0 * qu * qv * one_m_c2;
-                return Some(coef * 2.0 / PI * (2.0 * s12).atan2(det.sqrt()));
+                // (G.6) arcsine kernel, in atan2 form (stable as |c| → 1). atan2 is invariant
+                // under a common positive scale: for √(q_u q_v) >= 1 both arguments are divided
+                // by it, since det ~ 4 q_u q_v overflows from q ≈ 1e154 (and atan2(·, ∞) = 0
+                // would be a silently wrong kernel).
+                let p = qu.sqrt() * qv.sqrt();
+                let angle = if p >= 1.0 {
+                    let det = (1.0 / p).powi(2) + 2.0 / qv + 2.0 / qu + 4.0 * one_m_c2;
+                    (2.0 * c).atan2(det.sqrt())
+                } else {
+                    let det = 1.0 + 2.0 * qu + 2.0 * qv + 4.0 * qu * qv * one_m_c2;
+                    (2.0 * c * p).atan2(det.sqrt())
+                };
+                return Some(coef * 2.0 / PI * angle);
             }
             if pf[0] == 0 && pg[0] == 0 && pf[2] <= 2 && pg[2] <= 2 {
                 // (G.7) products of erf' and erf'' powers: a tilted bivariate Gaussian.
@@ -136,7 +151,8 @@ pub(crate) fn two_d(f: &Fun, g: &Fun, b: &BivariateNormal) -> Option<f64> {
             let theta = s.atan2(c);
             match (pf, pg) {
                 ([1, 0, 0], [1, 0, 0]) => {
-                    Some(coef * (qu * qv).sqrt() / (2.0 * PI) * (s + (PI - theta) * c))
+                    // √q_u·√q_v, not √(q_u q_v), which overflows from q ≈ 1e154.
+                    Some(coef * qu.sqrt() * qv.sqrt() / (2.0 * PI) * (s + (PI - theta) * c))
                 }
                 ([0, 1, 0], [0, 1, 0]) => Some(coef * (PI - theta) / (2.0 * PI)),
                 ([1, 0, 0], [0, 1, 0]) => {

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::smooth2d::hermite_coefficients;
+use super::smooth2d::{EXPANSION_BUDGET_NS, hermite_coefficients};
 use super::{Fun, Normal};
 use crate::error::{Error, Result};
 
@@ -35,8 +35,8 @@ impl HermiteExpansion {
     /// [`Error::NonFiniteIntegrand`] if `f` is not finite at a node.
     pub fn new(f: &Fun, n: &Normal, terms: usize) -> Result<HermiteExpansion> {
         let k_max = terms.max(1) - 1;
-        let c =
-            hermite_coefficients(f, n.mean, n.var.sqrt(), k_max, 0.0, false)?.ok_or_else(|| {
+        let c = hermite_coefficients(f, n.mean, n.var.sqrt(), k_max, 0.0, EXPANSION_BUDGET_NS)?
+            .ok_or_else(|| {
                 Error::Unsupported(format!(
                     "Hermite expansion of `{f}` needs a smooth integrand with a known \
                      analyticity strip and a moderate variance"
@@ -72,6 +72,17 @@ impl HermiteExpansion {
             let floor = e.tail > 0.5 * prev_tail && e.tail < 1e-13 * e.norm2;
             if e.tail <= rel_tail * e.norm2 || terms >= max_terms || floor {
                 return Ok(e);
+            }
+            // Hopeless: the tail shrinks by less than half per doubling (the algebraic decay
+            // of a step-like f(μ + √q z) at large q, far from the geometric regime) and even
+            // at that rate would need more than 16 max_terms. Stop instead of computing ever
+            // larger expansions (seconds and hundreds of megabytes at σ_w = 1e4).
+            let ratio = e.tail / prev_tail;
+            if ratio > 0.5 && ratio < 1.0 {
+                let doublings = (rel_tail * e.norm2 / e.tail).ln() / ratio.ln();
+                if (terms as f64) * doublings.exp2() > 16.0 * max_terms as f64 {
+                    return Ok(e);
+                }
             }
             prev_tail = e.tail;
             terms = (terms * 2).min(max_terms);

@@ -36,6 +36,8 @@
 pub(crate) mod closed;
 mod fun;
 mod hermite;
+pub mod logistic;
+mod saturated;
 mod smooth2d;
 
 use std::cell::Cell;
@@ -48,7 +50,8 @@ pub use hermite::HermiteExpansion;
 use crate::activation::Parity;
 use crate::activation::Smoothness;
 use crate::error::{Error, Result, finite, non_negative};
-use crate::gauss::quadrature::adaptive;
+use crate::gauss::piecewise::Piecewise;
+use crate::gauss::quadrature::adaptive_with_floor;
 use crate::gauss::special::norm_pdf;
 use crate::gauss::trapezoid::{StepModel, gauss_trapezoid};
 
@@ -189,6 +192,9 @@ pub enum Method {
     ConditionalExact,
     /// Outer adaptive Gauss–Kronrod over `u`, inner expectation of `v | u` numerical.
     ConditionalAdaptive,
+    /// Large variance: the exact expectation of the saturation limit (a piecewise
+    /// polynomial) plus the remainder integrated over the transition windows (G.14).
+    Saturated,
 }
 
 impl Method {
@@ -205,6 +211,7 @@ impl Method {
             Method::Lattice => "lattice",
             Method::ConditionalExact => "conditional-exact",
             Method::ConditionalAdaptive => "conditional-adaptive",
+            Method::Saturated => "saturated",
         }
     }
 }
@@ -259,7 +266,9 @@ impl Default for Integrator {
 ///
 /// # Errors
 /// [`Error::NonFiniteIntegrand`] if `f` is NaN/infinite where it must be evaluated;
-/// [`Error::Integration`] if adaptive quadrature cannot meet its tolerance.
+/// [`Error::Integration`] if adaptive quadrature cannot meet its tolerance;
+/// [`Error::Overflow`] if the value (or its error estimate) is beyond the largest double,
+/// e.g. `E[u⁴] = 3q²` at `q = 1e200` — never an infinite or NaN "result".
 pub fn expect(f: &Fun, n: &Normal) -> Result<Expectation> {
     Integrator::default().expect(f, n)
 }
@@ -321,6 +330,11 @@ impl Integrator {
     /// # Errors
     /// As [`expect`].
     pub fn expect(&self, f: &Fun, n: &Normal) -> Result<Expectation> {
+        let e = self.expect_unchecked(f, n)?;
+        finite_result(e, || format!("E[{f}(u)], u ~ N({}, {:e})", n.mean, n.var))
+    }
+
+    fn expect_unchecked(&self, f: &Fun, n: &Normal) -> Result<Expectation> {
         let (mean, var) = (n.mean, n.var);
         if var == 0.0 || f.is_constant() {
             let v = f.eval(mean);
@@ -381,6 +395,12 @@ impl Integrator {
                 }
             }
         }
+        if self.strategy == Strategy::Auto
+            && sd >= saturated::SAT_MIN_SD
+            && let Some(s) = saturated::sat_form(f).filter(|s| !s.is_exact())
+        {
+            return saturated::expect_1d(self, f, &s, mean, var);
+        }
         self.adaptive_1d(f, mean, sd)
     }
 
@@ -399,6 +419,9 @@ impl Integrator {
         }
         let strip_z = match f.smoothness() {
             Smoothness::Analytic { strip, .. } if strip.is_finite() => strip / sd,
+            // Entire (erf): the transition is O(1) wide in x, 1/sd in z; a layer width of
+            // 1 in z missed it (9e-12 error for erf at sd = 2.7e3 with a 1e-15 estimate).
+            Smoothness::Analytic { .. } => 1.0 / sd,
             _ => 1.0,
         };
         for c in f.centers() {
@@ -422,6 +445,17 @@ impl Integrator {
     /// # Errors
     /// As [`expect`].
     pub fn expect2(&self, f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Expectation> {
+        let e = self.expect2_unchecked(f, g, b)?;
+        finite_result(e, || {
+            format!(
+                "E[{f}(u) {g}(v)], (u, v) with means ({}, {}), variances ({:e}, {:e}), \
+                 correlation {}",
+                b.mean_u, b.mean_v, b.var_u, b.var_v, b.corr
+            )
+        })
+    }
+
+    fn expect2_unchecked(&self, f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Expectation> {
         let (qu, qv, c) = (b.var_u, b.var_v, b.corr);
         // Degenerate laws reduce to one dimension.
         if qu == 0.0 || f.is_constant() {
@@ -505,6 +539,14 @@ impl Integrator {
             {
                 return Ok(e);
             }
+            // Large variances: the saturation-limit decomposition (G.14) before nested
+            // adaptive quadrature, whose cost grows with the variance.
+            if self.strategy == Strategy::Auto
+                && su.max(sv) >= saturated::SAT_MIN_SD
+                && let Some(e) = saturated::expect_2d(self, f, g, b)?
+            {
+                return Ok(e);
+            }
         }
         self.conditional(f, g, b, false)
     }
@@ -518,10 +560,29 @@ impl Integrator {
         b: &BivariateNormal,
         exact_inner: bool,
     ) -> Result<Expectation> {
+        let gp = if exact_inner { g.to_piecewise() } else { None };
+        match gp {
+            Some(p) => self.conditional_with(f, Inner::Exact(&p), b),
+            None => self.conditional_with(f, Inner::Engine(g), b),
+        }
+    }
+
+    /// [`Integrator::conditional`] with the inner factor given as a piecewise polynomial
+    /// (exact inner expectation) or as a [`Fun`] for the 1-D engine.
+    fn conditional_with(
+        &self,
+        f: &Fun,
+        inner: Inner<'_>,
+        b: &BivariateNormal,
+    ) -> Result<Expectation> {
         let (su, sv, c) = (b.var_u.sqrt(), b.var_v.sqrt(), b.corr);
         let s_cond = sv * ((1.0 - c) * (1.0 + c)).sqrt();
         let slope = sv * c; // d(conditional mean of v)/dz₁
-        let gp = if exact_inner { g.to_piecewise() } else { None };
+        let (gp, g) = match inner {
+            Inner::Exact(p) => (Some(p), None),
+            Inner::Engine(g) => (None, Some(g)),
+        };
+        let exact_inner = gp.is_some();
         let inner_engine = Integrator {
             strategy: if self.strategy == Strategy::Adaptive {
                 Strategy::Adaptive
@@ -543,9 +604,10 @@ impl Integrator {
                 return 0.0;
             }
             let m = b.mean_v + slope * z;
-            let (h, err) = match &gp {
-                Some(p) => p.gaussian_expectation(m, s_cond * s_cond),
-                None => match inner_engine.expect(
+            let (h, err) = match (gp, g) {
+                (Some(p), _) => p.gaussian_expectation(m, s_cond * s_cond),
+                (None, None) => unreachable!("one inner form is given"),
+                (None, Some(g)) => match inner_engine.expect(
                     g,
                     &Normal {
                         mean: m,
@@ -572,6 +634,7 @@ impl Integrator {
         }
         let fstrip = match f.smoothness() {
             Smoothness::Analytic { strip, .. } if strip.is_finite() => strip / su,
+            Smoothness::Analytic { .. } => 1.0 / su,
             _ => 1.0,
         };
         for x in f.centers() {
@@ -582,11 +645,16 @@ impl Integrator {
         // Where the conditional mean of v crosses g's break points / transitions, the inner
         // expectation changes over a z₁-width of about s_cond/|slope|.
         let layer = (s_cond / slope.abs()).max(1e-300);
-        let gstrip = match g.smoothness() {
-            Smoothness::Analytic { strip, .. } if strip.is_finite() => strip / slope.abs(),
+        let gstrip = match g.map(Fun::smoothness) {
+            Some(Smoothness::Analytic { strip, .. }) if strip.is_finite() => strip / slope.abs(),
             _ => 0.0,
         };
-        for x in g.breakpoints().into_iter().chain(g.centers()) {
+        let g_features: Vec<f64> = match (gp, g) {
+            (Some(p), _) => p.breaks.clone(),
+            (None, Some(g)) => g.breakpoints().into_iter().chain(g.centers()).collect(),
+            (None, None) => Vec::new(),
+        };
+        for x in g_features {
             let z = (x - b.mean_v) / slope;
             pts.push(z);
             layer_points(&mut pts, z, layer, zmax);
@@ -594,7 +662,9 @@ impl Integrator {
                 layer_points(&mut pts, z, gstrip, zmax);
             }
         }
-        let r = run_adaptive(integrand, pts, zmax, self);
+        // The inner errors bound what the outer quadrature can resolve (∫ φ = 1).
+        let noise = || worst_inner.get();
+        let r = run_adaptive_noisy(integrand, pts, zmax, self, &noise);
         if let Some(e) = failure.take() {
             return Err(e);
         }
@@ -610,6 +680,32 @@ impl Integrator {
             evaluations: r.evals + inner_evals.get(),
         })
     }
+}
+
+/// `e` if its value and error estimate are finite, otherwise [`Error::Overflow`] naming
+/// the expectation (`what()`): a Gaussian expectation of a finite integrand is finite, so a
+/// non-finite result can only be an overflow of double precision.
+fn finite_result(e: Expectation, what: impl FnOnce() -> String) -> Result<Expectation> {
+    if e.value.is_finite() && e.error_estimate.is_finite() {
+        return Ok(e);
+    }
+    Err(Error::Overflow {
+        quantity: what(),
+        reason: format!(
+            "the value ({:e}, error estimate {:e}, {}) is beyond the largest double (1.8e308)",
+            e.value,
+            e.error_estimate,
+            e.method.as_str()
+        ),
+    })
+}
+
+/// The inner factor of a conditional expectation: a piecewise polynomial (exact inner
+/// expectation) or a function for the 1-D engine.
+#[derive(Clone, Copy)]
+enum Inner<'a> {
+    Exact(&'a Piecewise),
+    Engine(&'a Fun),
 }
 
 /// The integrand in z-coordinates: `f(μ + σz) φ(z)` (0 where φ underflows).
@@ -660,16 +756,28 @@ fn layer_points(pts: &mut Vec<f64>, z: f64, w: f64, zmax: f64) {
 /// Adaptive GK over `[-zmax, zmax]` split at `pts` (clipped, sorted, de-duplicated).
 fn run_adaptive<F: FnMut(f64) -> f64>(
     g: F,
+    pts: Vec<f64>,
+    zmax: f64,
+    eng: &Integrator,
+) -> Result<crate::gauss::quadrature::QuadResult> {
+    run_adaptive_noisy(g, pts, zmax, eng, &|| 0.0)
+}
+
+/// [`run_adaptive`] for an integrand with its own error, bounded (in the integral) by
+/// `noise()`; see [`adaptive_with_floor`](crate::gauss::quadrature::adaptive_with_floor).
+fn run_adaptive_noisy<F: FnMut(f64) -> f64>(
+    g: F,
     mut pts: Vec<f64>,
     zmax: f64,
     eng: &Integrator,
+    noise: &dyn Fn() -> f64,
 ) -> Result<crate::gauss::quadrature::QuadResult> {
     pts.retain(|x| x.is_finite() && x.abs() <= zmax);
     pts.push(-zmax);
     pts.push(zmax);
     pts.sort_by(f64::total_cmp);
     pts.dedup_by(|a, b| (*a - *b).abs() <= 1e-15 * a.abs().max(1.0));
-    let r = adaptive(g, &pts, eng.abs_tol, eng.rel_tol, 4000)?;
+    let r = adaptive_with_floor(g, &pts, eng.abs_tol, eng.rel_tol, 4000, noise)?;
     if !r.converged && r.error > 1e-8 * r.value.abs().max(1e-7) {
         return Err(Error::Integration {
             method: "adaptive Gauss-Kronrod",

@@ -50,6 +50,12 @@ fn gh_points(a: f64, gamma: f64, degree: u32) -> Option<usize> {
 /// adaptive quadrature (very large variances).
 const MAX_COST_NS: f64 = 1.5e6;
 
+/// Cost budget (nanoseconds, same model) of a precomputed [`super::HermiteExpansion`],
+/// which is reused at many correlations: about 0.2 s. Beyond it (variances where the
+/// expansion needs very many terms on a very fine grid) it is refused rather than computed
+/// for minutes with hundreds of megabytes of weight tables.
+pub(crate) const EXPANSION_BUDGET_NS: f64 = 2e8;
+
 /// Normalised Hermite coefficients `A_k = E[f(μ + σz) h_k(z)]`, `k = 0..=k_max`, with
 /// `‖f‖ = E[f²]^{1/2}` and the number of integrand evaluations.
 ///
@@ -69,7 +75,7 @@ pub(crate) fn hermite_coefficients(
     sd: f64,
     k_max: usize,
     zmin: f64,
-    cap: bool,
+    budget_ns: f64,
 ) -> Result<Option<Coefficients>> {
     let Some((strip, growth, degree)) = x_smoothness(f) else {
         return Ok(None);
@@ -78,8 +84,13 @@ pub(crate) fn hermite_coefficients(
     let h_max = trap_step(strip / sd, 0.5 + growth * sd * sd, beta, degree);
     let level = level_for(h_max);
     let h = step(level);
+    // The finest ladder level is coarser than the step needed: the sums would not be
+    // accurate (very large variances).
+    if h > h_max {
+        return Ok(None);
+    }
     let zmax = z_range(degree).max(zmin).min(Z_TABLE);
-    if cap && (zmax / h) * (20.0 + 1.0 * k_max as f64) > MAX_COST_NS {
+    if (zmax / h) * (20.0 + 1.0 * k_max as f64) > budget_ns {
         return Ok(None);
     }
     let w = weights(level);
@@ -221,14 +232,15 @@ pub(crate) fn mehler(f: &Fun, g: &Fun, b: &BivariateNormal) -> Result<Option<Exp
     let k_max = mehler_terms(c);
     // The Hermite functions of order ≤ K reach further out than the Gaussian alone.
     let zmin = 9.1 / ((1.0 - c) * (1.0 + c)).sqrt() + 0.5;
-    let Some(ca) = hermite_coefficients(f, b.mean_u, b.var_u.sqrt(), k_max, zmin, true)? else {
+    let Some(ca) = hermite_coefficients(f, b.mean_u, b.var_u.sqrt(), k_max, zmin, MAX_COST_NS)?
+    else {
         return Ok(None);
     };
     let same = f.same_as(g) && b.mean_u == b.mean_v && b.var_u == b.var_v;
     let cb = if same {
         None
     } else {
-        match hermite_coefficients(g, b.mean_v, b.var_v.sqrt(), k_max, zmin, true)? {
+        match hermite_coefficients(g, b.mean_v, b.var_v.sqrt(), k_max, zmin, MAX_COST_NS)? {
             Some(x) => Some(x),
             None => return Ok(None),
         }

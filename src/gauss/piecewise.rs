@@ -169,6 +169,11 @@ impl Piecewise {
             }
             let c = poly_affine(p, mean, sd);
             truncated_moments(lo, hi, &mut t[..c.len()]);
+            // A piece with no Gaussian mass contributes nothing — also when its coefficients
+            // overflow (e.g. ReLU² at mean −1e308: μ² · 0 would be NaN).
+            if t[..c.len()].iter().all(|x| *x == 0.0) {
+                continue;
+            }
             for (ck, tk) in c.iter().zip(&t) {
                 let term = ck * tk;
                 value += term;

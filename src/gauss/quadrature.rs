@@ -107,12 +107,29 @@ fn gk21<F: FnMut(f64) -> f64>(f: &mut F, a: f64, b: f64) -> Result<Panel> {
 /// `max(abs_tol, rel_tol·|I|)` — or below the rounding floor `10 ε ∫|f|`, which no
 /// quadrature can beat — or `max_panels` is reached (then `converged = false`). The
 /// reported error includes a rounding term `2 ε ∫|f|`.
+#[cfg(test)]
 pub(crate) fn adaptive<F: FnMut(f64) -> f64>(
+    f: F,
+    points: &[f64],
+    abs_tol: f64,
+    rel_tol: f64,
+    max_panels: usize,
+) -> Result<QuadResult> {
+    adaptive_with_floor(f, points, abs_tol, rel_tol, max_panels, &|| 0.0)
+}
+
+/// [`adaptive`] for an integrand that is itself computed with an error: `noise()` (read at
+/// every check) bounds the error of the integral that comes from the integrand's own
+/// errors, and no subdivision can get below it — so it is accepted as a floor instead of
+/// bisecting until `max_panels` (a nested quadrature of a tiny integral spent 10⁸
+/// evaluations that way).
+pub(crate) fn adaptive_with_floor<F: FnMut(f64) -> f64>(
     mut f: F,
     points: &[f64],
     abs_tol: f64,
     rel_tol: f64,
     max_panels: usize,
+    noise: &dyn Fn() -> f64,
 ) -> Result<QuadResult> {
     let mut heap = BinaryHeap::new();
     let mut done: Vec<Panel> = Vec::new();
@@ -137,7 +154,7 @@ pub(crate) fn adaptive<F: FnMut(f64) -> f64>(
     let (mut value, mut error, mut l1) = total(&heap, &done);
     let mut converged = false;
     loop {
-        let floor = 10.0 * f64::EPSILON * l1;
+        let floor = (10.0 * f64::EPSILON * l1).max(noise());
         if error <= abs_tol.max(rel_tol * value.abs()).max(floor) {
             converged = true;
             break;

@@ -275,6 +275,28 @@ fn expect_at(f: &Fun, mean: f64, var: f64, eng: &Integrator) -> Result<f64> {
     Ok(eng.expect(f, &Normal::new(mean, var)?)?.value)
 }
 
+/// The closed-form scales solved from `q*` cannot form valid parameters (e.g. σ_v of order
+/// √q* beyond the variance budget): the user chose `q*`, so the error names `q-star`.
+fn unrepresentable_scales(e: Error, q_star: f64) -> Error {
+    match e {
+        Error::InvalidParameter {
+            name,
+            value,
+            expected,
+        } => Error::Infeasible {
+            parameter: "q-star",
+            value: q_star,
+            constraint: format!(
+                "the critical scales at q* = {} give {name} = {} ({expected})",
+                crate::error::fmt_num(q_star),
+                crate::error::fmt_num(value)
+            ),
+            feasible: "choose a smaller q*".into(),
+        },
+        other => other,
+    }
+}
+
 /// Closed-form critical initialization of the vanilla RNN (I.1)–(I.2): for the target
 /// pre-activation variance `q*`, `σ_w² = 1/E[φ'(μ_b + √q* z)²]` (so `χ₁ = 1`) and the remaining
 /// variance `q* − σ_w² E[φ(μ_b + √q* z)²] = σ_v² R + σ_b²` split as `given` says.
@@ -359,7 +381,8 @@ pub fn vanilla(
     )?;
     let v = Vanilla::new(
         act.clone(),
-        VanillaParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)?,
+        VanillaParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)
+            .map_err(|e| unrepresentable_scales(e, q_star))?,
     );
     let chi_1 = v
         .clone()
@@ -508,7 +531,10 @@ pub fn minimal(q_star: f64, mu_b: f64, r: f64, given: Given) -> Result<CriticalI
                 .filter(|x| x.is_finite())
         },
     )?;
-    let m = Minimal::new(MinimalParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)?);
+    let m = Minimal::new(
+        MinimalParams::new(sw2.sqrt(), sigma_v, sigma_b, mu_b, r)
+            .map_err(|e| unrepresentable_scales(e, q_star))?,
+    );
     let chi_1 = m
         .clone()
         .with_integrator(Integrator::with_strategy(Strategy::Adaptive))
@@ -663,7 +689,20 @@ impl CriticalInit {
                         let law = DiagonalLaw::of_activation(act.as_ref(), self.mu_b, self.q_star)?;
                         let sw2 = self.sigma_w * self.sigma_w;
                         let edge = |w| -> Result<f64> {
-                            Ok(ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1])
+                            let e = ProductSpectrum::new(law.clone(), sw2, horizon, w)?.edges()[1];
+                            if e.is_finite() {
+                                Ok(e)
+                            } else {
+                                Err(Error::Overflow {
+                                    quantity: format!(
+                                        "the largest squared singular value at horizon {horizon}"
+                                    ),
+                                    reason: format!(
+                                        "λ_max = {e:e} is beyond the largest double (1.8e308); \
+                                         choose a shorter --horizon"
+                                    ),
+                                })
+                            }
                         };
                         Some(PerWeights {
                             orthogonal: edge(WeightLaw::Orthogonal)?,

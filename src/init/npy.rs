@@ -1,6 +1,6 @@
 //! A minimal writer (and reader, for tests) of NumPy `.npy` files: version 1.0, little-endian
-//! `float64`, C order — the format `numpy.load`, `torch.from_numpy(np.load(..))` and
-//! `jax.numpy.load` read directly.
+//! `float64` (and `float32`, `int64` for the training engine's exports), C order — the format
+//! `numpy.load`, `torch.from_numpy(np.load(..))` and `jax.numpy.load` read directly.
 
 use std::io::Write;
 
@@ -11,8 +11,45 @@ use crate::error::{Error, Result};
 /// # Errors
 /// [`Error::InvalidParameter`] when `data.len()` is not the product of `shape`.
 pub fn to_bytes(data: &[f64], shape: &[usize]) -> Result<Vec<u8>> {
+    encode("<f8", data.len(), shape, |out| {
+        for x in data {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    })
+}
+
+/// As [`to_bytes`], for `float32` data.
+///
+/// # Errors
+/// As [`to_bytes`].
+pub fn to_bytes_f32(data: &[f32], shape: &[usize]) -> Result<Vec<u8>> {
+    encode("<f4", data.len(), shape, |out| {
+        for x in data {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    })
+}
+
+/// As [`to_bytes`], for `int64` data.
+///
+/// # Errors
+/// As [`to_bytes`].
+pub fn to_bytes_i64(data: &[i64], shape: &[usize]) -> Result<Vec<u8>> {
+    encode("<i8", data.len(), shape, |out| {
+        for x in data {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    })
+}
+
+fn encode(
+    descr: &str,
+    len: usize,
+    shape: &[usize],
+    body: impl FnOnce(&mut Vec<u8>),
+) -> Result<Vec<u8>> {
     let n: usize = shape.iter().product();
-    if n != data.len() {
+    if n != len {
         return Err(Error::invalid(
             "shape",
             n as f64,
@@ -30,21 +67,19 @@ pub fn to_bytes(data: &[f64], shape: &[usize]) -> Result<Vec<u8>> {
                 .join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {dims}, }}");
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
     // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of
     // 64 bytes and ended by a newline, as the format specifies.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + 8 * data.len());
+    let mut out = Vec::with_capacity(10 + header.len() + 8 * len);
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    let len = u16::try_from(header.len())
+    let hlen = u16::try_from(header.len())
         .map_err(|_| Error::invalid("shape", shape.len() as f64, "fewer dimensions"))?;
-    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&hlen.to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for x in data {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
+    body(&mut out);
     Ok(out)
 }
 
@@ -55,19 +90,27 @@ pub fn to_bytes(data: &[f64], shape: &[usize]) -> Result<Vec<u8>> {
 /// # Errors
 /// As [`to_bytes`]; [`Error::Io`] if `path` exists or cannot be written.
 pub fn write(path: &std::path::Path, data: &[f64], shape: &[usize]) -> Result<()> {
-    let bytes = to_bytes(data, shape)?;
+    write_bytes(path, &to_bytes(data, shape)?)
+}
+
+/// Writes the bytes of a `.npy` file (from [`to_bytes`], [`to_bytes_f32`], [`to_bytes_i64`])
+/// to a new file `path`, as [`write()`] does.
+///
+/// # Errors
+/// [`Error::Io`] if `path` exists or cannot be written.
+pub fn write_bytes(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let io = |e: std::io::Error| Error::Io {
         path: path.display().to_string(),
         reason: format!("writing: {e}"),
     };
     let mut f = std::fs::File::create_new(path).map_err(io)?;
-    f.write_all(&bytes).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     Ok(())
 }
 
-/// Parses the bytes of a `.npy` file written by [`to_bytes`] (little-endian `float64`, C
-/// order): `(data, shape)`.
+/// Parses the bytes of a `.npy` file written by [`to_bytes`], [`to_bytes_f32`] or
+/// [`to_bytes_i64`] (little-endian, C order): `(data as f64, shape)` (exact for all three).
 ///
 /// # Errors
 /// [`Error::Parse`] for anything else.
@@ -83,9 +126,19 @@ pub fn from_bytes(bytes: &[u8]) -> Result<(Vec<f64>, Vec<usize>)> {
     let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = std::str::from_utf8(bytes.get(10..10 + hlen).ok_or_else(|| bad("short"))?)
         .map_err(|_| bad("header is not UTF-8"))?;
-    if !header.contains("'descr': '<f8'") || !header.contains("'fortran_order': False") {
-        return Err(bad("only little-endian float64 in C order is supported"));
+    let size = if header.contains("'descr': '<f8'") || header.contains("'descr': '<i8'") {
+        8
+    } else if header.contains("'descr': '<f4'") {
+        4
+    } else {
+        return Err(bad(
+            "only little-endian float64, float32 and int64 are supported",
+        ));
+    };
+    if !header.contains("'fortran_order': False") {
+        return Err(bad("only C order is supported"));
     }
+    let int = header.contains("'descr': '<i8'");
     let open = header.find("'shape': (").ok_or_else(|| bad("no shape"))? + 10;
     let close = open + header[open..].find(')').ok_or_else(|| bad("no shape"))?;
     let shape: Vec<usize> = header[open..close]
@@ -96,12 +149,16 @@ pub fn from_bytes(bytes: &[u8]) -> Result<(Vec<f64>, Vec<usize>)> {
         .collect::<Result<_>>()?;
     let body = &bytes[10 + hlen..];
     let n: usize = shape.iter().product();
-    if body.len() != 8 * n {
+    if body.len() != size * n {
         return Err(bad("data length does not match the shape"));
     }
     let data = body
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .chunks_exact(size)
+        .map(|c| match (size, int) {
+            (4, _) => f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes"))),
+            (_, true) => i64::from_le_bytes(c.try_into().expect("8 bytes")) as f64,
+            _ => f64::from_le_bytes(c.try_into().expect("8 bytes")),
+        })
         .collect();
     Ok((data, shape))
 }
@@ -126,5 +183,13 @@ mod tests {
         let v = to_bytes(&[1.0, 2.0], &[2]).unwrap();
         assert_eq!(from_bytes(&v).unwrap().1, vec![2]);
         assert!(to_bytes(&[1.0], &[2]).is_err());
+        let f = to_bytes_f32(&[0.1, -2.5], &[1, 2]).unwrap();
+        assert_eq!(
+            from_bytes(&f).unwrap(),
+            (vec![f64::from(0.1f32), -2.5], vec![1, 2])
+        );
+        assert!(std::str::from_utf8(&f[10..70]).unwrap().contains("'<f4'"));
+        let i = to_bytes_i64(&[3, -7, 9], &[3]).unwrap();
+        assert_eq!(from_bytes(&i).unwrap(), (vec![3.0, -7.0, 9.0], vec![3]));
     }
 }

@@ -32,7 +32,8 @@ pub struct EmpiricalMoments {
     pub m4: f64,
     /// Its standard error.
     pub m4_se: f64,
-    /// `(m₂ − m₁²)/m₁²` (per network, then averaged).
+    /// `(m₂ − m₁²)/m₁²` (per network, then averaged; 0 for a network whose Jacobian vanishes,
+    /// a point mass at 0).
     pub normalized_variance: f64,
     /// Its standard error.
     pub normalized_variance_se: f64,
@@ -162,7 +163,14 @@ pub fn sample(
         let m2 = l.iter().map(|x| x * x).sum::<f64>() / n;
         let m3 = l.iter().map(|x| x * x * x).sum::<f64>() / n;
         let m4 = l.iter().map(|x| (x * x) * (x * x)).sum::<f64>() / n;
-        stats.push([m1, m2, m3, m4, (m2 - m1 * m1) / (m1 * m1)]);
+        // A Jacobian that vanishes (every unit saturated, e.g. hard_tanh) has all its mass at
+        // 0: a point mass, whose spread is 0 rather than 0/0.
+        let nv = if m1 > 0.0 {
+            (m2 - m1 * m1) / (m1 * m1)
+        } else {
+            0.0
+        };
+        stats.push([m1, m2, m3, m4, nv]);
     }
     let col = |i: usize| -> (f64, f64) { mean_se(&stats.iter().map(|s| s[i]).collect::<Vec<_>>()) };
     let (m1, m1_se) = col(0);

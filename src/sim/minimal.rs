@@ -71,7 +71,7 @@ fn run_seed(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
         }
         let nb = (n * b) as f64;
         let c = if hha > 0.0 && hhb > 0.0 {
-            cc / (hha * hhb).sqrt()
+            cc / (hha.sqrt() * hhb.sqrt())
         } else {
             1.0
         };
@@ -93,6 +93,9 @@ fn run_seed(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
 /// # Errors
 /// [`crate::Error::TooLarge`] when the run would exceed the memory or time limit
 /// ([`SimConfig::estimate`], with the input dimension equal to the width).
+/// [`Error::Diverged`](crate::Error::Diverged) at the first step where a statistic of some
+/// network is not finite, with [`Minimal::divergence_reason`] (the state is bounded by the
+/// inputs, so only input scales near the limit of double precision overflow).
 pub fn simulate(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTrajectory> {
     SimConfig {
         input_dim: cfg.width,
@@ -104,5 +107,6 @@ pub fn simulate(m: &Minimal, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTr
         .into_par_iter()
         .map(|s| run_seed(m, rho, cfg, s))
         .collect();
+    super::check_finite_runs(&per_seed, || m.divergence_reason())?;
     Ok(super::estimates(&per_seed, rho.len(), *cfg))
 }

@@ -302,15 +302,74 @@ pub(crate) fn estimates<C>(runs: &[Vec<[f64; 5]>], steps: usize, config: C) -> E
     out
 }
 
-/// Mean and standard error of per-seed estimates.
+/// Names of the per-step statistics `[q, Q, q_ab, C, c]`, as in [`Estimates`].
+pub(crate) const STAT_NAMES: [&str; 5] = ["q", "Q", "q_ab", "C", "c"];
+
+/// The first step (1-based) at which a per-run statistic is not finite, as
+/// [`Error::Diverged`] with `reason()`; `Ok` if every value is finite.
+///
+/// A statistic that overflows is not a result: from there on sums of squares are infinite,
+/// differences of them NaN, and a correlation computed from them would be fabricated.
+pub(crate) fn check_finite_runs(
+    runs: &[Vec<[f64; 5]>],
+    reason: impl FnOnce() -> String,
+) -> Result<()> {
+    let mut first: Option<(usize, usize, f64)> = None;
+    for run in runs {
+        let limit = first.map_or(run.len(), |f| f.0.min(run.len()));
+        if let Some((t, k, v)) = run[..limit].iter().enumerate().find_map(|(t, st)| {
+            st.iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(k, v)| (t, k, *v))
+        }) {
+            first = Some((t, k, v));
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some((t, k, value)) => {
+            let last = runs
+                .iter()
+                .filter_map(|r| r.get(t.wrapping_sub(1)).map(|st| st[k]))
+                .filter(|v| v.is_finite())
+                .fold(f64::NAN, f64::max);
+            let before = if t > 0 && last.is_finite() {
+                format!(" (largest finite value at step {t}: {last:e})")
+            } else {
+                String::new()
+            };
+            Err(Error::Diverged {
+                quantity: STAT_NAMES[k],
+                step: t + 1,
+                value,
+                reason: format!("{}{before}", reason()),
+            })
+        }
+    }
+}
+
+/// Mean and standard error of per-seed estimates, scaled so that neither the mean nor the
+/// sum of squared deviations overflows for values up to the largest double.
 pub(crate) fn mean_se(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
-    let m = xs.iter().sum::<f64>() / n;
+    let mut m = xs.iter().sum::<f64>() / n;
+    if !m.is_finite() {
+        m = xs.iter().map(|x| x / n).sum::<f64>();
+    }
     if xs.len() < 2 {
         return (m, f64::NAN);
     }
     let var = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
-    (m, (var / n).sqrt())
+    if var.is_finite() {
+        return (m, (var / n).sqrt());
+    }
+    let scale = xs.iter().fold(0.0f64, |a, x| a.max((x - m).abs()));
+    if scale == 0.0 || !scale.is_finite() {
+        return (m, scale);
+    }
+    let ss = xs.iter().map(|x| ((x - m) / scale).powi(2)).sum::<f64>();
+    (m, scale * (ss / (n * (n - 1.0))).sqrt())
 }
 
 #[cfg(test)]

@@ -76,8 +76,9 @@ fn run_seed(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
             }
         }
         let nb = (n * b) as f64;
+        // √qa·√qb, not √(qa·qb): the product overflows long before the statistics do.
         let c = if qa > 0.0 && qb > 0.0 {
-            qab / (qa * qb).sqrt()
+            qab / (qa.sqrt() * qb.sqrt())
         } else {
             1.0
         };
@@ -93,11 +94,14 @@ fn run_seed(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig, s: usize) -> Vec<St
 /// # Errors
 /// [`crate::Error::TooLarge`] when the run would exceed the memory or time limit
 /// ([`SimConfig::estimate`]).
+/// [`Error::Diverged`](crate::Error::Diverged) at the first step where a statistic of some
+/// network is not finite (the states overflowed), with [`Vanilla::divergence_reason`].
 pub fn simulate(v: &Vanilla, rho: &RhoSchedule, cfg: &SimConfig) -> Result<SimTrajectory> {
     cfg.estimate(rho.len()).check()?;
     let per_seed: Vec<Vec<Stats>> = (0..cfg.seeds)
         .into_par_iter()
         .map(|s| run_seed(v, rho, cfg, s))
         .collect();
+    super::check_finite_runs(&per_seed, || v.divergence_reason())?;
     Ok(super::estimates(&per_seed, rho.len(), *cfg))
 }

@@ -377,10 +377,19 @@ impl GatedSpectrum {
         let mom = self.moments();
         let mut z = 20.0 * mom.m1 * (1.0 + mom.normalized_variance) * (1.0 + self.steps as f64);
         let zc = C64::new(z, 0.0);
+        let start = self.asymptotic(zc);
         let mut s = self
-            .newton(zc, self.asymptotic(zc), false)
+            .newton(zc, start, false)
             .map(|s| Tracked { s, z: zc })
-            .ok_or_else(|| Error::Unsupported("gated spectrum: no real solution far out".into()))?;
+            .ok_or_else(|| Error::NoConvergence {
+                solver: "gated spectral Newton solver",
+                iterations: 1,
+                residual: self.system(zc, &start).0.iter().map(|x| x.norm()).sum(),
+                detail: format!(
+                    "no real solution at z = {z:e} from the large-z expansion (residual of the \
+                     starting point)"
+                ),
+            })?;
         // On the physical real branch `det J` keeps its sign until the fold, where it
         // vanishes; a Newton step that lands on another real branch flips it (or breaks the
         // monotonicity of m and ζ), and is rejected.
@@ -413,8 +422,8 @@ impl GatedSpectrum {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for `n < 10`; [`Error::TooLarge`] (`points`) beyond the
-    /// memory or time limit ([`super::density_estimate`]); [`Error::Unsupported`] if a solver
-    /// fails.
+    /// memory or time limit ([`super::density_estimate`]); [`Error::NoConvergence`] with the
+    /// residual if a solver fails.
     pub fn density(&self, n: usize) -> Result<Density> {
         super::density_estimate(n, std::mem::size_of::<Tracked>(), self.law.len()).check()?;
         let n1 = self.law.one_step_moments(self.weights).0;
@@ -467,6 +476,9 @@ impl SpectralEquations for GatedSpectrum {
     }
     fn m(&self, s: &Tracked) -> C64 {
         s.s[0]
+    }
+    fn residual(&self, z: C64, s: &Tracked) -> f64 {
+        self.system(z, &s.s).0.iter().map(|x| x.norm()).sum()
     }
 }
 

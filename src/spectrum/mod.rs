@@ -341,15 +341,41 @@ impl ProductSpectrum {
     /// agree with [`ProductSpectrum::moments`].
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `order == 0`; [`Error::Unsupported`] if the
-    /// normalised series overflows.
+    /// [`Error::InvalidParameter`] for `order == 0`; [`Error::Overflow`] if the normalised
+    /// series or a moment overflows.
     pub fn moment_series(&self, order: usize) -> Result<Vec<f64>> {
         let factors: Vec<(Vec<f64>, usize)> = self
             .factors
             .iter()
             .map(|(law, n)| ((1..=order).map(|k| law.moment(k as i32)).collect(), *n))
             .collect();
-        series::product_moments(&factors, self.sigma_w2, self.weights, order)
+        series::product_moments(&factors, self.sigma_w2, self.weights, order).map_err(|e| match e {
+            // Name the flag that set the scale, as `check_scale` does for the density.
+            Error::Overflow { quantity, reason } => {
+                let (parameter, value) =
+                    scale_parameter(self.log_step(), self.steps, Some(self.sigma_w2.sqrt()));
+                Error::Infeasible {
+                    parameter,
+                    value,
+                    constraint: format!("{quantity} overflows ({reason})"),
+                    feasible: "use fewer steps or a smaller scale (the moments grow \
+                               geometrically in T)"
+                        .into(),
+                }
+            }
+            other => other,
+        })
+    }
+
+    /// `ln` of the one-step mean squared singular value, `ln(σ_w² ∏ μ₁^{k/T})`.
+    fn log_step(&self) -> f64 {
+        self.sigma_w2.ln()
+            + self
+                .factors
+                .iter()
+                .map(|(l, k)| *k as f64 * l.moment(1).ln())
+                .sum::<f64>()
+                / self.steps as f64
     }
 
     /// Exponents `(a, b)` of `m^a (1+m)^b` in `z(m, ζ)`.
@@ -371,6 +397,19 @@ impl ProductSpectrum {
             acc += *n as f64 * z.ln();
         }
         acc
+    }
+
+    /// `Σ |residual|` of the product equations at `z` for the state `st` (what [`Self::newton`]
+    /// drives below 1e-13), reported when a solve fails.
+    fn residual_norm(&self, z: C64, st: &ProductState) -> f64 {
+        let q = (self.ln_z_of(st.m, &st.zeta) - z.ln()).exp();
+        (q - 1.0).norm()
+            + self
+                .factors
+                .iter()
+                .zip(&st.zeta)
+                .map(|((law, _), zj)| (law.stieltjes(*zj).0 - st.m).norm())
+                .sum::<f64>()
     }
 
     /// Newton's method for `(m, ζ_1..ζ_J)` at `z` from `init`; `None` if it does not
@@ -471,21 +510,24 @@ impl ProductSpectrum {
             }
             0.5 * (lo + hi)
         };
-        let zr = |m: f64| -> f64 {
+        // ln z(m) (real and positive here): minimised in logarithms, because z itself
+        // overflows away from the minimum at long horizons (z ~ m^{T−1}), which would leave
+        // the search comparing infinities (λ_max was reported as inf from T ≈ 10⁶).
+        let ln_zr = |m: f64| -> f64 {
             let zeta: Vec<C64> = self
                 .factors
                 .iter()
                 .map(|(law, _)| C64::new(zeta_of(law, m), 0.0))
                 .collect();
-            self.ln_z_of(C64::new(m, 0.0), &zeta).exp().re
+            self.ln_z_of(C64::new(m, 0.0), &zeta).re
         };
-        // Golden-section search for the minimum over log m.
-        let (mut a, mut b) = (-30.0f64, 30.0f64);
+        // Golden-section search for the minimum over log m; the minimiser is near m ~ 1/T.
+        let (mut a, mut b) = (-30.0 - (self.steps as f64).ln(), 30.0f64);
         let g = 0.618_033_988_749_894_9;
-        for _ in 0..200 {
+        for _ in 0..300 {
             let c = b - g * (b - a);
             let d = a + g * (b - a);
-            if zr(c.exp()) < zr(d.exp()) {
+            if ln_zr(c.exp()) < ln_zr(d.exp()) {
                 b = d;
             } else {
                 a = c;
@@ -494,7 +536,7 @@ impl ProductSpectrum {
                 break;
             }
         }
-        let hi = zr((0.5 * (a + b)).exp());
+        let hi = ln_zr((0.5 * (a + b)).exp()).exp();
         [0.0, hi]
     }
 
@@ -506,22 +548,16 @@ impl ProductSpectrum {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for `n < 10`; [`Error::TooLarge`] (`points`) beyond the
-    /// memory or time limit ([`density_estimate`]); [`Error::Unsupported`] if the
-    /// continuation from large `Im z` fails.
+    /// memory or time limit ([`density_estimate`]); [`Error::NoConvergence`] (with the
+    /// residual) if the continuation from large `Im z` fails; [`Error::Overflow`] if `λ_max`
+    /// does.
     pub fn density(&self, n: usize) -> Result<Density> {
         let atoms: usize = self.factors.iter().map(|(l, _)| l.d.len()).sum();
         density_estimate(n, 40 + 16 * self.factors.len(), atoms).check()?;
-        let log_step = self.sigma_w2.ln()
-            + self
-                .factors
-                .iter()
-                .map(|(l, k)| *k as f64 * l.moment(1).ln())
-                .sum::<f64>()
-                / self.steps as f64;
         check_scale(
             self.moments().m1,
             self.steps,
-            log_step,
+            self.log_step(),
             Some(self.sigma_w2.sqrt()),
         )?;
         let [_, hi] = self.edges();
@@ -553,11 +589,7 @@ pub(crate) fn check_scale(
     if m1.is_finite() && (1e-200..=1e200).contains(&m1) {
         return Ok(());
     }
-    let per_step = log_step;
-    let (parameter, value) = match sigma_w {
-        Some(sw) if per_step.abs() > 10.0 * std::f64::consts::LN_10 => ("sigma-w", sw),
-        _ => ("steps", steps as f64),
-    };
+    let (parameter, value) = scale_parameter(log_step, steps, sigma_w);
     Err(Error::Infeasible {
         parameter,
         value,
@@ -570,6 +602,15 @@ pub(crate) fn check_scale(
                    geometrically in T)"
             .into(),
     })
+}
+
+/// The flag to blame for a scale out of range: σ_w when one step alone changes the scale by
+/// more than 10 decades, else the number of steps.
+fn scale_parameter(log_step: f64, steps: usize, sigma_w: Option<f64>) -> (&'static str, f64) {
+    match sigma_w {
+        Some(sw) if log_step.abs() > 10.0 * std::f64::consts::LN_10 => ("sigma-w", sw),
+        _ => ("steps", steps as f64),
+    }
 }
 
 /// The memory and time of a density on `n` base points (up to `3n` with the refinement):
@@ -605,6 +646,8 @@ pub(crate) trait SpectralEquations: Sync {
     fn solve(&self, z: C64, init: &Self::State) -> Option<Self::State>;
     /// `m(z)` of a solution.
     fn m(&self, s: &Self::State) -> C64;
+    /// The norm of the equations' residual at `z` for a state (diagnostics of a failure).
+    fn residual(&self, z: C64, s: &Self::State) -> f64;
 }
 
 struct ProductEquations<'a>(&'a ProductSpectrum);
@@ -616,6 +659,9 @@ impl SpectralEquations for ProductEquations<'_> {
     }
     fn m(&self, s: &ProductState) -> C64 {
         s.m
+    }
+    fn residual(&self, z: C64, s: &ProductState) -> f64 {
+        self.0.residual_norm(z, s)
     }
 }
 
@@ -633,13 +679,24 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     if n < 10 {
         return Err(Error::invalid("points", n as f64, "at least 10"));
     }
+    if hi.is_infinite() {
+        return Err(Error::Overflow {
+            quantity: "the upper edge λ_max of the spectrum".into(),
+            reason: format!("λ_max = {hi:e} is beyond the largest double (1.8e308)"),
+        });
+    }
     if !(hi.is_finite() && hi > 0.0) {
-        return Err(Error::Unsupported(format!(
-            "the spectrum's upper edge λ_max = {} is not a positive finite number, so there is \
-             no density to compute (the Jacobian vanishes, or its scale is beyond double \
-             precision)",
-            crate::error::fmt_num(hi)
-        )));
+        return Err(Error::NoConvergence {
+            solver: "spectral edge search",
+            iterations: 0,
+            residual: f64::INFINITY,
+            detail: format!(
+                "the spectrum's upper edge λ_max = {} is not a positive finite number, so there \
+                 is no density to compute (the Jacobian vanishes, or its scale is beyond double \
+                 precision)",
+                crate::error::fmt_num(hi)
+            ),
+        });
     }
     // Grid: half log-spaced on [1e-10 hi, 0.05 hi], half linear on [0.05 hi, 1.02 hi].
     let half = n / 2;
@@ -651,20 +708,24 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     let eps_sweep = 3e-2 * scale;
     let eps_final = 1e-12 * scale;
     let mut z = C64::new(grid[n - 1], height);
-    let mut sol = eq.solve(z, &init(z)).ok_or_else(|| {
-        Error::Unsupported(
-            "the spectral density solver found no starting point (the equations have no \
+    let start = init(z);
+    let mut sol = eq.solve(z, &start).ok_or_else(|| Error::NoConvergence {
+        solver: "spectral Newton solver",
+        iterations: 1,
+        residual: eq.residual(z, &start),
+        detail: "the spectral density solver found no starting point (the equations have no \
                  solution far from the real axis at these parameters; very long horizons \
                  --steps are a known cause)"
-                .into(),
-        )
+            .into(),
     })?;
     let mut y = z.im;
+    let mut steps = 0usize;
     while y > eps_sweep {
         let ny = (0.7 * y).max(eps_sweep);
         let mut fac = 0.7;
         loop {
             let zt = C64::new(z.re, ny.max(y * fac));
+            steps += 1;
             if let Some(s) = eq.solve(zt, &sol) {
                 sol = s;
                 y = zt.im;
@@ -672,7 +733,16 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
             }
             fac = 0.5 * (1.0 + fac);
             if fac > 0.999 {
-                return Err(Error::Unsupported("spectral solver: descent failed".into()));
+                return Err(Error::NoConvergence {
+                    solver: "spectral continuation (descent in Im z)",
+                    iterations: steps,
+                    residual: eq.residual(zt, &sol),
+                    detail: format!(
+                        "the branch was lost below Im z = {y:e} on the way to {eps_sweep:e} at \
+                         Re z = {:e} (residual of the last solution at the next height)",
+                        z.re
+                    ),
+                });
             }
         }
         z = C64::new(z.re, y);

@@ -37,14 +37,15 @@ use crate::spectrum::WeightLaw;
 /// Scale is split off first: with `d̃ = d/μ_1` each `S̃_j(0) = 1`, and the product law is
 /// `m_1 = σ_w^{2T} Π_j μ_{1,j}^{n_j}` times a law of mean 1 whose moments `m̃_k` come from the
 /// series; `m_k = m̃_k m_1^k`. This keeps the series `O(T^k)` whatever the scale, so large
-/// `T` off criticality cannot overflow the intermediate coefficients (the returned `m_k`
-/// themselves can: they are `±∞`/`0` when `m_1^k` leaves the range of `f64`).
+/// `T` off criticality cannot overflow the intermediate coefficients. The returned `m_k`
+/// themselves can leave the range of `f64`: below it they round to 0; above it the call is an
+/// [`Error::Overflow`] naming the moment, never an infinite "moment".
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for `order == 0`, no steps (`Σ n_j = 0`), `σ_w²` not finite and
 /// `> 0`, a factor with fewer than `order` moments, `μ_1` not finite and `> 0`, or a
-/// non-finite moment (or ratio `μ_k/μ_1^k`); [`Error::Unsupported`] if the normalised series
-/// overflows.
+/// non-finite moment (or ratio `μ_k/μ_1^k`); [`Error::Overflow`] if the normalised series or
+/// a moment overflows.
 ///
 /// # Example
 /// ```
@@ -138,11 +139,23 @@ pub fn product_moments(
     let _ = ps::div(&s_total, &[1.0, 1.0], &mut chi_total[1..]);
     let psi_total = revert_f64(&chi_total, order);
     if let Some(bad) = psi_total.iter().find(|v| !v.is_finite()) {
-        return Err(Error::Unsupported(format!(
-            "moment series overflowed (normalised moment {bad})"
-        )));
+        return Err(Error::Overflow {
+            quantity: format!("the moment series of order {order}"),
+            reason: format!("a normalised moment is {bad}"),
+        });
     }
-    Ok((1..=order)
+    let moments: Vec<f64> = (1..=order)
         .map(|k| psi_total[k] * (k as f64 * ln_m1).exp())
-        .collect())
+        .collect();
+    if let Some(k) = moments.iter().position(|m| !m.is_finite()) {
+        return Err(Error::Overflow {
+            quantity: format!("the moment m_{} of the squared singular values", k + 1),
+            reason: format!(
+                "m_{} = {} is beyond the largest double (1.8e308); ln m₁ = {ln_m1:.6e}",
+                k + 1,
+                moments[k]
+            ),
+        });
+    }
+    Ok(moments)
 }

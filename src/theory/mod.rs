@@ -26,3 +26,6 @@ pub mod critical_initialization {}
 
 #[doc = include_str!("../../theory/07-simulation.md")]
 pub mod simulation {}
+
+#[doc = include_str!("../../theory/09-training.md")]
+pub mod training {}
