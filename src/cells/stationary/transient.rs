@@ -276,8 +276,8 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
     let (xr, yr) = (xc.remainder(), yc.remainder());
     for (a, b) in xc.zip(yc) {
-        for k in 0..8 {
-            acc[k] += a[k] * b[k];
+        for ((s, p), q) in acc.iter_mut().zip(a).zip(b) {
+            *s += p * q;
         }
     }
     let tail: f64 = xr.iter().zip(yr).map(|(p, q)| p * q).sum();
