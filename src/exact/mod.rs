@@ -18,6 +18,8 @@
 //! standard errors over replicas (the self-consistency adds a bias of order `1/M_replica`,
 //! far below the standard error at the default sizes).
 
+pub mod stationary;
+
 use nalgebra::DMatrix;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
