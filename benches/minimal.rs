@@ -80,6 +80,32 @@ fn exact_theory(c: &mut Criterion) {
     g.finish();
 }
 
+/// The banded long-horizon sampler (`exact::stationary::transient`) on the case of
+/// `exact_theory` (σ_w = 3, μ_b = 2, σ_b = 0.5) at the same T = 1000, M = 2 000 as the full
+/// sampler (docs/performance.md).
+fn banded_sampler(c: &mut Criterion) {
+    use mfrnn::exact::stationary::transient::{self, TransientConfig};
+    let mut g = c.benchmark_group("minimal_banded_sampler");
+    g.sample_size(10);
+    let pp = CellParams::builder()
+        .sigma_w(3.0)
+        .sigma_v(1.39)
+        .sigma_b(0.5)
+        .mu_b(2.0)
+        .r(0.46)
+        .build()
+        .unwrap();
+    let tied = Regime {
+        tied: true,
+        fresh_bias: false,
+    };
+    let cfg = TransientConfig::new(2_000, 8, 1).unwrap();
+    g.bench_function("T=1000, M=2000", |b| {
+        b.iter(|| transient::trajectory(&pp, tied, 1000, &cfg).unwrap())
+    });
+    g.finish();
+}
+
 fn simulator(c: &mut Criterion) {
     let mut g = c.benchmark_group("minimal_simulator");
     g.sample_size(10);
@@ -103,5 +129,5 @@ fn simulator(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, theory, exact_theory, simulator);
+criterion_group!(benches, theory, exact_theory, banded_sampler, simulator);
 criterion_main!(benches);

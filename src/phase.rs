@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::cells::{Cell, CellParams, Summary};
 use crate::error::{Error, Result};
 
+pub mod exact;
+
 /// A parameter that can vary along a phase-diagram axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

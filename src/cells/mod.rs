@@ -24,6 +24,7 @@
 //! | names, equation, validity, unit rule | `impl Cell` in `cells/cell.rs` | the match arms |
 //! | mean-field theory | [`Cell::mean_field`] | `cells/<cell>.rs` implementing [`MeanField`] |
 //! | exact theory, simulation, Jacobian sampling | none: generic over the unit rule | — |
+//! | exact theory at stationarity, synchronisation of networks | matches on [`Cell`] in `exact::stationary` (path sampler, initial guess, timescales) and `sim::sync` | the match arms (not yet generic) |
 //! | critical initialization | [`crate::init::critical`] | `init/<cell>.rs` |
 //! | Jacobian spectrum | [`crate::spectrum::for_cell`] | the vanilla law or the gated law |
 //! | training (BPTT) | `training::model` | `training/cell.rs` |

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::cells::{
     Cell, CellKind, CellParams, FixedPoints, MeanField, Regime, RhoSchedule, Summary, Theory,
@@ -92,6 +92,8 @@ pub(crate) struct FixedPointArgs {
     /// Constant input correlation ρ of the two sequences.
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub rho: f64,
+    #[command(flatten)]
+    pub exact: super::exact::ExactArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -119,9 +121,34 @@ pub(crate) struct TrajectoryArgs {
     /// Exact theory with the bias redrawn every step.
     #[arg(long = "fresh-bias")]
     pub fresh_bias: bool,
+    /// Exact theory: the sampler. `full`: both sequences, O(units·T²) time and T² memory;
+    /// `banded`: minimalRNN with ρ = 0 only (then C = c = 0 exactly), O(units·T·W) with the
+    /// band W following the decay of Q, variance-reduced — for long horizons; `auto`: banded
+    /// where it applies and T > 100, else full.
+    #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
+    pub sampler: SamplerKind,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The exact-theory sampler of `trajectory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SamplerKind {
+    /// Banded where it applies and T > 100, else full.
+    Auto,
+    /// The two-sequence O(M T²) sampler (`exact::trajectory`).
+    Full,
+    /// The single-sequence banded sampler (`exact::stationary::transient`).
+    Banded,
+}
+
+/// `trajectory --theory exact` with the banded sampler: JSON and text.
+#[derive(serde::Serialize)]
+struct BandedOutput<'a> {
+    sampler: &'static str,
+    #[serde(flatten)]
+    trajectory: &'a crate::exact::stationary::transient::TransientTrajectory,
 }
 
 /// The input-correlation schedule of `trajectory` and `simulate`: `--steps` with a constant
@@ -180,12 +207,12 @@ fn check_rho(rho: f64) -> Result<()> {
 pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
     check_rho(a.rho)?;
     if a.cell.theory == Theory::Exact {
-        return Err(Error::Unsupported(
-            "fixed-point --theory exact is not available: the exact theory is sampled over a \
-             finite horizon; use `trajectory --theory exact` with enough steps"
-                .into(),
-        ));
+        return super::exact::run_fixed_point(&a.cell, a.rho, &a.exact, a.json);
     }
+    super::refuse_given(
+        super::exact::EXACT_FLAGS,
+        "to the mean-field fixed point (it samples nothing); use --theory exact",
+    )?;
     let (cell, p, mf) = a.cell.mean_field()?;
     let an = mf.analyze(a.rho)?;
     if a.json {
@@ -327,7 +354,67 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
     let sched = a.schedule.schedule()?;
     let (cell, p, mf) = a.cell.mean_field()?;
     let t = sched.len();
+    if a.cell.theory == Theory::MeanField && super::given("sampler") {
+        return Err(super::not_applicable(
+            "--sampler",
+            "to the mean-field recursion (it samples nothing); use --theory exact",
+        ));
+    }
     if a.cell.theory == Theory::Exact {
+        let regime = Regime {
+            tied: !a.untied,
+            fresh_bias: a.fresh_bias,
+        };
+        let banded_applies =
+            a.cell.cell == CellKind::Minimal && sched.values().iter().all(|&r| r == 0.0);
+        let banded = match a.sampler {
+            SamplerKind::Full => false,
+            SamplerKind::Auto => banded_applies && t > 100,
+            SamplerKind::Banded if banded_applies => true,
+            SamplerKind::Banded => {
+                return Err(Error::Unsupported(
+                    "--sampler banded follows one input sequence of the minimalRNN: it needs \
+                     --cell minimal and ρ = 0 at every step; use --sampler full"
+                        .into(),
+                ));
+            }
+        };
+        if banded {
+            use crate::exact::stationary::transient::{self, TransientConfig};
+            let cfg = TransientConfig::new(a.units, a.replicas, a.seed)?;
+            cfg.estimate(t)
+                .memory("steps", t as f64, 4.0 * OUTPUT_BYTES_PER_NUMBER * t as f64)
+                .check()?;
+            let total = (a.replicas as u64).saturating_mul(t as u64);
+            let tr = super::follow("exact theory (banded sampler)", total, || {
+                transient::trajectory(&p, regime, t, &cfg)
+            })?;
+            let out = BandedOutput {
+                sampler: "banded",
+                trajectory: &tr,
+            };
+            if a.json {
+                return Ok(serde_json::to_string_pretty(&out).expect("serialisable"));
+            }
+            let mut s = format!(
+                "# exact theory, banded sampler (one sequence, ρ = 0: C = c = 0 exactly), widest \
+                 band {}{}\n    t   q ± se                 Q ± se\n",
+                tr.band,
+                if tr.band_capped {
+                    " (capped: covariances above the tolerance were dropped)"
+                } else {
+                    ""
+                }
+            );
+            for i in 0..tr.t.len() {
+                let _ = writeln!(
+                    s,
+                    "{:5}   {:.6} ± {:.6}   {:.6} ± {:.6}",
+                    tr.t[i], tr.q[i], tr.q_se[i], tr.big_q[i], tr.big_q_se[i]
+                );
+            }
+            return Ok(s.trim_end().to_string());
+        }
         let cfg = ExactConfig::builder()
             .units(a.units)
             .replicas(a.replicas)
@@ -336,16 +423,22 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
         cfg.estimate(("steps", t), 0)
             .memory("steps", t as f64, 12.0 * OUTPUT_BYTES_PER_NUMBER * t as f64)
             .check()?;
-        let regime = Regime {
-            tied: !a.untied,
-            fresh_bias: a.fresh_bias,
-        };
         let total = (a.replicas as u64).saturating_mul((t as u64).saturating_mul(t as u64));
         let tr = super::follow("exact theory", total, || {
             exact::trajectory(&cell, &p, &sched, regime, &cfg)
         })?;
         if a.json {
-            return Ok(serde_json::to_string_pretty(&tr).expect("serialisable"));
+            #[derive(serde::Serialize)]
+            struct Full<'a> {
+                sampler: &'static str,
+                #[serde(flatten)]
+                trajectory: &'a exact::ExactTrajectory,
+            }
+            let out = Full {
+                sampler: "full",
+                trajectory: &tr,
+            };
+            return Ok(serde_json::to_string_pretty(&out).expect("serialisable"));
         }
         let mut s = String::from("    t   q ± se                 Q ± se                 c ± se\n");
         for i in 0..tr.t.len() {

@@ -73,6 +73,17 @@ pub(crate) struct InitArgs {
     /// empty directory, or an earlier, unmodified `mfrnn init --sample` output.
     #[arg(long, default_value = "weights")]
     pub out: PathBuf,
+    /// Theory: the factorised closed form (I.4)–(I.5), or (minimalRNN) χ₁ = 1 in the exact
+    /// theory of the tied-weight, frozen-bias network at stationarity (sampled, with
+    /// standard errors).
+    #[arg(long, value_parser = super::cells::parse_theory, default_value = "mean-field")]
+    pub theory: crate::cells::Theory,
+    /// Exact theory: unit paths per iteration of the stationary solver (total over replicas).
+    #[arg(long, default_value_t = 1024, value_parser = super::count, allow_hyphen_values = true)]
+    pub paths: usize,
+    /// Exact theory: independent replicas (for the standard errors).
+    #[arg(long, default_value_t = 8, value_parser = super::count, allow_hyphen_values = true)]
+    pub replicas: usize,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -129,6 +140,13 @@ struct DesignOut<'a> {
 }
 
 pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
+    if a.theory == crate::cells::Theory::Exact {
+        return super::exact::run_init(a);
+    }
+    super::refuse_given(
+        &[("paths", "--paths"), ("replicas", "--replicas")],
+        "to the closed-form initialization (it samples nothing); use --theory exact",
+    )?;
     if !a.sample {
         super::refuse_given(
             &[

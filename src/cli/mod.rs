@@ -1,6 +1,7 @@
 //! The `mfrnn` command-line tool (feature `cli`): a thin layer over library calls.
 
 mod cells;
+mod exact;
 mod init;
 mod report;
 mod series;

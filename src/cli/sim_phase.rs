@@ -146,6 +146,12 @@ pub(crate) struct PhaseArgs {
     /// parent must exist) or an earlier, unmodified `mfrnn phase` output; otherwise refused.
     #[arg(long)]
     pub out: PathBuf,
+    /// Theory: the factorised mean-field recursion, or the exact theory of the tied-weight,
+    /// frozen-bias network at stationarity (sampled: every point has a standard error).
+    #[arg(long, value_parser = super::cells::parse_theory, default_value = "mean-field")]
+    pub theory: crate::cells::Theory,
+    #[command(flatten)]
+    pub exact: super::exact::PhaseExactArgs,
 }
 
 /// SVG heatmap of a phase diagram with the critical line.
@@ -213,6 +219,13 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
             )));
         }
     }
+    if a.theory == crate::cells::Theory::Exact {
+        return super::exact::run_phase(a);
+    }
+    super::refuse_given(
+        super::exact::EXACT_FLAGS,
+        "to the mean-field phase diagram (it samples nothing); use --theory exact",
+    )?;
     let quantity = Quantity::from_name(&a.quantity)?;
     let base = CellParams::builder()
         .sigma_w(a.sigma_w)

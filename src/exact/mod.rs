@@ -17,6 +17,12 @@
 //! solved self-consistently on its own paths; estimates are the replica means, errors the
 //! standard errors over replicas (the self-consistency adds a bias of order `1/M_replica`,
 //! far below the standard error at the default sizes).
+//!
+//! [`stationary`] solves the same theory at stationarity (a DMFT fixed point with its
+//! timescales, `theory/10-stationary-exact.md`) and samples it over long horizons
+//! ([`stationary::transient`]).
+
+pub mod stationary;
 
 use nalgebra::DMatrix;
 use rand::{RngExt, SeedableRng};

@@ -6,6 +6,7 @@
 //! `tests/init.rs`.
 
 pub mod design;
+pub mod exact;
 mod minimal;
 pub mod npy;
 mod vanilla;

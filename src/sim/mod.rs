@@ -6,6 +6,7 @@
 
 pub mod jacobian;
 mod network;
+pub mod sync;
 
 pub use network::{SimTrajectory, simulate};
 
