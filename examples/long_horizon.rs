@@ -1,5 +1,5 @@
 //! Exact-theory trajectories of the minimalRNN over long horizons with the banded sampler
-//! (`exact::stationary::transient`, `theory/10-stationary-exact.md` (X.10)–(X.12)).
+//! (`exact::stationary::transient`, `theory/11-stationary-exact.md` (X.10)–(X.12)).
 //!
 //! Samples `Q^t` from `h^0 = 0` over `T` steps, prints it with its standard error at a few
 //! times, the band the sampler needed and the time it took, and checks the claim of
@@ -86,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fp.big_q_star, fp.big_q_star_se
     );
     if args.is_empty() {
-        // The default case: the claims of docs/performance.md and theory/10.
+        // The default case: the claims of docs/performance.md and theory/11.
         assert!(se / q < 1e-3, "relative standard error {}", se / q);
         assert!(diff <= tol, "Q^T = {q} ± {se} vs Q* = {}", fp.big_q_star);
         println!("  checked: relative standard error below 1e-3, Q^T = Q* within 5 se");

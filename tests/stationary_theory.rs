@@ -1,4 +1,4 @@
-//! The exact theory at stationarity (`exact::stationary`, `theory/10-stationary-exact.md`)
+//! The exact theory at stationarity (`exact::stationary`, `theory/11-stationary-exact.md`)
 //! checked two independent ways: against the deterministic theories in the regimes where they
 //! are exact (untied weights with a fresh bias: the factorised minimalRNN recursion; the
 //! vanilla cell: the mean-field maps), against the finite-horizon sampler of the same theory
@@ -256,14 +256,14 @@ fn exact_critical_initialization_is_critical() {
 /// The factorised theory is far off in several (at σ_w = 6.88, μ_b = 4 it predicts chaos and
 /// a 6× larger `Q*`). Each comparison allows 5 combined standard errors plus the finite-width
 /// term `4 max(|x|, floor)/N` of `tests/minimal_theory.rs`; the measured deviations are
-/// recorded in theory/10.
+/// recorded in theory/11.
 #[test]
 #[ignore = "large networks (about 10 minutes on an idle machine): cargo test --release --test stationary_theory -- --ignored"]
 fn stationary_matches_tied_networks() {
     // (σ_w, σ_v, σ_b, μ_b, R, burn-in, recorded steps, compare the synchronisation rate,
     // finite-width coefficient κ of the Q allowance). κ = 4 as in tests/minimal_theory.rs,
     // except at σ_w = 6.88, μ_b = 4 (χ₁ = 1.002, next to the critical line), where the
-    // measured deviation N (Q_net − Q*)/Q* is 53 ± 14 (theory/10): κ = 80 covers it.
+    // measured deviation N (Q_net − Q*)/Q* is 53 ± 14 (theory/11): κ = 80 covers it.
     let cases = [
         (1.0, 1.39, 0.0, 0.0, 0.46, 300, 100, true, 4.0),
         (1.0, 1.39, 0.5, -2.0, 0.46, 300, 100, true, 4.0),
@@ -271,7 +271,7 @@ fn stationary_matches_tied_networks() {
         (6.88, 1.39, 0.0, 4.0, 0.46, 600, 200, true, 80.0),
         // Not asserted: the slow case (3.0, 1.39, 0.0, 6.0, 0.46, burn-in 2500) measured
         // Q = 0.002351 ± 0.000011 on these networks against Q* = 0.002133 ± 0.000003 — 10%
-        // above, an open discrepancy recorded in theory/10 — and the bistable map
+        // above, an open discrepancy recorded in theory/11 — and the bistable map
         // (11.2, 2.33, 0.0, 8.0, 0.46), not yet measured at this width.
     ];
     for (k, &(sw, sv, sb, mu, r, burn, steps, sync_check, kappa)) in cases.iter().enumerate() {

@@ -19,7 +19,7 @@
 //! far below the standard error at the default sizes).
 //!
 //! [`stationary`] solves the same theory at stationarity (a DMFT fixed point with its
-//! timescales, `theory/10-stationary-exact.md`) and samples it over long horizons
+//! timescales, `theory/11-stationary-exact.md`) and samples it over long horizons
 //! ([`stationary::transient`]).
 
 pub mod stationary;

@@ -1,5 +1,5 @@
 //! Phase diagrams of the exact theory at stationarity (`exact::stationary`,
-//! `theory/10-stationary-exact.md`): any of its headline quantities over a grid of two
+//! `theory/11-stationary-exact.md`): any of its headline quantities over a grid of two
 //! parameters, each point with its standard error, and the synchronisation rate `Λ` (whose
 //! level 1 is the exact order–chaos boundary) alongside `χ₁`.
 //!

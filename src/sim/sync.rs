@@ -1,5 +1,5 @@
 //! Stationary statistics and the forgetting of tied, frozen-bias networks: what the exact
-//! stationary theory (`exact::stationary`, `theory/10-stationary-exact.md`) predicts, measured
+//! stationary theory (`exact::stationary`, `theory/11-stationary-exact.md`) predicts, measured
 //! on finite networks.
 //!
 //! Each network runs `batch` independent input sequences from `h^0 = 0` for `burn_in` steps,

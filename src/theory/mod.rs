@@ -29,3 +29,9 @@ pub mod simulation {}
 
 #[doc = include_str!("../../theory/09-training.md")]
 pub mod training {}
+
+#[doc = include_str!("../../theory/10-trainability.md")]
+pub mod trainability {}
+
+#[doc = include_str!("../../theory/11-stationary-exact.md")]
+pub mod stationary_exact {}

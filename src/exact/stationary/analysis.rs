@@ -1,7 +1,7 @@
 //! The headline numbers of the exact theory at stationarity — the same quantities the
 //! mean-field `analyze` reports (`q*`, `Q*`, `c*`, `χ₁`, `χ_c`, `ξ_c`, `ξ₁`, the phase), each
 //! with its standard error — from the stationary solver and the decay curves
-//! (`theory/10-stationary-exact.md`, (X.5)–(X.9)).
+//! (`theory/11-stationary-exact.md`, (X.5)–(X.9)).
 
 use serde::Serialize;
 

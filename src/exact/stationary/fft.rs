@@ -1,5 +1,5 @@
 //! A radix-2 fast Fourier transform and the circulant-embedding sampler of stationary Gaussian
-//! sequences (Dietrich & Newsam 1997; Wood & Chan 1994), `theory/10-stationary-exact.md`
+//! sequences (Dietrich & Newsam 1997; Wood & Chan 1994), `theory/11-stationary-exact.md`
 //! (X.4).
 //!
 //! A stationary sequence with autocovariance `c(τ)` (`c(τ) = 0` beyond the lags given) is

@@ -1,6 +1,6 @@
 //! The exact infinite-width theory at stationarity: the dynamical mean-field (DMFT) fixed point
 //! of the per-unit Gaussian process of `theory/03-minimal-rnn.md` (E.1)–(E.3) when the inputs
-//! are i.i.d. over time (`theory/10-stationary-exact.md`, (X.1)–(X.6)).
+//! are i.i.d. over time (`theory/11-stationary-exact.md`, (X.1)–(X.6)).
 //!
 //! At stationarity one unit's gate (vanilla: pre-activation) field is
 //! `e^t = μ_b + s + η^t`, with a static part `s ~ N(0, K_∞)` fixed per unit (the frozen bias,

@@ -1,4 +1,4 @@
-//! Exact timescales at stationarity (`theory/10-stationary-exact.md`, (X.6)–(X.8)).
+//! Exact timescales at stationarity (`theory/11-stationary-exact.md`, (X.6)–(X.8)).
 //!
 //! - **Synchronisation** (identical inputs, `ρ = 1`): two copies of the network that differ by
 //!   a small `δ` at time 0 follow, per unit, the linearised two-copy process

@@ -1,6 +1,6 @@
 //! Long finite-horizon trajectories of the exact theory (minimalRNN, one input sequence):
 //! the transient from `h^0 = 0` towards the stationary state, at `O(M T W)` instead of the
-//! `O(M T² + T³)` of `exact` (`theory/10-stationary-exact.md`, (X.10)–(X.12)).
+//! `O(M T² + T³)` of `exact` (`theory/11-stationary-exact.md`, (X.10)–(X.12)).
 //!
 //! Three structural facts make it cheap:
 //!
