@@ -562,3 +562,168 @@ fn committed_grid_files_read_back_byte_for_byte() {
     }
     assert!(n >= 7, "{n} grid files");
 }
+
+#[test]
+fn exact_timescales_are_the_exact_analysis_and_meet_the_factorised_theory_where_they_agree() {
+    use mfrnn::cells::{CellParams, Regime};
+    use mfrnn::exact::stationary::analysis::{self, ExactSettings};
+    // Weak recurrence (σ_w = 0.25) with σ_b = 0: the gate field is dominated by the fresh
+    // input, so the tied-weight corrections to the factorised theory are small there (measured
+    // with `mfrnn trainability analyze docs/trainability/minimal-sw-s300.jsonl --theory both`:
+    // ξ₁ 3.174 in both theories, ξ_c(ρ = 0) 2.972 exact vs 2.953 factorised at μ_b = 2).
+    let settings = ExactSettings::new(512, 4, 64, 64, 7).unwrap();
+    let mut g = small_grid(vec![0.0, 2.0], vec![1]);
+    g.cell = Cell::minimal();
+    g.axis = Axis::MuB;
+    g.init.sigma_w = 0.25;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tick = |n: usize| done.store(n, std::sync::atomic::Ordering::SeqCst);
+    let exact = tr::Exact {
+        settings,
+        progress: &tick,
+    };
+    let cands = exact.candidates(&g).unwrap();
+    assert_eq!(done.into_inner(), 2, "progress reports every grid value");
+    let get = |name: &str| cands.iter().find(|c| c.name == name).unwrap().clone();
+    let fact = Factorised.candidates(&g).unwrap();
+    let fget = |name: &str| fact.iter().find(|c| c.name == name).unwrap().clone();
+    assert!(get("xi_c_rho0").matches_task && cands.iter().all(|c| c.theory == "exact"));
+    // The candidates are the exact analysis of each grid value (the second warm-started from
+    // the first, as the source does), bit for bit.
+    let mut previous = None;
+    for (i, &mu) in g.values.iter().enumerate() {
+        let p = CellParams::builder()
+            .sigma_w(0.25)
+            .sigma_v(1.0)
+            .sigma_b(0.0)
+            .mu_b(mu)
+            .r(g.training.embedding_r)
+            .build()
+            .unwrap();
+        let a =
+            analysis::analyze_from(&g.cell, &p, Regime::REAL, 0.0, &settings, previous.as_ref())
+                .unwrap();
+        let m = a.memory.clone().unwrap();
+        let xi = |chi: f64| -1.0 / chi.ln();
+        assert_eq!(get("xi_1").xi[i], Xi::Finite(xi(a.chi_1)));
+        assert_eq!(get("xi_c_rho0").xi[i], Xi::Finite(xi(m.chi)));
+        assert_eq!(
+            get("xi_c_rho1").xi[i],
+            Xi::Finite(xi(a.synchronisation.chi))
+        );
+        let gate = a.stationary.gate.unwrap();
+        assert_eq!(get("xi_gate_mean").xi[i], Xi::Finite(xi(gate.mean_u)));
+        // Against the factorised theory: within 4 standard errors plus 2% for the small
+        // tied-weight correction (measured 0–0.6% at this σ_w).
+        let near = |got: Xi, want: Xi, se: f64| match (got, want) {
+            (Xi::Finite(a), Xi::Finite(b)) => (a - b).abs() <= 4.0 * se + 0.02 * b,
+            _ => false,
+        };
+        let f1 = fget("xi_1").xi[i];
+        assert!(
+            near(get("xi_1").xi[i], f1, a.xi_1_se.unwrap()),
+            "μ_b {mu}: ξ₁ {:?} vs {f1:?}",
+            get("xi_1").xi[i]
+        );
+        let f0 = fget("xi_c_rho0").xi[i];
+        assert!(
+            near(get("xi_c_rho0").xi[i], f0, m.xi_se.unwrap()),
+            "μ_b {mu}: ξ_c(ρ=0) {:?} vs {f0:?}",
+            get("xi_c_rho0").xi[i]
+        );
+        previous = Some(a);
+    }
+}
+
+#[test]
+fn analyze_tests_the_exact_theory_on_request_and_refuses_what_does_not_apply() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/trainability/minimal-mub-s300.jsonl"
+    );
+    // Sampling flags without the exact theory, and regimes the trained networks are not in.
+    for (extra, flag) in [
+        (&["--paths", "256"][..], "--paths"),
+        (&["--theory", "factorised", "--seed", "3"][..], "--seed"),
+        (&["--theory", "exact", "--untied"][..], "--untied"),
+        (&["--theory", "both", "--fresh-bias"][..], "--fresh-bias"),
+    ] {
+        let mut args = vec!["trainability", "analyze", file];
+        args.extend_from_slice(extra);
+        let (code, out, err) = mfrnn(&args);
+        assert_eq!(code, 1, "{extra:?}: {out}");
+        assert!(err.contains(flag), "{extra:?}: {err}");
+    }
+    // Both theories, small sampling settings: every exact candidate of the minimalRNN is
+    // scored on all 42 cells next to the factorised ones.
+    let (code, out, err) = mfrnn(&[
+        "trainability",
+        "analyze",
+        file,
+        "--theory",
+        "both",
+        "--paths",
+        "256",
+        "--replicas",
+        "2",
+        "--curve-paths",
+        "16",
+        "--horizon",
+        "16",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let cands = v["candidates"].as_array().unwrap();
+    let names = |theory: &str| -> Vec<String> {
+        cands
+            .iter()
+            .filter(|c| c[0]["theory"] == theory)
+            .map(|c| c[0]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names("exact"),
+        ["xi_1", "xi_c_rho1", "xi_c_rho0", "xi_gate_mean"]
+    );
+    assert_eq!(names("factorised").len(), 6);
+    for c in cands {
+        assert_eq!(c[1]["total"], 42, "{c}");
+    }
+}
+
+#[test]
+fn zero_padding_gives_the_minimal_cell_its_gate_timescale_and_nothing_else() {
+    // Zero padding: z = 0, h_t = u_t h_{t−1} decays and the gate's pre-activation tends to the
+    // frozen bias b ~ N(μ_b, σ_b²): the first input's timescale is the gate's, −1/ln σ(μ_b)
+    // for the median unit and −1/ln σ(μ_b + 1.2816 σ_b) for the 90th percentile; the fixed-point
+    // timescales need R > 0 and are undefined.
+    let mut g = small_grid(vec![-1.0, 2.0], vec![1]);
+    g.cell = Cell::minimal();
+    g.axis = Axis::MuB;
+    g.init.sigma_b = 0.5;
+    g.task = GridTask::Recall {
+        classes: 4,
+        dim: 8,
+        pad: Padding::Zero,
+    };
+    let cands = Factorised.candidates(&g).unwrap();
+    let sig = |e: f64| 1.0 / (1.0 + (-e).exp());
+    for c in &cands {
+        for (i, &mu) in g.values.iter().enumerate() {
+            // The crate's sigmoid and timescale are evaluated differently: a few ulps.
+            let want = match c.name.as_str() {
+                "xi_gate_median" => Some(-1.0 / sig(mu).ln()),
+                "xi_gate_p90" => Some(-1.0 / sig(mu + 1.2816 * 0.5).ln()),
+                _ => None,
+            };
+            let ok = match (c.xi[i], want) {
+                (Xi::Finite(a), Some(b)) => (a - b).abs() <= 1e-14 * b,
+                (Xi::Undefined, None) => true,
+                _ => false,
+            };
+            assert!(ok, "{} at μ_b {mu}: {:?} vs {want:?}", c.name, c.xi[i]);
+        }
+        assert_eq!(c.matches_task, c.name == "xi_gate_median", "{}", c.name);
+    }
+}

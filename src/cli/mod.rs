@@ -302,14 +302,18 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some((_, sub)) = matches.subcommand() {
-        let ids = sub
-            .ids()
-            .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-            .map(|id| id.as_str().to_string())
-            .collect();
-        let _ = GIVEN.set(ids);
+    // The flags given at every level of subcommands (`trainability analyze` is two deep).
+    let mut ids = HashSet::new();
+    let mut level = matches.subcommand();
+    while let Some((_, sub)) = level {
+        ids.extend(
+            sub.ids()
+                .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                .map(|id| id.as_str().to_string()),
+        );
+        level = sub.subcommand();
     }
+    let _ = GIVEN.set(ids);
     let limits = (|| -> crate::Result<()> {
         if let Some(m) = &cli.max_memory {
             crate::budget::set_memory_limit(Some(crate::budget::parse_memory(m)?))?;

@@ -482,6 +482,24 @@ pub(crate) struct AnalyzeArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Which theory's candidate timescales to test: the factorised mean-field theory (fast),
+    /// the exact tied-weight theory at stationarity (sampled: one stationary solve per grid
+    /// value, seconds to a minute each), or both.
+    #[arg(long, value_enum, default_value_t = TheoryChoice::Factorised)]
+    theory: TheoryChoice,
+    #[command(flatten)]
+    exact: super::exact::ExactArgs,
+}
+
+/// `trainability analyze --theory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TheoryChoice {
+    /// The factorised mean-field theory.
+    Factorised,
+    /// The exact tied-weight, frozen-bias theory at stationarity.
+    Exact,
+    /// Both.
+    Both,
 }
 
 fn run_analyze(a: &AnalyzeArgs) -> Result<String> {
@@ -490,8 +508,45 @@ fn run_analyze(a: &AnalyzeArgs) -> Result<String> {
         output::check_file(p, "trainability", "svg")?;
     }
     let file = tr::read(&a.file)?;
-    let sources: [&dyn TimescaleSource; 1] = [&Factorised];
+    let exact_wanted = a.theory != TheoryChoice::Factorised;
+    if exact_wanted {
+        if a.exact.untied || a.exact.fresh_bias {
+            return Err(Error::Unsupported(
+                "the trained networks have tied weights and a frozen bias: --untied and \
+                 --fresh-bias do not describe them"
+                    .into(),
+            ));
+        }
+    } else {
+        super::refuse_given(
+            super::exact::EXACT_FLAGS,
+            "to the factorised theory's timescales (it samples nothing); use --theory exact or both",
+        )?;
+    }
+    let bar = if exact_wanted {
+        let b = ProgressBar::new(file.grid.values.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template(
+                "exact theory {bar:40} {pos}/{len} grid values, {eta} left",
+            )
+            .expect("valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let tick = |n: usize| bar.set_position(n as u64);
+    let exact = tr::Exact {
+        settings: a.exact.settings()?,
+        progress: &tick,
+    };
+    let sources: Vec<&dyn TimescaleSource> = match a.theory {
+        TheoryChoice::Factorised => vec![&Factorised],
+        TheoryChoice::Exact => vec![&exact],
+        TheoryChoice::Both => vec![&Factorised, &exact],
+    };
     let an = tr::analyze(&file, &sources)?;
+    bar.finish_and_clear();
     if let Some(p) = &a.svg {
         let svg = phase_svg(&file, &an);
         output::write_file(

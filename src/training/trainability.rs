@@ -36,6 +36,7 @@ use crate::activation::Builtin;
 use crate::budget::Estimate;
 use crate::cells::{Cell, CellKind, CellParams, Summary, WeightLaw};
 use crate::error::{Error, Result};
+use crate::exact::stationary::analysis::{self, ExactAnalysis, ExactSettings};
 use crate::output::{self, FileFormat};
 use crate::stats;
 
@@ -1208,12 +1209,7 @@ impl TimescaleSource for Factorised {
 
     fn candidates(&self, grid: &GridSpec) -> Result<Vec<Candidate>> {
         let pad = grid.task.padding();
-        let longest = *grid.horizons.iter().max().unwrap_or(&1);
-        let task_r = grid
-            .task
-            .at(longest)
-            .build(grid.training.data_seed)?
-            .input_second_moment;
+        let task_r = task_input_moment(grid)?;
         let names: Vec<(&str, &str, bool)> = {
             let mut v = vec![
                 (
@@ -1234,14 +1230,14 @@ impl TimescaleSource for Factorised {
                 (
                     "xi_c_rho1",
                     "ξ_c at the ρ = 1 correlation fixed point: two sequences that differ only at step 1 under identical (zero) padding",
-                    pad == Some(Padding::Zero),
+                    pad == Some(Padding::Zero) && grid.cell.kind() != CellKind::Minimal,
                 ),
             ];
             if grid.cell.kind() == CellKind::Minimal {
                 v.push((
                     "xi_gate_median",
-                    "−1/ln σ(μ_b): memory of the median unit's gate",
-                    false,
+                    "−1/ln σ(μ_b): memory of the median unit's gate (under zero padding the state decays, h_t = u_t h_{t−1}, and this is the first input's timescale)",
+                    pad == Some(Padding::Zero),
                 ));
                 v.push((
                     "xi_gate_p90",
@@ -1253,28 +1249,10 @@ impl TimescaleSource for Factorised {
         };
         let mut xi: Vec<Vec<Xi>> = vec![Vec::new(); names.len()];
         for &value in &grid.values {
-            let [sw, sv, sb, mb] = grid.scales(value);
+            let mb = grid.scales(value)[3];
             let minimal = grid.cell.kind() == CellKind::Minimal;
-            // The state of a cell whose input enters it (the minimalRNN) is driven by the
-            // embedded input z = U x + b_z, of second moment R during noise padding; zero
-            // padding gives z = 0, outside the theory's R > 0. Otherwise the task's input.
-            let r = if grid.cell.input_enters_state() {
-                grid.training.embedding_r
-            } else {
-                task_r
-            };
-            let theory = (!(minimal && pad == Some(Padding::Zero)))
-                .then(|| {
-                    CellParams::builder()
-                        .sigma_w(sw)
-                        .sigma_v(sv)
-                        .sigma_b(sb)
-                        .mu_b(mb)
-                        .r(r)
-                        .build()
-                })
-                .and_then(|p| p.ok())
-                .and_then(|p| grid.cell.mean_field(&p).ok());
+            let theory =
+                theory_params(grid, value, task_r).and_then(|p| grid.cell.mean_field(&p).ok());
             let row: Vec<Xi> = match theory {
                 Some(mf) => {
                     let s0 = mf.summary(0.0).ok();
@@ -1300,6 +1278,19 @@ impl TimescaleSource for Factorised {
                     }
                     row
                 }
+                // A minimalRNN under zero padding: z = 0, so h_t = u_t h_{t−1} decays and the
+                // gate's pre-activation tends to the frozen bias, e = b ~ N(μ_b, σ_b²): the
+                // gate timescales need no fixed point (the median unit's σ(μ_b), the 90th
+                // percentile's σ(μ_b + 1.2816 σ_b)); the rest of the theory needs R > 0.
+                None if minimal && pad == Some(Padding::Zero) => {
+                    let sb = grid.scales(value)[2];
+                    let gate =
+                        |e: f64| xi_of(crate::roots::timescale(crate::activation::sigmoid(e)));
+                    let mut row = vec![Xi::Undefined; names.len() - 2];
+                    row.push(gate(mb));
+                    row.push(gate(mb + 1.2816 * sb));
+                    row
+                }
                 None => vec![Xi::Undefined; names.len()],
             };
             for (col, x) in xi.iter_mut().zip(row) {
@@ -1318,6 +1309,167 @@ impl TimescaleSource for Factorised {
             })
             .collect())
     }
+}
+
+/// The exact (tied-weight, frozen-bias) theory's timescales at stationarity
+/// ([`crate::exact::stationary::analysis`], `theory/11-stationary-exact.md`), sampled with
+/// standard errors: `ξ₁` from the exact `χ₁` (X.5), `ξ_c(ρ = 1)` from the synchronisation rate of
+/// identical-input copies (X.6), and for the minimalRNN `ξ_c(ρ = 0)` from the memory curve at
+/// independent inputs (X.7) and the gate timescale `−1/ln E[u]` of the stationary gate. The
+/// exact theory has no `ξ_q` at stationarity, and no memory curve for the vanilla cell (whose
+/// `ρ = 0` fixed point under a tied `W` is the factorised one when `σ_b = 0`).
+///
+/// One stationary solve per grid value (seconds to a minute each, longest at large `μ_b`),
+/// warm-started from the previous value's solution; `progress(done)` is called after each.
+pub struct Exact<'a> {
+    /// The sampling settings (paths, replicas, decay-curve horizon, seed).
+    pub settings: ExactSettings,
+    /// Called with the number of grid values done.
+    pub progress: &'a (dyn Fn(usize) + Sync),
+}
+
+impl std::fmt::Debug for Exact<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exact")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TimescaleSource for Exact<'_> {
+    fn theory(&self) -> &'static str {
+        "exact"
+    }
+
+    fn candidates(&self, grid: &GridSpec) -> Result<Vec<Candidate>> {
+        let pad = grid.task.padding();
+        let minimal = grid.cell.kind() == CellKind::Minimal;
+        let task_r = task_input_moment(grid)?;
+        let mut names: Vec<(&str, &str, bool)> = vec![
+            (
+                "xi_1",
+                "ξ₁ = −1/ln χ₁ with the exact χ₁ (mean squared singular value of the one-step Jacobian at stationarity)",
+                false,
+            ),
+            (
+                "xi_c_rho1",
+                "ξ_c = −1/ln Λ: synchronisation of identical-input copies that differ only at step 1 (identical padding)",
+                pad == Some(Padding::Zero),
+            ),
+        ];
+        if minimal {
+            names.push((
+                "xi_c_rho0",
+                "ξ_c of the memory curve: the first input's excess correlation under independent noise",
+                pad == Some(Padding::Noise),
+            ));
+            names.push((
+                "xi_gate_mean",
+                "−1/ln E[u]: memory of the mean stationary gate",
+                false,
+            ));
+        }
+        let regime = crate::cells::Regime::REAL;
+        let rho = if minimal { 0.0 } else { 1.0 };
+        let mut xi: Vec<Vec<Xi>> = vec![Vec::new(); names.len()];
+        let mut previous: Option<ExactAnalysis> = None;
+        for (done, &value) in grid.values.iter().enumerate() {
+            // The stationary theory needs an input that drives the state (`R > 0`); a
+            // vanilla cell under zero padding runs autonomously, outside it.
+            let row = match theory_params(grid, value, task_r).filter(|p| p.r() > 0.0) {
+                None => vec![Xi::Undefined; names.len()],
+                Some(p) => {
+                    let a = analysis::analyze_from(
+                        &grid.cell,
+                        &p,
+                        regime,
+                        rho,
+                        &self.settings,
+                        previous.as_ref(),
+                    )?;
+                    // A rate at or above 1 within its sampling error: no decay.
+                    let rate = |chi: f64, se: f64| {
+                        if chi > 0.0 && chi + 2.0 * se < 1.0 {
+                            Xi::Finite(-1.0 / chi.ln())
+                        } else if chi > 0.0 {
+                            Xi::Infinite
+                        } else {
+                            Xi::Undefined
+                        }
+                    };
+                    let mut row = vec![
+                        rate(a.chi_1, a.chi_1_se),
+                        rate(a.synchronisation.chi, a.synchronisation.chi_se),
+                    ];
+                    if minimal {
+                        row.push(
+                            a.memory
+                                .as_ref()
+                                .map_or(Xi::Undefined, |m| rate(m.chi, m.chi_se)),
+                        );
+                        row.push(
+                            a.stationary
+                                .gate
+                                .map_or(Xi::Undefined, |g| rate(g.mean_u, g.mean_u_se)),
+                        );
+                    }
+                    previous = Some(a);
+                    row
+                }
+            };
+            for (col, x) in xi.iter_mut().zip(row) {
+                col.push(x);
+            }
+            (self.progress)(done + 1);
+        }
+        Ok(names
+            .into_iter()
+            .zip(xi)
+            .map(|((name, description, matches_task), xi)| Candidate {
+                name: name.into(),
+                theory: self.theory().into(),
+                description: description.into(),
+                matches_task,
+                xi,
+            })
+            .collect())
+    }
+}
+
+/// The second moment `R` of the task's input during the padding steps (of the longest
+/// horizon's task).
+fn task_input_moment(grid: &GridSpec) -> Result<f64> {
+    let longest = *grid.horizons.iter().max().unwrap_or(&1);
+    Ok(grid
+        .task
+        .at(longest)
+        .build(grid.training.data_seed)?
+        .input_second_moment)
+}
+
+/// The theory's hyper-parameters at one of the grid's values, or `None` where the theory does
+/// not describe the network: the state of a cell whose input enters it (the minimalRNN) is
+/// driven by the embedded input `z = U x + b_z`, of second moment `R` during noise padding;
+/// zero padding gives `z = 0`, outside the theory's `R > 0`. Other cells see the task's input
+/// (`task_r`).
+fn theory_params(grid: &GridSpec, value: f64, task_r: f64) -> Option<CellParams> {
+    let [sw, sv, sb, mb] = grid.scales(value);
+    let r = if grid.cell.input_enters_state() {
+        if grid.task.padding() == Some(Padding::Zero) {
+            return None;
+        }
+        grid.training.embedding_r
+    } else {
+        task_r
+    };
+    CellParams::builder()
+        .sigma_w(sw)
+        .sigma_v(sv)
+        .sigma_b(sb)
+        .mu_b(mb)
+        .r(r)
+        .build()
+        .ok()
 }
 
 /// How well one rule "trainable iff `x ≤ k`" separates trainable from untrainable cells.
