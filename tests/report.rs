@@ -146,6 +146,7 @@ fn quick_report_is_complete_and_well_formed() {
     }
     check_accuracy_section(&dir, &html, json);
     check_trainability_section(&dir, &html);
+    check_exact_phase(&dir, &html);
     // No partial directories left behind.
     let parent = dir.parent().unwrap();
     let stem = dir.file_name().unwrap().to_string_lossy().to_string();
@@ -157,6 +158,41 @@ fn quick_report_is_complete_and_well_formed() {
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The exact-theory diagram of the minimalRNN next to the factorised one: linked, its ratio is
+/// the quotient of its two columns, and at the weakest recurrence (σ_w = 0.5, where tying the
+/// weights matters least) the theories agree to within 20% (measured 0.88–1.01 on the quick
+/// grid; the exact ξ_c carries a 1–4% sampling error there).
+fn check_exact_phase(dir: &Path, html: &str) {
+    for name in [
+        "minimal_exact_xi_c.svg",
+        "minimal_exact_xi_c.csv",
+        "minimal_exact_over_factorised.svg",
+        "minimal_exact_over_factorised.csv",
+    ] {
+        assert!(
+            html.contains(&format!("src=\"{name}\"")) || html.contains(&format!("href=\"{name}\"")),
+            "{name} not linked"
+        );
+    }
+    let csv = std::fs::read_to_string(dir.join("minimal_exact_over_factorised.csv")).unwrap();
+    let mut weak = 0;
+    for l in csv.lines().skip(1) {
+        let f: Vec<Option<f64>> = l.split(',').map(|x| x.parse().ok()).collect();
+        let (sw, exact, fact, ratio) = (f[0].unwrap(), f[2], f[4], f[5]);
+        if let (Some(e), Some(m), Some(r)) = (exact, fact, ratio) {
+            if e.is_finite() && m.is_finite() {
+                assert!((r - e / m).abs() <= 1e-12 * r.abs(), "{l}");
+            }
+        }
+        if sw == 0.5 {
+            let r = ratio.unwrap();
+            assert!((0.8..=1.25).contains(&r), "weak recurrence: {l}");
+            weak += 1;
+        }
+    }
+    assert_eq!(weak, 5, "{csv}");
 }
 
 /// The trainability section: both grids' files are present and linked, each grid file is

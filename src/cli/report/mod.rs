@@ -171,7 +171,7 @@ pub(crate) fn run(a: &ReportArgs) -> Result<String> {
         b
     };
     let mut sections = Vec::new();
-    let bar = stage_bar(3, "[1/6] phase diagrams");
+    let bar = stage_bar(4, "[1/6] phase diagrams");
     sections.push(phase::stage(&out, a.quick, &bar)?);
     bar.finish();
     let bar = stage_bar(
