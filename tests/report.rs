@@ -181,10 +181,11 @@ fn check_exact_phase(dir: &Path, html: &str) {
     for l in csv.lines().skip(1) {
         let f: Vec<Option<f64>> = l.split(',').map(|x| x.parse().ok()).collect();
         let (sw, exact, fact, ratio) = (f[0].unwrap(), f[2], f[4], f[5]);
-        if let (Some(e), Some(m), Some(r)) = (exact, fact, ratio) {
-            if e.is_finite() && m.is_finite() {
-                assert!((r - e / m).abs() <= 1e-12 * r.abs(), "{l}");
-            }
+        if let (Some(e), Some(m), Some(r)) = (exact, fact, ratio)
+            && e.is_finite()
+            && m.is_finite()
+        {
+            assert!((r - e / m).abs() <= 1e-12 * r.abs(), "{l}");
         }
         if sw == 0.5 {
             let r = ratio.unwrap();
