@@ -28,15 +28,10 @@ fn main() -> Result<(), mfrnn::Error> {
         fp.big_q_star, fp.big_q_star_se
     );
     println!("     N  networks  Q_net      ± se        N (Q_net − Q*)/Q*");
-    // Networks per width: the sampling error of Q_net shrinks as 1/√(N · networks), so the
-    // wider networks need fewer copies for the same relative precision of N (Q_net − Q*).
-    for (width, seeds) in [
-        (250usize, 32usize),
-        (500, 16),
-        (1000, 8),
-        (2000, 6),
-        (4000, 4),
-    ] {
+    // Networks per width: N·networks is held at 8,000 so each width costs about the same.
+    // The sampling error of N (Q_net − Q*) then grows as √N, which is why the scan stops at
+    // N = 1000 (N = 2000 is the ignored test in tests/stationary_theory.rs).
+    for (width, seeds) in [(250usize, 32usize), (500, 16), (1000, 8)] {
         let cfg = SimConfig::builder()
             .width(width)
             .batch(4)

@@ -270,9 +270,11 @@ fn stationary_matches_tied_networks() {
         (3.0, 1.39, 0.5, 2.0, 0.46, 600, 200, true, 4.0),
         (6.88, 1.39, 0.0, 4.0, 0.46, 600, 200, true, 80.0),
         // Not asserted: the slow case (3.0, 1.39, 0.0, 6.0, 0.46, burn-in 2500) measured
-        // Q = 0.002351 ± 0.000011 on these networks against Q* = 0.002133 ± 0.000003 — 10%
-        // above, an open discrepancy recorded in theory/11 — and the bistable map
-        // (11.2, 2.33, 0.0, 8.0, 0.46), not yet measured at this width.
+        // Q = 0.002351 ± 0.000011 on these networks against Q* = 0.002133 ± 0.000003, 10%
+        // above; the width scan of theory/11 (examples/slow_case_widths.rs) finds
+        // N (Q_net − Q*)/Q* ≈ 190 at N = 250 … 2000, an O(1/N) bias with a large coefficient,
+        // not a gap in the theory — and the bistable map (11.2, 2.33, 0.0, 8.0, 0.46), not yet
+        // measured at this width.
     ];
     for (k, &(sw, sv, sb, mu, r, burn, steps, sync_check, kappa)) in cases.iter().enumerate() {
         let p = pp(sw, sv, sb, mu, r);
