@@ -342,27 +342,43 @@ fn expect_at(f: &Fun, mean: f64, var: f64, eng: &Integrator) -> Result<f64> {
     Ok(eng.expect(f, &Normal::new(mean, var)?)?.value)
 }
 
-/// The closed-form scales solved from `q*` cannot form valid parameters (e.g. σ_v of order
-/// √q* beyond the variance budget): the user chose `q*`, so the error names `q-star`.
-pub(crate) fn unrepresentable_scales(e: Error, q_star: f64) -> Error {
-    match e {
-        Error::InvalidParameter {
-            name,
-            value,
-            expected,
-        } => Error::Infeasible {
-            parameter: "q-star",
-            value: q_star,
-            constraint: format!(
-                "the critical scales at q* = {} give {name} = {} ({expected})",
-                crate::error::fmt_num(q_star),
-                crate::error::fmt_num(value)
-            ),
-            feasible: "choose a smaller q*".into(),
-        },
-        other => other,
-    }
+/// The cell parameters of a critical initialization: σ_w² solved from criticality, the split
+/// (σ_v, σ_b) of the remaining variance, and the user's μ_b and R. Scales that cannot form
+/// valid parameters (e.g. σ_v of order √q* beyond the variance budget) are the consequence of
+/// the `q*` the user chose, so the error is [`Error::Infeasible`] naming `q-star`.
+fn critical_params(
+    sw2: f64,
+    (sigma_v, sigma_b): (f64, f64),
+    mu_b: f64,
+    r: f64,
+    q_star: f64,
+) -> Result<CellParams> {
+    CellParams::builder()
+        .sigma_w(sw2.sqrt())
+        .sigma_v(sigma_v)
+        .sigma_b(sigma_b)
+        .mu_b(mu_b)
+        .r(r)
+        .build()
+        .map_err(|e| match e {
+            Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            } => Error::Infeasible {
+                parameter: "q-star",
+                value: q_star,
+                constraint: format!(
+                    "the critical scales at q* = {} give {name} = {} ({expected})",
+                    crate::error::fmt_num(q_star),
+                    crate::error::fmt_num(value)
+                ),
+                feasible: "choose a smaller q*".into(),
+            },
+            other => other,
+        })
 }
+
 fn fixed_point_warnings(fp: &FixedPointCheck, name: &str) -> Vec<String> {
     let mut w = Vec::new();
     if fp.relative_error > 1e-6 {
