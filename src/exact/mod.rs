@@ -92,16 +92,7 @@ impl ExactConfigBuilder {
             replicas,
             seed,
         } = self;
-        if replicas < 2 {
-            return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
-        }
-        if units < 2 * replicas {
-            return Err(Error::invalid(
-                "units",
-                units as f64,
-                "at least 2 per replica",
-            ));
-        }
+        check_replicas("units", units, replicas)?;
         let cfg = ExactConfig {
             units,
             replicas,
@@ -451,4 +442,23 @@ pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> M1Recursio
         se.push(s.se);
     }
     M1Recursion { m1: mean, se }
+}
+
+/// The sample sizes of a replicated sampler: at least 2 replicas (for a standard error) and
+/// at least 2 of the `name`d samples per replica.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `replicas` or `name`.
+pub(crate) fn check_replicas(name: &'static str, count: usize, replicas: usize) -> Result<()> {
+    if replicas < 2 {
+        return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
+    }
+    if count < 2 * replicas {
+        return Err(Error::invalid(
+            name,
+            count as f64,
+            "at least 2 per replica",
+        ));
+    }
+    Ok(())
 }

@@ -71,16 +71,7 @@ impl StationaryConfig {
     /// [`Error::InvalidParameter`] naming `replicas` (at least 2) or `paths` (at least 2 per
     /// replica); [`Error::TooLarge`] beyond the limits ([`StationaryConfig::estimate`]).
     pub fn new(paths: usize, replicas: usize, seed: u64) -> Result<StationaryConfig> {
-        if replicas < 2 {
-            return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
-        }
-        if paths < 2 * replicas {
-            return Err(Error::invalid(
-                "paths",
-                paths as f64,
-                "at least 2 per replica",
-            ));
-        }
+        crate::exact::check_replicas("paths", paths, replicas)?;
         let cfg = StationaryConfig {
             paths,
             replicas,

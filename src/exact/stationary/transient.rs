@@ -69,16 +69,7 @@ impl TransientConfig {
     /// [`Error::InvalidParameter`] naming `replicas` (at least 2) or `paths` (at least 2 per
     /// replica).
     pub fn new(paths: usize, replicas: usize, seed: u64) -> Result<TransientConfig> {
-        if replicas < 2 {
-            return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
-        }
-        if paths < 2 * replicas {
-            return Err(Error::invalid(
-                "paths",
-                paths as f64,
-                "at least 2 per replica",
-            ));
-        }
+        crate::exact::check_replicas("paths", paths, replicas)?;
         Ok(TransientConfig {
             paths,
             replicas,
