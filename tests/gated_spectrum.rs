@@ -2,6 +2,8 @@
 //! the independent vanilla product solver, its moments, and sampled Jacobians; the exact
 //! per-unit `m₁` recursion against simulation (`theory/04-spectra.md` §4).
 
+mod common;
+
 use mfrnn::cells::{Cell, CellParams, Regime, WeightLaw};
 use mfrnn::exact::{self, ExactConfig};
 use mfrnn::sim::SimConfig;
@@ -9,6 +11,8 @@ use mfrnn::sim::jacobian::{self, Accumulation, JacobianSample};
 use mfrnn::spectrum::gated::{GatedLaw, GatedSpectrum};
 use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
 use mfrnn::stats::ks_distance;
+
+use common::valid_params as params;
 
 /// Mass below the first grid point from the power law through the two lowest points
 /// (products of random matrices behave as `ρ ∝ λ^{−κ}` near 0).
@@ -140,17 +144,6 @@ fn density_moments_match_closed_forms() {
             );
         }
     }
-}
-
-fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> CellParams {
-    CellParams::builder()
-        .sigma_w(sw)
-        .sigma_v(sv)
-        .sigma_b(sb)
-        .mu_b(mu)
-        .r(r)
-        .build()
-        .unwrap()
 }
 
 fn exact_config(units: usize, replicas: usize, seed: u64) -> ExactConfig {
