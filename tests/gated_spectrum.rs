@@ -304,6 +304,50 @@ fn narrow_peak_is_resolved() {
     }
 }
 
+/// The solver settings reach the gated solver, and a cap that is hit is reported rather than
+/// passed over: with no refinement levels the narrow peak of `narrow_peak_is_resolved` is left
+/// unresolved and `Density::unrefined` counts the intervals still marked (and appears in the
+/// JSON only then); with no Newton steps the upper edge cannot start and says so with
+/// `Error::NoConvergence`.
+#[test]
+fn gated_solver_caps_are_reported() {
+    use mfrnn::Error;
+    use mfrnn::spectrum::gated::GatedSolver;
+    let law = GatedLaw::atoms(&[0.98, 0.5], &[0.01, 0.8], &[0.7, 0.3], 1.0).unwrap();
+    let sp = GatedSpectrum::new(law, WeightLaw::Orthogonal, 1).unwrap();
+    assert_eq!(*sp.solver(), GatedSolver::default());
+    let full = sp.density(200).unwrap();
+    let capped = sp
+        .clone()
+        .with_solver(GatedSolver {
+            refine_max_depth: 0,
+            ..GatedSolver::default()
+        })
+        .density(200)
+        .unwrap();
+    assert!(capped.unrefined > 0, "{}", capped.unrefined);
+    assert!(
+        capped.lambda.len() < full.lambda.len(),
+        "{} vs {}",
+        capped.lambda.len(),
+        full.lambda.len()
+    );
+    let json = serde_json::to_value(&capped).unwrap();
+    assert_eq!(json["unrefined"], capped.unrefined);
+    let json = serde_json::to_value(&full).unwrap();
+    assert_eq!(json.get("unrefined").is_some(), full.unrefined > 0);
+    let no_newton = sp
+        .with_solver(GatedSolver {
+            newton_max_iter: 0,
+            ..GatedSolver::default()
+        })
+        .density(200);
+    assert!(
+        matches!(no_newton, Err(Error::NoConvergence { .. })),
+        "{no_newton:?}"
+    );
+}
+
 /// `spectrum::for_cell_each` computes several horizons and weight laws from one set of unit
 /// paths; each result must be the one `spectrum::for_cell` gives for that request alone,
 /// which samples its own paths up to its own horizon (the paths of a shorter horizon are the
