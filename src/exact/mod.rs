@@ -348,8 +348,7 @@ pub fn trajectory(
     let reps: Vec<Vec<StepStats>> = (0..cfg.replicas())
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed());
-            rng.set_stream(r as u64);
+            let rng = replica_rng(cfg.seed(), r);
             run_replica(cell, p, rho, regime, m, rng, hidden_corr, None).0
         })
         .collect();
@@ -390,8 +389,7 @@ pub fn jacobian_paths(
     Ok((0..cfg.replicas())
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed());
-            rng.set_stream(r as u64);
+            let rng = replica_rng(cfg.seed(), r);
             run_replica(cell, p, &rho, regime, m, rng, hidden_corr, Some(burn_in))
                 .1
                 .expect("recording requested")
@@ -442,6 +440,14 @@ pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> M1Recursio
         se.push(s.se);
     }
     M1Recursion { m1: mean, se }
+}
+
+/// The random stream of replica `r` of a sampler seeded by `seed`: ChaCha8 stream `r`, so
+/// that replicas are independent and each is the same whatever the number of threads.
+pub(crate) fn replica_rng(seed: u64, r: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(r as u64);
+    rng
 }
 
 /// The sample sizes of a replicated sampler: at least 2 replicas (for a standard error) and

@@ -27,7 +27,7 @@ pub mod timescales;
 pub mod transient;
 
 use num_complex::Complex64;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -861,8 +861,7 @@ fn solve_inner(
     let results: Vec<Result<ReplicaRun>> = (0..cfg.replicas)
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-            rng.set_stream(r as u64);
+            let mut rng = crate::exact::replica_rng(cfg.seed, r);
             run_replica(
                 upd,
                 p,

@@ -29,7 +29,7 @@
 //! correlated sequence: with `ρ = 0` the cross statistics vanish exactly for the minimalRNN
 //! (`C = 0`: each state is a gated sum of its own zero-mean inputs).
 
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
@@ -535,8 +535,7 @@ pub fn trajectory(
     let per: Vec<ReplicaOut> = (0..cfg.replicas)
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-            rng.set_stream(r as u64);
+            let mut rng = crate::exact::replica_rng(cfg.seed, r);
             run_replica(p, regime, steps, m, cfg, control.as_ref(), &mut rng)
         })
         .collect();
