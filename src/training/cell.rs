@@ -104,6 +104,16 @@ pub(crate) struct Workspace<T> {
     pub carry: Vec<T>,
 }
 
+impl<T: Real> Workspace<T> {
+    /// Readies a backward pass over `t` steps of `nb = N·B` values: room for the gradients
+    /// `da` of every step, and a zero `carry` (nothing flows back from beyond the last step).
+    fn start_backward(&mut self, nb: usize, t: usize) {
+        ensure(&mut self.da, nb * t);
+        ensure(&mut self.carry, nb);
+        self.carry[..nb].fill(T::zero());
+    }
+}
+
 fn ensure<T: Real>(v: &mut Vec<T>, len: usize) {
     if v.len() < len {
         v.resize(len, T::zero());
@@ -249,9 +259,7 @@ impl TrainCell for VanillaTrain {
         let Dims { n, d, b, t } = dims;
         let nb = n * b;
         let w = &p[..n * n];
-        ensure(&mut ws.da, nb * t);
-        ensure(&mut ws.carry, nb);
-        ws.carry[..nb].fill(T::zero());
+        ws.start_backward(nb, t);
         let mut next = out.steps.len().checked_sub(1);
         // (T.4): δ_t = (∂L/∂h_t + Wᵀ δ_{t+1}) ⊙ φ'(a_t), backwards in t.
         for s in (0..t).rev() {
@@ -350,10 +358,8 @@ impl TrainCell for MinimalTrain {
         let (nb, bt) = (n * b, b * t);
         let w = &p[..n * n];
         let v = &p[n * n..2 * n * n];
-        ensure(&mut ws.da, nb * t);
+        ws.start_backward(nb, t);
         ensure(&mut ws.dz, nb * t);
-        ensure(&mut ws.carry, nb);
-        ws.carry[..nb].fill(T::zero());
         let mut next = out.steps.len().checked_sub(1);
         // (T.7), backwards in t, with g = ∂L/∂h_t:
         // ∂L/∂p_t = g ⊙ (h_{t−1} − z_t) ⊙ u(1 − u); ∂L/∂z_t ⊇ g ⊙ (1 − u);
