@@ -406,7 +406,8 @@ fn solver_limits_are_explained_in_terms_of_flags() {
 fn huge_numbers_print_in_scientific_notation() {
     let e = refused_with("fixed-point", VANILLA, &["--rho", "1e308"], "`rho` = 1e308");
     assert!(e.len() < 200, "{e}");
-    let (code, out, err, _) = mfrnn_timed(&["expect", "--phi", "tanh", "--f", "phi", "--q", "1e300"]);
+    let (code, out, err, _) =
+        mfrnn_timed(&["expect", "--phi", "tanh", "--f", "phi", "--q", "1e300"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("N(0, 1e300)") && out.len() < 300, "{out}");
 }

@@ -633,7 +633,13 @@ impl Vanilla {
                 None => return Ok(self.analyze(rho)?.summary),
             }
         };
-        Ok(Summary::from_slopes((q, big_q), c_star, chi_q, chi_c, chi_1))
+        Ok(Summary::from_slopes(
+            (q, big_q),
+            c_star,
+            chi_q,
+            chi_c,
+            chi_1,
+        ))
     }
 
     /// `q*` reached from `q¹ = σ_v² R + σ_b²`: walk geometrically from `q¹` in the direction of

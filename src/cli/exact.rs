@@ -303,8 +303,8 @@ pub(crate) fn run_phase(a: &super::sim_phase::PhaseArgs) -> Result<String> {
 
 /// `init --theory exact` (minimalRNN).
 pub(crate) fn run_init(a: &super::init::InitArgs) -> Result<String> {
-    use crate::init::exact::minimal_exact;
     use crate::init::Target;
+    use crate::init::exact::minimal_exact;
     if a.cell != CellKind::Minimal {
         return Err(crate::Error::Unsupported(
             "init --theory exact is for --cell minimal: the vanilla cell's same-time statistics \

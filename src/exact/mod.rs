@@ -460,11 +460,7 @@ pub(crate) fn check_replicas(name: &'static str, count: usize, replicas: usize) 
         return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
     }
     if count < 2 * replicas {
-        return Err(Error::invalid(
-            name,
-            count as f64,
-            "at least 2 per replica",
-        ));
+        return Err(Error::invalid(name, count as f64, "at least 2 per replica"));
     }
     Ok(())
 }

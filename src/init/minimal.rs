@@ -8,8 +8,8 @@ use super::{
     fixed_point_warnings, split_or_infeasible, validate_given,
 };
 use crate::activation::{Activation, Builtin};
-use crate::cells::minimal::Minimal;
 use crate::cells::Cell;
+use crate::cells::minimal::Minimal;
 use crate::error::{Error, Result};
 use crate::expect::{Fun, Integrator, Strategy};
 

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use super::{
-    CriticalInit, FixedPointCheck, Given, PerWeights, Target, check_finite, critical_params, expect_at,
-    fixed_point_warnings, split_or_infeasible, validate_given,
+    CriticalInit, FixedPointCheck, Given, PerWeights, Target, check_finite, critical_params,
+    expect_at, fixed_point_warnings, split_or_infeasible, validate_given,
 };
 use crate::activation::Activation;
-use crate::cells::vanilla::Vanilla;
 use crate::cells::Cell;
+use crate::cells::vanilla::Vanilla;
 use crate::error::{Error, Result};
 use crate::expect::{Fun, Integrator, Strategy};
 

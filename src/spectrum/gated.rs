@@ -478,9 +478,11 @@ impl GatedSpectrum {
         super::check_scale(self.moments().m1, self.steps, n1.ln(), None)?;
         let hi = self.upper_edge()?;
         let height = 10.0 * hi * (1.0 + self.steps as f64);
-        continuation_density(self, hi, n, height, self.solver.refine_max_depth, |z| Tracked {
-            s: self.asymptotic(z),
-            z,
+        continuation_density(self, hi, n, height, self.solver.refine_max_depth, |z| {
+            Tracked {
+                s: self.asymptotic(z),
+                z,
+            }
         })
     }
 }

@@ -608,14 +608,21 @@ impl ProductSpectrum {
         let mom = self.moments();
         let height = 10.0 * hi * (1.0 + self.steps as f64);
         let mu1: Vec<f64> = self.factors.iter().map(|(l, _)| l.moment(1)).collect();
-        continuation_density(&ProductEquations(self), hi, n, height, self.solver.refine_max_depth, |z| {
-            // Large z: m ≈ m₁/z + m₂/z², ζ_j ≈ μ₁(j)/m.
-            let m0 = C64::new(mom.m1, 0.0) / z + C64::new(mom.m2, 0.0) / (z * z);
-            ProductState {
-                m: m0,
-                zeta: mu1.iter().map(|u| C64::new(*u, 0.0) / m0).collect(),
-            }
-        })
+        continuation_density(
+            &ProductEquations(self),
+            hi,
+            n,
+            height,
+            self.solver.refine_max_depth,
+            |z| {
+                // Large z: m ≈ m₁/z + m₂/z², ζ_j ≈ μ₁(j)/m.
+                let m0 = C64::new(mom.m1, 0.0) / z + C64::new(mom.m2, 0.0) / (z * z);
+                ProductState {
+                    m: m0,
+                    zeta: mu1.iter().map(|u| C64::new(*u, 0.0) / m0).collect(),
+                }
+            },
+        )
     }
 }
 

@@ -155,8 +155,18 @@ impl Model {
     /// The parameter tensors in order: the cell's, then `W_out` (`K × N`) and `b_out` (`K`).
     pub fn tensors(&self) -> Vec<TensorSpec> {
         let mut t = self.imp.tensors(self.width, self.input_dim);
-        t.push(TensorSpec::new("W_out", self.output_dim, self.width, Role::ReadoutWeight));
-        t.push(TensorSpec::new("b_out", self.output_dim, 1, Role::ReadoutBias));
+        t.push(TensorSpec::new(
+            "W_out",
+            self.output_dim,
+            self.width,
+            Role::ReadoutWeight,
+        ));
+        t.push(TensorSpec::new(
+            "b_out",
+            self.output_dim,
+            1,
+            Role::ReadoutBias,
+        ));
         t
     }
 
