@@ -56,7 +56,8 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
-fn refuse(flag: &'static str, path: &Path, reason: impl Into<String>) -> Error {
+/// An [`Error::OutputPath`] refusing `path` given by `flag`, for `reason`.
+pub(crate) fn refuse(flag: &'static str, path: &Path, reason: impl Into<String>) -> Error {
     Error::OutputPath {
         flag,
         path: path.display().to_string(),
@@ -64,7 +65,8 @@ fn refuse(flag: &'static str, path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
+/// An [`Error::Io`] on `path` while doing `what`.
+pub(crate) fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
         reason: format!("{what}: {e}"),

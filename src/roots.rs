@@ -448,6 +448,27 @@ pub fn iterate<G: FnMut(f64) -> Result<f64>>(
     })
 }
 
+/// Geometric bisection of a predicate on `0 < lo < hi`, true at `lo`'s end and false at
+/// `hi`'s: `halvings` steps at the geometric midpoint `√(lo·hi)`, keeping the end on each
+/// side. Returns the final `(lo, hi)`: the transition lies between them, to a ratio
+/// `(hi/lo)^(2^−halvings)` (a fixed resolution: no convergence test, nothing to miss).
+pub(crate) fn bisect_geometric(
+    mut below: impl FnMut(f64) -> bool,
+    mut lo: f64,
+    mut hi: f64,
+    halvings: usize,
+) -> (f64, f64) {
+    for _ in 0..halvings {
+        let mid = (lo * hi).sqrt();
+        if below(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo, hi)
+}
+
 /// Memory timescale `ξ = −1/ln χ` of a linearised map with slope `χ`: `None` (infinite) when
 /// `|χ| >= 1`. Written as `−1/ln_1p(χ − 1)` so that it stays accurate as `χ → 1`.
 pub fn timescale(chi: f64) -> Option<f64> {
@@ -480,6 +501,19 @@ pub fn timescale_from_gap(gap: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Geometric bisection keeps the transition bracketed and reaches the stated resolution
+    /// `(hi/lo)^(2^−n)`: `x < √2` on `[1, 4]`, 50 halvings leave a ratio `4^(2^−50) − 1 ≈
+    /// 1.2e-15` (asserted below 8ε ≈ 1.8e-15, for the rounding of the midpoints); and one
+    /// halving is exactly the geometric midpoint.
+    #[test]
+    fn geometric_bisection_brackets_the_transition() {
+        let s2 = 2f64.sqrt();
+        let (lo, hi) = bisect_geometric(|x| x < s2, 1.0, 4.0, 50);
+        assert!(lo < s2 && s2 <= hi, "{lo} {hi}");
+        assert!(hi / lo - 1.0 < 8.0 * f64::EPSILON, "{}", hi / lo - 1.0);
+        assert_eq!(bisect_geometric(|x| x < s2, 1.0, 4.0, 1), (1.0, 2.0));
+    }
 
     #[test]
     fn brent_finds_cubic_root() {

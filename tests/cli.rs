@@ -1,18 +1,8 @@
 //! The command-line tool: output schema, exit codes, and error messages on bad input.
 
-use std::process::Command;
+mod common;
 
-fn mfrnn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfrnn"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{mfrnn, run, with};
 
 #[test]
 fn expect_json_has_the_documented_keys() {
@@ -97,15 +87,6 @@ const VANILLA: [&str; 12] = [
     "--r",
     "1.0",
 ];
-
-fn with(base: &[&str], extra: &[&str]) -> Vec<String> {
-    base.iter().chain(extra).map(|s| s.to_string()).collect()
-}
-
-fn run(args: &[String]) -> (i32, String, String) {
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    mfrnn(&a)
-}
 
 #[test]
 fn fixed_point_json_keys() {

@@ -1,19 +1,9 @@
 //! `--theory exact` at stationarity on the command line: `fixed-point`, `phase` and `init`
 //! print the mean-field keys plus standard errors, and refuse what they do not compute.
 
-use std::process::Command;
+mod common;
 
-fn mfrnn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfrnn"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::mfrnn;
 
 const MINIMAL: [&str; 12] = [
     "--cell",

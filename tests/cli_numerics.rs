@@ -2,31 +2,11 @@
 //! exits 1 with a one-line error naming the step or flag, or 0 with finite numbers (and
 //! documented nulls such as ξ = ∞). Library-level counterparts: `tests/numerics.rs`.
 
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
-fn mfrnn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfrnn"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Exit 1 with one line on stderr containing every needle, nothing on stdout.
-fn fails_with(args: &[&str], needles: &[&str]) {
-    let (code, out, err) = mfrnn(args);
-    assert_eq!(code, 1, "{args:?} exited {code}: {out}{err}");
-    assert!(out.is_empty(), "{args:?} printed {out}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: `{n}` not in {err}");
-    }
-}
+use common::{fails_with, mfrnn};
 
 /// Every number in a JSON document (nulls allowed only under the given keys).
 fn assert_finite_json(v: &serde_json::Value, nullable: &[&str], path: &str) {

@@ -3,6 +3,8 @@
 //! known and closed-form coefficients, the jet's Float implementation against known series,
 //! finite differences and identities, exact against floating-point paths, and typed errors.
 
+mod common;
+
 use mfrnn::Error;
 use mfrnn::activation::Builtin;
 use mfrnn::expansion::{
@@ -451,12 +453,7 @@ fn assert_jets_close(a: J, b: J, what: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(64))]
 
     /// Functional identities hold coefficient by coefficient for random jets.
     #[test]
@@ -533,12 +530,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(64))]
 
     /// The leading terms (SV.10–SV.11) for φ(0) = 0: σ_w² = a₁⁻²(1 − (4a₂²/a₁² + 6a₃/a₁) q + …),
     /// σ_b² + σ_v² R = (a₂/a₁)² q² + …, and for odd φ 12 (a₃/a₁)² q³ + … with spectral growth

@@ -3,6 +3,8 @@
 //! Each property is a theorem about the exact expectation, so a failure is a bug in the
 //! engine (the tolerances are the engine's accuracy, 1e-12 relative unless stated).
 
+mod common;
+
 use std::sync::Arc;
 
 use mfrnn::activation::{Activation, Builtin, Deriv};
@@ -43,12 +45,7 @@ fn raw_moment(k: u32, m: f64, v: f64) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 48,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(48))]
 
     /// Gaussian moments of polynomials are exact, by the exact path and by quadrature.
     #[test]

@@ -2,6 +2,8 @@
 //! the independent vanilla product solver, its moments, and sampled Jacobians; the exact
 //! per-unit `m₁` recursion against simulation (`theory/04-spectra.md` §4).
 
+mod common;
+
 use mfrnn::cells::{Cell, CellParams, Regime, WeightLaw};
 use mfrnn::exact::{self, ExactConfig};
 use mfrnn::sim::SimConfig;
@@ -9,6 +11,8 @@ use mfrnn::sim::jacobian::{self, Accumulation, JacobianSample};
 use mfrnn::spectrum::gated::{GatedLaw, GatedSpectrum};
 use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
 use mfrnn::stats::ks_distance;
+
+use common::valid_params as params;
 
 /// Mass below the first grid point from the power law through the two lowest points
 /// (products of random matrices behave as `ρ ∝ λ^{−κ}` near 0).
@@ -140,17 +144,6 @@ fn density_moments_match_closed_forms() {
             );
         }
     }
-}
-
-fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> CellParams {
-    CellParams::builder()
-        .sigma_w(sw)
-        .sigma_v(sv)
-        .sigma_b(sb)
-        .mu_b(mu)
-        .r(r)
-        .build()
-        .unwrap()
 }
 
 fn exact_config(units: usize, replicas: usize, seed: u64) -> ExactConfig {
@@ -309,6 +302,50 @@ fn narrow_peak_is_resolved() {
             d.mean
         );
     }
+}
+
+/// The solver settings reach the gated solver, and a cap that is hit is reported rather than
+/// passed over: with no refinement levels the narrow peak of `narrow_peak_is_resolved` is left
+/// unresolved and `Density::unrefined` counts the intervals still marked (and appears in the
+/// JSON only then); with no Newton steps the upper edge cannot start and says so with
+/// `Error::NoConvergence`.
+#[test]
+fn gated_solver_caps_are_reported() {
+    use mfrnn::Error;
+    use mfrnn::spectrum::gated::GatedSolver;
+    let law = GatedLaw::atoms(&[0.98, 0.5], &[0.01, 0.8], &[0.7, 0.3], 1.0).unwrap();
+    let sp = GatedSpectrum::new(law, WeightLaw::Orthogonal, 1).unwrap();
+    assert_eq!(*sp.solver(), GatedSolver::default());
+    let full = sp.density(200).unwrap();
+    let capped = sp
+        .clone()
+        .with_solver(GatedSolver {
+            refine_max_depth: 0,
+            ..GatedSolver::default()
+        })
+        .density(200)
+        .unwrap();
+    assert!(capped.unrefined > 0, "{}", capped.unrefined);
+    assert!(
+        capped.lambda.len() < full.lambda.len(),
+        "{} vs {}",
+        capped.lambda.len(),
+        full.lambda.len()
+    );
+    let json = serde_json::to_value(&capped).unwrap();
+    assert_eq!(json["unrefined"], capped.unrefined);
+    let json = serde_json::to_value(&full).unwrap();
+    assert_eq!(json.get("unrefined").is_some(), full.unrefined > 0);
+    let no_newton = sp
+        .with_solver(GatedSolver {
+            newton_max_iter: 0,
+            ..GatedSolver::default()
+        })
+        .density(200);
+    assert!(
+        matches!(no_newton, Err(Error::NoConvergence { .. })),
+        "{no_newton:?}"
+    );
 }
 
 /// `spectrum::for_cell_each` computes several horizons and weight laws from one set of unit

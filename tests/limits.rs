@@ -2,7 +2,8 @@
 //! allocated (library and CLI), messages blame the parameter the user gave, conflicting and
 //! inapplicable flags are refused.
 
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use mfrnn::Error;
@@ -14,19 +15,7 @@ use mfrnn::sim::SimConfig;
 use mfrnn::sim::jacobian::{self, Accumulation};
 use mfrnn::spectrum::{DiagonalLaw, ProductSpectrum};
 
-fn mfrnn(args: &[&str]) -> (i32, String, String, Duration) {
-    let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_mfrnn"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        t.elapsed(),
-    )
-}
+use common::{mfrnn_timed, params, refused, with};
 
 const VANILLA: &[&str] = &[
     "--phi",
@@ -53,26 +42,6 @@ const MINIMAL: &[&str] = &[
     "--r",
     "1",
 ];
-
-/// Runs `args` and checks the refusal: exit 1 within a second, one line on stderr naming
-/// `needle` (and, where given, not containing `not`).
-fn refused(args: &[&str], needle: &str, not: Option<&str>) -> String {
-    let (code, out, err, t) = mfrnn(args);
-    assert_eq!(code, 1, "{args:?}: exit {code}\n{out}\n{err}");
-    let e = err.trim_end();
-    assert_eq!(e.lines().count(), 1, "{args:?}: {err}");
-    assert!(e.starts_with("error: "), "{args:?}: {err}");
-    assert!(e.contains(needle), "{args:?}: `{needle}` not in {err}");
-    if let Some(n) = not {
-        assert!(!e.contains(n), "{args:?}: `{n}` in {err}");
-    }
-    assert!(t < Duration::from_secs(2), "{args:?}: refused after {t:?}");
-    e.to_string()
-}
-
-fn with(base: &[&str], extra: &[&str]) -> Vec<String> {
-    base.iter().chain(extra).map(|s| s.to_string()).collect()
-}
 
 fn refused_with(cmd: &str, base: &[&str], extra: &[&str], needle: &str) -> String {
     let mut v = vec![cmd.to_string()];
@@ -240,7 +209,7 @@ fn max_memory_sets_the_limit() {
     let mut big = vec!["trajectory".to_string()];
     big.extend(args("10M"));
     let b: Vec<&str> = big.iter().map(String::as_str).collect();
-    let (code, _, err, _) = mfrnn(&b);
+    let (code, _, err, _) = mfrnn_timed(&b);
     assert_eq!(code, 0, "{err}");
     refused(
         &["series", "--phi", "tanh", "--max-memory", "12Q"],
@@ -256,7 +225,7 @@ fn max_memory_sets_the_limit() {
 
 #[test]
 fn counts_take_scientific_notation_and_refuse_what_is_not_a_count() {
-    let (code, out, err, _) = mfrnn(
+    let (code, out, err, _) = mfrnn_timed(
         &with(&["trajectory"], &[VANILLA, &["--steps", "1e1"]].concat())
             .iter()
             .map(String::as_str)
@@ -276,16 +245,6 @@ fn too_large(r: Result<impl std::fmt::Debug, Error>, name: &str) {
         Err(Error::TooLarge { parameter, .. }) => assert_eq!(parameter, name),
         other => panic!("expected TooLarge({name}), got {other:?}"),
     }
-}
-
-fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> mfrnn::Result<CellParams> {
-    CellParams::builder()
-        .sigma_w(sw)
-        .sigma_v(sv)
-        .sigma_b(sb)
-        .mu_b(mu)
-        .r(r)
-        .build()
 }
 
 #[test]
@@ -375,7 +334,7 @@ fn rho_schedule_accepts_negative_values_and_needs_counts() {
         &["trajectory"],
         &[VANILLA, &["--rho-schedule", "-0.2x1,1x9"]].concat(),
     );
-    let (code, out, err, _) = mfrnn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, out, err, _) = mfrnn_timed(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 11, "{out}");
     refused_with(
@@ -447,7 +406,8 @@ fn solver_limits_are_explained_in_terms_of_flags() {
 fn huge_numbers_print_in_scientific_notation() {
     let e = refused_with("fixed-point", VANILLA, &["--rho", "1e308"], "`rho` = 1e308");
     assert!(e.len() < 200, "{e}");
-    let (code, out, err, _) = mfrnn(&["expect", "--phi", "tanh", "--f", "phi", "--q", "1e300"]);
+    let (code, out, err, _) =
+        mfrnn_timed(&["expect", "--phi", "tanh", "--f", "phi", "--q", "1e300"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("N(0, 1e300)") && out.len() < 300, "{out}");
 }
@@ -557,7 +517,7 @@ fn choices_are_case_insensitive() {
             "1",
         ][..],
     ] {
-        let (code, _, err, _) = mfrnn(args);
+        let (code, _, err, _) = mfrnn_timed(args);
         assert_eq!(code, 0, "{args:?}: {err}");
     }
 }
@@ -568,7 +528,7 @@ fn usage_errors_are_one_line_with_exit_1() {
     refused(&["fixed-point", "--phi", "tanh"], "--sigma-w", None);
     refused(&["fixed-point", "--cell", "gru"], "--cell", None);
     refused(&[], "missing a command", None);
-    let (code, out, _, _) = mfrnn(&["--help"]);
+    let (code, out, _, _) = mfrnn_timed(&["--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("--max-memory"), "{out}");
 }

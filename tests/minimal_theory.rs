@@ -9,6 +9,8 @@
 //! q for variances) times 1e-2: at large μ_b the state second moment is ~1e-4…1e-3 of R and
 //! its O(1/N) deviations (measured up to ~10% at N = 256, μ_b = 6) are judged on that floor.
 
+mod common;
+
 use mfrnn::activation::Builtin;
 use mfrnn::cells::minimal::Minimal;
 use mfrnn::cells::vanilla::Vanilla;
@@ -17,18 +19,9 @@ use mfrnn::exact::{self, ExactConfig, ExactTrajectory};
 use mfrnn::sim::{SimConfig, SimTrajectory};
 use proptest::prelude::*;
 
-const KAPPA: f64 = 4.0;
+use common::valid_params as params;
 
-fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> CellParams {
-    CellParams::builder()
-        .sigma_w(sw)
-        .sigma_v(sv)
-        .sigma_b(sb)
-        .mu_b(mu)
-        .r(r)
-        .build()
-        .unwrap()
-}
+const KAPPA: f64 = 4.0;
 
 fn cell(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> Minimal {
     Minimal::new(params(sw, sv, sb, mu, r)).unwrap()
@@ -311,12 +304,7 @@ fn bad_parameters() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 24,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(24))]
 
     /// Slopes equal finite-difference derivatives of the maps; fixed points satisfy them; the
     /// C-map fixes C = Q* for identical inputs with slope χ₁; the summary agrees with analyze.

@@ -5,6 +5,8 @@
 //! `tests/cli_numerics.rs`; `docs/approximations.md` ("Saturation and divergence") cites
 //! these tests.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use mfrnn::Error;
@@ -19,15 +21,7 @@ use mfrnn::init::{self, Given, Target};
 use mfrnn::phase::{self, Axis, Quantity};
 use mfrnn::sim::{SimConfig, SimTrajectory};
 
-fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> Result<CellParams, Error> {
-    CellParams::builder()
-        .sigma_w(sw)
-        .sigma_v(sv)
-        .sigma_b(sb)
-        .mu_b(mu)
-        .r(r)
-        .build()
-}
+use common::params;
 
 /// The parameters as the minimalRNN accepts them (`R > 0` on top of [`params`]).
 fn minimal_params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> Result<CellParams, Error> {

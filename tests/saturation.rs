@@ -1,6 +1,8 @@
 //! Large variances: the saturation-limit decomposition of Gaussian expectations (G.14)
 //! against the independent nested adaptive quadrature, and against the exact limits.
 
+mod common;
+
 use std::sync::Arc;
 
 use mfrnn::activation::{Activation, Builtin};
@@ -29,12 +31,7 @@ fn integrand(a: &Arc<dyn Activation>, k: usize) -> Fun {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 40,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(40))]
 
     /// 1-D: the decomposition against adaptive Gauss–Kronrod on the whole line, both with
     /// their error estimates; the two share nothing but the integrand.

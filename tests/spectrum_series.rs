@@ -2,6 +2,8 @@
 //! (`mfrnn::spectrum::series::product_moments`) against closed forms, the closed-form first
 //! two moments of `ProductSpectrum`, and moments of its numerically solved density.
 
+mod common;
+
 use mfrnn::Error;
 use mfrnn::cells::WeightLaw;
 use mfrnn::spectrum::series::product_moments;
@@ -221,12 +223,7 @@ fn atom_law() -> impl Strategy<Value = DiagonalLaw> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 200,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(200))]
 
     /// Moments of a positive law are positive and log-convex: `m_{k−1} m_{k+1} ≥ m_k²`
     /// (`m_0 = 1`; Hankel positivity), in particular `m_1 m_3 ≥ m_2²`.

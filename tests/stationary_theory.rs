@@ -10,6 +10,8 @@
 //! (`N = 2000`) are `#[ignore]`d; run them with
 //! `cargo test --release --test stationary_theory -- --ignored`.
 
+mod common;
+
 use mfrnn::activation::Builtin;
 use mfrnn::cells::minimal::Minimal;
 use mfrnn::cells::vanilla::Vanilla;
@@ -18,21 +20,12 @@ use mfrnn::exact::stationary::{self, StationaryConfig, timescales};
 use mfrnn::exact::{self, ExactConfig};
 use mfrnn::sim::SimConfig;
 
+use common::valid_params as pp;
+
 const TIED: Regime = Regime {
     tied: true,
     fresh_bias: false,
 };
-
-fn pp(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> CellParams {
-    CellParams::builder()
-        .sigma_w(sw)
-        .sigma_v(sv)
-        .sigma_b(sb)
-        .mu_b(mu)
-        .r(r)
-        .build()
-        .unwrap()
-}
 
 fn close(label: &str, x: f64, xse: f64, y: f64, yse: f64) {
     let tol = 5.0 * (xse * xse + yse * yse).sqrt() + 1e-12 * y.abs();

@@ -3,6 +3,8 @@
 //! to the same result; bad input and divergence; a tiny grid's sanity; the timescale
 //! candidates against an independent computation; the separation fit; learning curves.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,23 +17,10 @@ use mfrnn::training::trainability::{
 };
 use mfrnn::training::{InitScheme, Padding, Task};
 
-fn mfrnn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfrnn"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::mfrnn;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mfrnn-trainability-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("trainability", name)
 }
 
 /// A grid of 2 × 3 cells × 2 seeds on the recall task that trains in well under a second.

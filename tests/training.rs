@@ -3,6 +3,8 @@
 //! independent implementation; determinism across thread counts; divergence and bad input;
 //! the digits accuracy a small RNN reaches.
 
+mod common;
+
 use std::path::Path;
 
 use mfrnn::activation::{Activation, Builtin, Deriv};
@@ -101,12 +103,7 @@ fn check_gradient(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 24,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(24))]
 
     /// BPTT against finite differences in f64, both cells, every activation, every loss
     /// (cross-entropy at the last step and at every step, squared error).

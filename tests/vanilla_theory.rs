@@ -1,21 +1,15 @@
 //! Vanilla RNN mean-field theory: fixed points, slopes, timescales and trajectories against
 //! closed forms, independent reference values and their own defining identities.
 
+mod common;
+
 use mfrnn::activation::Builtin;
 use mfrnn::cells::vanilla::Vanilla;
-use mfrnn::cells::{CellParams, FixedPoints, Phase, RhoSchedule};
+use mfrnn::cells::{FixedPoints, Phase, RhoSchedule};
 use mfrnn::expect::{Integrator, Strategy};
 use proptest::prelude::*;
 
-fn params(sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> mfrnn::Result<CellParams> {
-    CellParams::builder()
-        .sigma_w(sw)
-        .sigma_v(sv)
-        .sigma_b(sb)
-        .mu_b(mu)
-        .r(r)
-        .build()
-}
+use common::params;
 
 fn net(b: Builtin, sw: f64, sv: f64, sb: f64, mu: f64, r: f64) -> Vanilla {
     Vanilla::with_builtin(b, params(sw, sv, sb, mu, r).unwrap())
@@ -201,12 +195,7 @@ fn bad_parameters() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 24,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(24))]
 
     /// χ_q, χ_c and χ₁ equal finite-difference slopes of their maps; fixed points satisfy
     /// their maps to 1e-12; the c-map fixes c = 1 when the inputs agree.
@@ -242,12 +231,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 40,
-        // A fixed seed: the cases are the same on every run (no flaky CI).
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20261203),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::fixed_seed(40))]
 
     /// The fast summary used by phase diagrams agrees with the full analysis.
     #[test]

@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::SolverParams;
 use super::{
     Analysis, Cell, CellParams, FixedPoints, MeanField, Phase, RhoSchedule, Summary, Trajectory,
+    log_linear_grid,
 };
 use crate::activation::{Activation, Builtin};
 use crate::error::{Error, Result};
@@ -368,14 +369,7 @@ impl Minimal {
     /// range of double precision; see [`Minimal::divergence_reason`]); engine errors.
     pub fn trajectory(&self, rho: &RhoSchedule) -> Result<Trajectory> {
         let n = rho.len();
-        let mut tr = Trajectory {
-            t: (1..=n).collect(),
-            q: Vec::with_capacity(n),
-            big_q: Vec::with_capacity(n),
-            q_ab: Vec::with_capacity(n),
-            big_c: Vec::with_capacity(n),
-            c: Vec::with_capacity(n),
-        };
+        let mut tr = Trajectory::with_capacity(n);
         let (mut big_q, mut big_c) = (0.0, 0.0);
         for (t, &r) in rho.values().iter().enumerate() {
             let q = self.gate_variance(big_q);
@@ -483,15 +477,7 @@ impl Minimal {
     pub fn state_fixed_points(&self) -> Result<Vec<StateFixedPoint>> {
         let r = self.p.r();
         let f = |big_q: f64| self.state_condition(big_q);
-        let mut grid: Vec<f64> = vec![0.0];
-        for i in 0..=100 {
-            grid.push(r * 10f64.powf(-10.0 + 10.0 * f64::from(i) / 100.0));
-        }
-        for i in 1..=100 {
-            grid.push(r * f64::from(i) / 100.0);
-        }
-        grid.sort_by(f64::total_cmp);
-        grid.dedup();
+        let grid = log_linear_grid(r, 10.0, 100, 100);
         let roots: Vec<Root> = roots_on_grid_with(f, &grid, &self.solver.brent(0.0))?;
         if roots.is_empty() {
             return Err(Error::NoFixedPoint {
@@ -794,18 +780,13 @@ impl Minimal {
                 None => return Ok(self.analyze(rho)?.summary),
             }
         };
-        Ok(Summary {
-            q_star: self.gate_variance(big_q),
-            big_q_star: big_q,
+        Ok(Summary::from_slopes(
+            (self.gate_variance(big_q), big_q),
             c_star,
             chi_q,
             chi_c,
             chi_1,
-            xi_q: timescale(chi_q),
-            xi_c: chi_c.and_then(timescale),
-            xi_1: timescale(chi_1),
-            phase: Phase::from_chi1(chi_1),
-        })
+        ))
     }
 }
 

@@ -49,7 +49,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::roots::{BrentParams, IterationParams};
+use crate::roots::{BrentParams, IterationParams, timescale};
 
 /// The per-step correlation `ρ^t` between the inputs of two sequences, `t = 1..=T`.
 ///
@@ -249,6 +249,36 @@ pub struct Trajectory {
     pub c: Vec<f64>,
 }
 
+impl Trajectory {
+    /// An empty trajectory of `n` steps: `t = 1..=n`, room for `n` values of each quantity.
+    pub(crate) fn with_capacity(n: usize) -> Trajectory {
+        Trajectory {
+            t: (1..=n).collect(),
+            q: Vec::with_capacity(n),
+            big_q: Vec::with_capacity(n),
+            q_ab: Vec::with_capacity(n),
+            big_c: Vec::with_capacity(n),
+            c: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// The grid on which the cells bracket their fixed points in `[0, hi]`: `0`, `n_log + 1`
+/// points spaced logarithmically over the `decades` below `hi`, and `n_lin` points spaced
+/// linearly up to `hi`, sorted without repeats.
+pub(crate) fn log_linear_grid(hi: f64, decades: f64, n_log: u32, n_lin: u32) -> Vec<f64> {
+    let mut grid: Vec<f64> = vec![0.0];
+    for i in 0..=n_log {
+        grid.push(hi * 10f64.powf(-decades + decades * f64::from(i) / f64::from(n_log)));
+    }
+    for i in 1..=n_lin {
+        grid.push(hi * f64::from(i) / f64::from(n_lin));
+    }
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    grid
+}
+
 /// The headline numbers of a cell's analysis without the list of every fixed point: what
 /// phase diagrams evaluate at each grid point ([`MeanField::summary`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -274,6 +304,31 @@ pub struct Summary {
     pub xi_1: Option<f64>,
     /// Phase from `χ₁`.
     pub phase: Phase,
+}
+
+impl Summary {
+    /// The summary of fixed points `q*`, `Q*`, `c*` with slopes `χ_q`, `χ_c`, `χ₁`: the
+    /// timescales `ξ = −1/ln χ` ([`timescale`]) and the phase from `χ₁`.
+    pub(crate) fn from_slopes(
+        (q_star, big_q_star): (f64, f64),
+        c_star: Option<f64>,
+        chi_q: f64,
+        chi_c: Option<f64>,
+        chi_1: f64,
+    ) -> Summary {
+        Summary {
+            q_star,
+            big_q_star,
+            c_star,
+            chi_q,
+            chi_c,
+            chi_1,
+            xi_q: timescale(chi_q),
+            xi_c: chi_c.and_then(timescale),
+            xi_1: timescale(chi_1),
+            phase: Phase::from_chi1(chi_1),
+        }
+    }
 }
 
 /// Fixed points, slopes, timescales and phase of a cell at constant input correlation `ρ`

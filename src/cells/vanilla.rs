@@ -20,12 +20,13 @@ use serde::Serialize;
 
 use super::SolverParams;
 use super::{
-    Analysis, Cell, CellParams, FixedPoints, MeanField, Phase, RhoSchedule, Summary, Trajectory,
+    Analysis, Cell, CellParams, FixedPoints, MeanField, RhoSchedule, Summary, Trajectory,
+    log_linear_grid,
 };
 use crate::activation::{Activation, Builtin, Smoothness};
 use crate::error::{Error, Result};
 use crate::expect::{BivariateNormal, Fun, HermiteExpansion, Integrator, Normal};
-use crate::roots::{Root, brent_with, iterate, roots_on_grid_with, timescale};
+use crate::roots::{Root, brent_with, iterate, roots_on_grid_with};
 
 /// A fixed point `q*` of the variance map (V.1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -242,14 +243,7 @@ impl Vanilla {
         let sv2r = p.sigma_v() * p.sigma_v() * p.r();
         let sb2 = p.sigma_b() * p.sigma_b();
         let n = rho.len();
-        let mut tr = Trajectory {
-            t: (1..=n).collect(),
-            q: Vec::with_capacity(n),
-            big_q: Vec::with_capacity(n),
-            q_ab: Vec::with_capacity(n),
-            big_c: Vec::with_capacity(n),
-            c: Vec::with_capacity(n),
-        };
+        let mut tr = Trajectory::with_capacity(n);
         let (mut big_q, mut big_c) = (0.0, 0.0); // Q^0 = C^0 = 0: h^0 = 0
         for (t, &r) in rho.values().iter().enumerate() {
             let q = sw2 * big_q + sv2r + sb2;
@@ -400,15 +394,7 @@ impl Vanilla {
                 }
             }
         };
-        let mut grid: Vec<f64> = vec![0.0];
-        for i in 0..=80 {
-            grid.push(q_hi * 10f64.powf(-12.0 + 12.0 * f64::from(i) / 80.0));
-        }
-        for i in 1..=64 {
-            grid.push(q_hi * f64::from(i) / 64.0);
-        }
-        grid.sort_by(f64::total_cmp);
-        grid.dedup();
+        let grid = log_linear_grid(q_hi, 12.0, 80, 64);
         let roots: Vec<Root> = roots_on_grid_with(f, &grid, &self.solver.brent(0.0))?;
         if roots.is_empty() {
             return Err(Error::NoFixedPoint {
@@ -579,18 +565,7 @@ impl Vanilla {
         let residual = cfps.iter().map(|f| f.residual).fold(v.residual, f64::max);
         let iterations = v.iterations + cfps.iter().map(|f| f.iterations).sum::<usize>();
         Ok(Analysis {
-            summary: Summary {
-                q_star: v.q,
-                big_q_star: v.big_q,
-                c_star,
-                chi_q: v.chi_q,
-                chi_c,
-                chi_1,
-                xi_q: timescale(v.chi_q),
-                xi_c: chi_c.and_then(timescale),
-                xi_1: timescale(chi_1),
-                phase: Phase::from_chi1(chi_1),
-            },
+            summary: Summary::from_slopes((v.q, v.big_q), c_star, v.chi_q, chi_c, chi_1),
             residual,
             iterations,
             fixed_points: FixedPoints::Vanilla {
@@ -658,18 +633,13 @@ impl Vanilla {
                 None => return Ok(self.analyze(rho)?.summary),
             }
         };
-        Ok(Summary {
-            q_star: q,
-            big_q_star: big_q,
+        Ok(Summary::from_slopes(
+            (q, big_q),
             c_star,
             chi_q,
             chi_c,
             chi_1,
-            xi_q: timescale(chi_q),
-            xi_c: chi_c.and_then(timescale),
-            xi_1: timescale(chi_1),
-            phase: Phase::from_chi1(chi_1),
-        })
+        ))
     }
 
     /// `q*` reached from `q¹ = σ_v² R + σ_b²`: walk geometrically from `q¹` in the direction of

@@ -275,15 +275,10 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
                 for f in variance_fixed_points {
                     let _ = writeln!(
                         s,
-                        "    q = {:.12}  χ_q = {:.6}  {}{}",
+                        "    q = {:.12}  χ_q = {:.6}  {}",
                         f.q,
                         f.chi_q,
-                        if f.stable { "stable" } else { "unstable" },
-                        if f.reached_from_zero {
-                            ", reached from h⁰ = 0"
-                        } else {
-                            ""
-                        }
+                        stability(f.stable, f.reached_from_zero)
                     );
                 }
                 let _ = writeln!(s, "  all correlation fixed points:");
@@ -310,15 +305,10 @@ pub(crate) fn run_fixed_point(a: &FixedPointArgs) -> Result<String> {
             for f in fixed_points {
                 let _ = writeln!(
                     s,
-                    "    Q = {:.12}  χ_Q = {:.6}  {}{}",
+                    "    Q = {:.12}  χ_Q = {:.6}  {}",
                     f.big_q,
                     f.chi_q,
-                    if f.stable { "stable" } else { "unstable" },
-                    if f.reached_from_zero {
-                        ", reached from h⁰ = 0"
-                    } else {
-                        ""
-                    }
+                    stability(f.stable, f.reached_from_zero)
                 );
             }
         }
@@ -478,4 +468,17 @@ pub(crate) fn run_trajectory(a: &TrajectoryArgs) -> Result<String> {
         );
     }
     Ok(s.trim_end().to_string())
+}
+
+/// A fixed point's stability, and whether the dynamics from `h⁰ = 0` reach it.
+fn stability(stable: bool, reached_from_zero: bool) -> String {
+    format!(
+        "{}{}",
+        if stable { "stable" } else { "unstable" },
+        if reached_from_zero {
+            ", reached from h⁰ = 0"
+        } else {
+            ""
+        }
+    )
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use clap::Args;
 
 use super::cells::CellArgs;
-use crate::cells::{Cell, CellKind, CellParams, Regime};
+use crate::cells::{Cell, CellKind, Regime};
 use crate::error::{Result, fmt_num};
 use crate::exact::stationary::analysis::{self, ExactAnalysis, ExactSettings};
 
@@ -221,26 +221,14 @@ pub(crate) struct PhaseExactArgs {
 pub(crate) fn run_phase(a: &super::sim_phase::PhaseArgs) -> Result<String> {
     use crate::output::{self, FileFormat};
     use crate::phase::exact::diagram;
-    use crate::phase::{Axis, Param, Quantity};
-    use indicatif::{ProgressBar, ProgressStyle};
+    use crate::phase::{Axis, Quantity};
     let e = &a.exact;
     let upd = Cell::of_kind(a.cell, a.phi.as_deref())?;
     let x = Axis::parse(&a.x)?;
     let y = Axis::parse(&a.y)?;
     let quantity = Quantity::from_name(&a.quantity)?;
-    let base = CellParams::builder()
-        .sigma_w(a.sigma_w)
-        .sigma_v(a.sigma_v)
-        .sigma_b(a.sigma_b)
-        .mu_b(a.mu_b)
-        .r(a.r)
-        .build()?;
-    let format = FileFormat::of(
-        &a.out,
-        &[FileFormat::Svg, FileFormat::Csv, FileFormat::Json],
-        "out",
-    )?;
-    output::check_file(&a.out, "phase", "out")?;
+    let base = a.base_params()?;
+    let format = a.output_format()?;
     let settings = ExactSettings::new(e.paths, e.replicas, e.curve_paths, e.horizon, e.seed)?
         .with_solver(|s| s.with_length(1024, 8192))?;
     let regime = Regime {
@@ -248,16 +236,7 @@ pub(crate) fn run_phase(a: &super::sim_phase::PhaseArgs) -> Result<String> {
         fresh_bias: e.fresh_bias,
     };
     let total = (x.n * y.n) as u64;
-    let bar = if total >= 20 {
-        let b = ProgressBar::new(total);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} points, {eta} left")
-                .expect("valid template"),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = super::sim_phase::points_bar(total, 20);
     let started = std::time::Instant::now();
     let tick = |n: usize| bar.set_position(n as u64);
     let d = diagram(&upd, base, a.rho, regime, x, y, quantity, &settings, &tick)?;
@@ -278,19 +257,7 @@ pub(crate) fn run_phase(a: &super::sim_phase::PhaseArgs) -> Result<String> {
                     format!("vanilla {} RNN", d.activation)
                 }
             );
-            let mut fixed = Vec::new();
-            for (p, v) in [
-                (Param::SigmaW, base.sigma_w()),
-                (Param::SigmaV, base.sigma_v()),
-                (Param::SigmaB, base.sigma_b()),
-                (Param::MuB, base.mu_b()),
-                (Param::R, base.r()),
-                (Param::Rho, a.rho),
-            ] {
-                if p != x.param && p != y.param {
-                    fixed.push(format!("{} = {}", p.symbol(), v));
-                }
-            }
+            let fixed = super::sim_phase::fixed_labels(&base, a.rho, &x, &y);
             super::svg::heatmap(&super::svg::Heatmap {
                 title: &title,
                 x_label: x.param.symbol(),
@@ -336,8 +303,8 @@ pub(crate) fn run_phase(a: &super::sim_phase::PhaseArgs) -> Result<String> {
 
 /// `init --theory exact` (minimalRNN).
 pub(crate) fn run_init(a: &super::init::InitArgs) -> Result<String> {
+    use crate::init::Target;
     use crate::init::exact::minimal_exact;
-    use crate::init::{Given, Target};
     if a.cell != CellKind::Minimal {
         return Err(crate::Error::Unsupported(
             "init --theory exact is for --cell minimal: the vanilla cell's same-time statistics \
@@ -377,11 +344,7 @@ pub(crate) fn run_init(a: &super::init::InitArgs) -> Result<String> {
         input: "init --theory exact".into(),
         reason: "give --q-star (the target gate variance)".into(),
     })?;
-    let given = match (a.sigma_b, a.sigma_v) {
-        (_, Some(sv)) => Given::SigmaV(sv),
-        (Some(sb), None) => Given::SigmaB(sb),
-        (None, None) => Given::SigmaB(0.0),
-    };
+    let given = a.given();
     let settings = ExactSettings::new(a.paths, a.replicas, 256, 200, a.seed)?;
     let s = &settings.solver;
     let total = 4 * (s.paths_per_replica() * s.replicas * (s.max_iterations + s.averaging)) as u64;
@@ -404,21 +367,7 @@ pub(crate) fn run_init(a: &super::init::InitArgs) -> Result<String> {
             .build()?;
         init.big_q_star = c.big_q_star;
         init.chi_1 = c.chi_1;
-        let m = crate::init::weights::write(
-            &init,
-            a.width,
-            a.input_dim.unwrap_or(a.width),
-            a.weights,
-            a.seed,
-            &a.out,
-        )?;
-        let mut f: Vec<String> = m
-            .files
-            .iter()
-            .map(|(name, _)| a.out.join(name).display().to_string())
-            .collect();
-        f.push(a.out.join("manifest.json").display().to_string());
-        Some(f)
+        Some(super::init::write_weights(&init, a)?)
     } else {
         None
     };

@@ -139,6 +139,31 @@ struct DesignOut<'a> {
     attainable: &'a str,
 }
 
+impl InitArgs {
+    /// The scale held: `--sigma-v` if given, else `--sigma-b` (0 by default).
+    pub(crate) fn given(&self) -> Given {
+        match (self.sigma_b, self.sigma_v) {
+            (_, Some(sv)) => Given::SigmaV(sv),
+            (Some(sb), None) => Given::SigmaB(sb),
+            (None, None) => Given::SigmaB(0.0),
+        }
+    }
+}
+
+/// `init --sample`: writes weights sampled from `c` into `--out` and lists the files
+/// written, the manifest last.
+pub(crate) fn write_weights(c: &CriticalInit, a: &InitArgs) -> Result<Vec<String>> {
+    let nin = a.input_dim.unwrap_or(a.width);
+    let m = weights::write(c, a.width, nin, a.weights, a.seed, &a.out)?;
+    let mut f: Vec<String> = m
+        .files
+        .iter()
+        .map(|(name, _)| a.out.join(name).display().to_string())
+        .collect();
+    f.push(a.out.join("manifest.json").display().to_string());
+    Ok(f)
+}
+
 pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
     if a.theory == crate::cells::Theory::Exact {
         return super::exact::run_init(a);
@@ -179,11 +204,7 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         // The output contract (crate::output), checked before any work.
         crate::output::check_dir(&a.out, "weights", "out")?;
     }
-    let given = match (a.sigma_b, a.sigma_v) {
-        (_, Some(sv)) => Given::SigmaV(sv),
-        (Some(sb), None) => Given::SigmaB(sb),
-        (None, None) => Given::SigmaB(0.0),
-    };
+    let given = a.given();
     let w = a.weights;
     let cell = Cell::of_kind(a.cell, a.phi.as_deref())?;
     let mu_b = a.mu_b.unwrap_or(0.0);
@@ -225,15 +246,7 @@ pub(crate) fn run_init(a: &InitArgs) -> Result<String> {
         Cell::Vanilla(_) => None,
     };
     let files = if a.sample {
-        let nin = a.input_dim.unwrap_or(a.width);
-        let m = weights::write(&c, a.width, nin, w, a.seed, &a.out)?;
-        let mut f: Vec<String> = m
-            .files
-            .iter()
-            .map(|(name, _)| a.out.join(name).display().to_string())
-            .collect();
-        f.push(a.out.join("manifest.json").display().to_string());
-        Some(f)
+        Some(write_weights(&c, a)?)
     } else {
         None
     };

@@ -154,6 +154,65 @@ pub(crate) struct PhaseArgs {
     pub exact: super::exact::PhaseExactArgs,
 }
 
+impl PhaseArgs {
+    /// The parameters of the point, those not on an axis being fixed at these values.
+    pub(crate) fn base_params(&self) -> Result<CellParams> {
+        CellParams::builder()
+            .sigma_w(self.sigma_w)
+            .sigma_v(self.sigma_v)
+            .sigma_b(self.sigma_b)
+            .mu_b(self.mu_b)
+            .r(self.r)
+            .build()
+    }
+
+    /// The format of `--out`, with the output contract ([`crate::output`]) checked before
+    /// any work.
+    pub(crate) fn output_format(&self) -> Result<FileFormat> {
+        let format = FileFormat::of(
+            &self.out,
+            &[FileFormat::Svg, FileFormat::Csv, FileFormat::Json],
+            "out",
+        )?;
+        output::check_file(&self.out, "phase", "out")?;
+        Ok(format)
+    }
+}
+
+/// A progress bar over the `total` points of a phase diagram, shown from `shown_from`
+/// points on (hidden for a diagram that finishes at once).
+pub(crate) fn points_bar(total: u64, shown_from: u64) -> ProgressBar {
+    if total >= shown_from {
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} points, {eta} left")
+                .expect("valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+/// The parameters a phase diagram holds fixed (not on axis `x` or `y`), as `symbol = value`
+/// for the note under its heatmap.
+pub(crate) fn fixed_labels(base: &CellParams, rho: f64, x: &Axis, y: &Axis) -> Vec<String> {
+    let mut fixed = Vec::new();
+    for (p, v) in [
+        (Param::SigmaW, base.sigma_w()),
+        (Param::SigmaV, base.sigma_v()),
+        (Param::SigmaB, base.sigma_b()),
+        (Param::MuB, base.mu_b()),
+        (Param::R, base.r()),
+        (Param::Rho, rho),
+    ] {
+        if p != x.param && p != y.param {
+            fixed.push(format!("{} = {}", p.symbol(), v));
+        }
+    }
+    fixed
+}
+
 /// SVG heatmap of a phase diagram with the critical line.
 pub(crate) fn phase_svg(d: &PhaseDiagram) -> String {
     let crit: Vec<Vec<Option<f64>>> = d
@@ -168,19 +227,7 @@ pub(crate) fn phase_svg(d: &PhaseDiagram) -> String {
         ),
         Cell::Vanilla(act) => format!("{} — vanilla {} RNN", d.quantity.as_str(), act.name()),
     };
-    let mut fixed = Vec::new();
-    for (p, v) in [
-        (Param::SigmaW, d.base.sigma_w()),
-        (Param::SigmaV, d.base.sigma_v()),
-        (Param::SigmaB, d.base.sigma_b()),
-        (Param::MuB, d.base.mu_b()),
-        (Param::R, d.base.r()),
-        (Param::Rho, d.rho),
-    ] {
-        if p != d.x.param && p != d.y.param {
-            fixed.push(format!("{} = {}", p.symbol(), v));
-        }
-    }
+    let fixed = fixed_labels(&d.base, d.rho, &d.x, &d.y);
     heatmap(&Heatmap {
         title: &title,
         x_label: d.x.param.symbol(),
@@ -227,20 +274,8 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
         "to the mean-field phase diagram (it samples nothing); use --theory exact",
     )?;
     let quantity = Quantity::from_name(&a.quantity)?;
-    let base = CellParams::builder()
-        .sigma_w(a.sigma_w)
-        .sigma_v(a.sigma_v)
-        .sigma_b(a.sigma_b)
-        .mu_b(a.mu_b)
-        .r(a.r)
-        .build()?;
-    // The output contract (crate::output), checked before any work.
-    let format = FileFormat::of(
-        &a.out,
-        &[FileFormat::Svg, FileFormat::Csv, FileFormat::Json],
-        "out",
-    )?;
-    output::check_file(&a.out, "phase", "out")?;
+    let base = a.base_params()?;
+    let format = a.output_format()?;
     let total = (x.n * y.n) as u64;
     // Per point: the two values kept, about 100 bytes of output (an SVG cell or a CSV row),
     // and a few fixed-point solves.
@@ -254,16 +289,7 @@ pub(crate) fn run_phase(a: &PhaseArgs) -> Result<String> {
             crate::budget::concurrency(y.n),
         )
         .check()?;
-    let bar = if total >= 2000 {
-        let b = ProgressBar::new(total);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} points, {eta} left")
-                .expect("valid template"),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = points_bar(total, 2000);
     let started = std::time::Instant::now();
     let tick = |n: usize| bar.set_position(n as u64);
     let d = phase::diagram(&cell, base, a.rho, x, y, quantity, &tick)?;

@@ -101,10 +101,17 @@ struct SpectrumOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     law_atoms: Option<usize>,
     solver_failures: usize,
+    /// Intervals the density's refinement left unresolved at its cap (only when any).
+    #[serde(skip_serializing_if = "is_zero")]
+    unrefined_intervals: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     empirical: Option<EmpiricalMoments>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ks_distance: Option<f64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
@@ -345,6 +352,7 @@ pub(crate) fn run_spectrum(a: &SpectrumArgs) -> Result<String> {
         unit_recursion: c.unit_recursion,
         law_atoms: c.law_atoms,
         solver_failures: d.failures,
+        unrefined_intervals: d.unrefined,
         empirical,
         ks_distance: ks,
     };

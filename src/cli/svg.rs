@@ -139,6 +139,23 @@ fn fmt_tick(v: f64) -> String {
     if s == "-0" { "0".into() } else { s.to_string() }
 }
 
+/// The start of an SVG document of `w × h` pixels (sans-serif text at `font_size`, the
+/// `xlink` namespace where an image is embedded) on a white background.
+pub(crate) fn begin(w: f64, h: f64, font_size: u32, xlink: bool) -> String {
+    let ns = if xlink {
+        r#" xmlns:xlink="http://www.w3.org/1999/xlink""#
+    } else {
+        ""
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg"{ns} width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="{font_size}">"#
+    );
+    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    s
+}
+
 /// Escapes text for SVG/HTML.
 pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -207,12 +224,7 @@ pub(crate) fn heatmap(h: &Heatmap<'_>) -> String {
     let (px, py, pw, ph) = (80.0, 50.0, 520.0, 420.0);
     let sx = |x: f64| px + (x - h.x_range.0) / (h.x_range.1 - h.x_range.0) * pw;
     let sy = |y: f64| py + ph - (y - h.y_range.0) / (h.y_range.1 - h.y_range.0) * ph;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{w}" height="{hgt}" viewBox="0 0 {w} {hgt}" font-family="sans-serif" font-size="13">"#
-    );
-    let _ = writeln!(s, r#"<rect width="{w}" height="{hgt}" fill="white"/>"#);
+    let mut s = begin(w, hgt, 13, true);
     let _ = writeln!(
         s,
         r#"<text x="{}" y="28" text-anchor="middle" font-size="15">{}</text>"#,
@@ -591,12 +603,7 @@ pub(crate) fn chart(
     }
     let sx = |x: f64| px + (x - xs.0) / (xs.1 - xs.0).max(f64::MIN_POSITIVE) * pw;
     let sy = |y: f64| py + ph - (y - ys.0) / (ys.1 - ys.0) * ph;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{hgt}" viewBox="0 0 {w} {hgt}" font-family="sans-serif" font-size="13">"#
-    );
-    let _ = writeln!(s, r#"<rect width="{w}" height="{hgt}" fill="white"/>"#);
+    let mut s = begin(w, hgt, 13, false);
     let _ = writeln!(
         s,
         r#"<text x="{}" y="26" text-anchor="middle" font-size="14">{}</text>"#,

@@ -647,12 +647,7 @@ pub(crate) fn phase_svg(f: &GridFile, an: &GridAnalysis) -> String {
         let frac = (lt - a) / (b - a);
         (row_y(seg) + frac * (row_y(seg + 1) - row_y(seg))).clamp(py, py + ph)
     };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let mut s = svg::begin(w, h, 12, false);
     let _ = writeln!(
         s,
         r#"<text x="{}" y="24" text-anchor="middle" font-size="14">{}</text>"#,

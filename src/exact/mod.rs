@@ -92,16 +92,7 @@ impl ExactConfigBuilder {
             replicas,
             seed,
         } = self;
-        if replicas < 2 {
-            return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
-        }
-        if units < 2 * replicas {
-            return Err(Error::invalid(
-                "units",
-                units as f64,
-                "at least 2 per replica",
-            ));
-        }
+        check_replicas("units", units, replicas)?;
         let cfg = ExactConfig {
             units,
             replicas,
@@ -357,8 +348,7 @@ pub fn trajectory(
     let reps: Vec<Vec<StepStats>> = (0..cfg.replicas())
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed());
-            rng.set_stream(r as u64);
+            let rng = replica_rng(cfg.seed(), r);
             run_replica(cell, p, rho, regime, m, rng, hidden_corr, None).0
         })
         .collect();
@@ -399,8 +389,7 @@ pub fn jacobian_paths(
     Ok((0..cfg.replicas())
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed());
-            rng.set_stream(r as u64);
+            let rng = replica_rng(cfg.seed(), r);
             run_replica(cell, p, &rho, regime, m, rng, hidden_corr, Some(burn_in))
                 .1
                 .expect("recording requested")
@@ -451,4 +440,27 @@ pub fn m1_by_unit_recursion(paths: &[JacobianPaths], sigma_w: f64) -> M1Recursio
         se.push(s.se);
     }
     M1Recursion { m1: mean, se }
+}
+
+/// The random stream of replica `r` of a sampler seeded by `seed`: ChaCha8 stream `r`, so
+/// that replicas are independent and each is the same whatever the number of threads.
+pub(crate) fn replica_rng(seed: u64, r: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(r as u64);
+    rng
+}
+
+/// The sample sizes of a replicated sampler: at least 2 replicas (for a standard error) and
+/// at least 2 of the `name`d samples per replica.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `replicas` or `name`.
+pub(crate) fn check_replicas(name: &'static str, count: usize, replicas: usize) -> Result<()> {
+    if replicas < 2 {
+        return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
+    }
+    if count < 2 * replicas {
+        return Err(Error::invalid(name, count as f64, "at least 2 per replica"));
+    }
+    Ok(())
 }

@@ -27,8 +27,25 @@ use super::{BivariateNormal, Expectation, Fun, Integrator, Method, Normal};
 use crate::activation::{Builtin, Deriv};
 use crate::error::{Error, Result};
 use crate::gauss::piecewise::Piecewise;
-use crate::gauss::quadrature::adaptive_with_floor;
+use crate::gauss::quadrature::{QuadResult, adaptive_with_floor};
 use crate::gauss::special::norm_pdf;
+
+/// Checks one window's adaptive integral of the saturation remainder: it must have converged
+/// or have an error below 1e-8 of its value (1e-15 absolute near zero).
+///
+/// # Errors
+/// [`Error::Integration`] with the estimate, its error and the evaluations spent.
+fn accept_window(r: &QuadResult) -> Result<()> {
+    if !r.converged && r.error > 1e-8 * r.value.abs().max(1e-7) {
+        return Err(Error::Integration {
+            method: "saturation remainder (adaptive Gauss-Kronrod)",
+            estimate: r.value,
+            error_estimate: r.error,
+            evaluations: r.evals,
+        });
+    }
+    Ok(())
+}
 
 /// Standard deviation (in the variable of the activation, whose transitions are O(1) wide)
 /// from which [`expect_1d`] is preferred to the engine's trapezoid rule.
@@ -218,14 +235,7 @@ pub(crate) fn expect_1d(
             2000,
             &|| 0.0,
         )?;
-        if !r.converged && r.error > 1e-8 * r.value.abs().max(1e-7) {
-            return Err(Error::Integration {
-                method: "saturation remainder (adaptive Gauss-Kronrod)",
-                estimate: r.value,
-                error_estimate: r.error,
-                evaluations: r.evals,
-            });
-        }
+        accept_window(&r)?;
         value += r.value;
         error += r.error;
         evals += r.evals;
@@ -356,14 +366,7 @@ pub(crate) fn expect_2d(
             return Err(e);
         }
         let r = r?;
-        if !r.converged && r.error > 1e-8 * r.value.abs().max(1e-7) {
-            return Err(Error::Integration {
-                method: "saturation remainder (adaptive Gauss-Kronrod)",
-                estimate: r.value,
-                error_estimate: r.error,
-                evaluations: r.evals,
-            });
-        }
+        accept_window(&r)?;
         value += r.value;
         error += r.error;
         evals += r.evals;

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use super::{
-    CriticalInit, FixedPointCheck, PerWeights, Target, check_finite, expect_at,
+    CriticalInit, FixedPointCheck, PerWeights, Target, check_finite, critical_params, expect_at,
     fixed_point_warnings, split_or_infeasible, validate_given,
 };
 use crate::activation::{Activation, Builtin};
+use crate::cells::Cell;
 use crate::cells::minimal::Minimal;
-use crate::cells::{Cell, CellParams};
 use crate::error::{Error, Result};
 use crate::expect::{Fun, Integrator, Strategy};
 
@@ -75,7 +75,7 @@ pub(crate) fn critical(t: &Target) -> Result<CriticalInit> {
         ));
     }
     let rest = q_star - sw2 * big_q;
-    let (sigma_v, sigma_b) = split_or_infeasible(
+    let split = split_or_infeasible(
         rest,
         r,
         given,
@@ -88,14 +88,7 @@ pub(crate) fn critical(t: &Target) -> Result<CriticalInit> {
                 .filter(|x| x.is_finite())
         },
     )?;
-    let params = CellParams::builder()
-        .sigma_w(sw2.sqrt())
-        .sigma_v(sigma_v)
-        .sigma_b(sigma_b)
-        .mu_b(mu_b)
-        .r(r)
-        .build()
-        .map_err(|e| super::unrepresentable_scales(e, q_star))?;
+    let params = critical_params(sw2, split, mu_b, r, q_star)?;
     let m = Minimal::new(params)?;
     let chi_1 = m
         .clone()

@@ -304,15 +304,10 @@ fn feasible_intervals(mut g: impl FnMut(f64) -> Option<f64>) -> String {
         .collect();
     let vals: Vec<Option<f64>> = xs.iter().map(|&x| g(x)).collect();
     let ok = |v: &Option<f64>| v.is_some_and(|v| v >= 0.0);
-    let mut refine = |mut lo: f64, mut hi: f64, lo_ok: bool| -> f64 {
-        for _ in 0..50 {
-            let mid = (lo * hi).sqrt();
-            if ok(&g(mid)) == lo_ok {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
+    // 50 halvings of one step of the 140-point log grid over 7 decades: q* to a relative
+    // resolution of about 1e-16, far below the 5 digits printed.
+    let mut refine = |lo: f64, hi: f64, lo_ok: bool| -> f64 {
+        let (lo, hi) = crate::roots::bisect_geometric(|mid| ok(&g(mid)) == lo_ok, lo, hi, 50);
         if lo_ok { lo } else { hi }
     };
     let mut out = Vec::new();
@@ -342,27 +337,43 @@ fn expect_at(f: &Fun, mean: f64, var: f64, eng: &Integrator) -> Result<f64> {
     Ok(eng.expect(f, &Normal::new(mean, var)?)?.value)
 }
 
-/// The closed-form scales solved from `q*` cannot form valid parameters (e.g. σ_v of order
-/// √q* beyond the variance budget): the user chose `q*`, so the error names `q-star`.
-pub(crate) fn unrepresentable_scales(e: Error, q_star: f64) -> Error {
-    match e {
-        Error::InvalidParameter {
-            name,
-            value,
-            expected,
-        } => Error::Infeasible {
-            parameter: "q-star",
-            value: q_star,
-            constraint: format!(
-                "the critical scales at q* = {} give {name} = {} ({expected})",
-                crate::error::fmt_num(q_star),
-                crate::error::fmt_num(value)
-            ),
-            feasible: "choose a smaller q*".into(),
-        },
-        other => other,
-    }
+/// The cell parameters of a critical initialization: σ_w² solved from criticality, the split
+/// (σ_v, σ_b) of the remaining variance, and the user's μ_b and R. Scales that cannot form
+/// valid parameters (e.g. σ_v of order √q* beyond the variance budget) are the consequence of
+/// the `q*` the user chose, so the error is [`Error::Infeasible`] naming `q-star`.
+fn critical_params(
+    sw2: f64,
+    (sigma_v, sigma_b): (f64, f64),
+    mu_b: f64,
+    r: f64,
+    q_star: f64,
+) -> Result<CellParams> {
+    CellParams::builder()
+        .sigma_w(sw2.sqrt())
+        .sigma_v(sigma_v)
+        .sigma_b(sigma_b)
+        .mu_b(mu_b)
+        .r(r)
+        .build()
+        .map_err(|e| match e {
+            Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            } => Error::Infeasible {
+                parameter: "q-star",
+                value: q_star,
+                constraint: format!(
+                    "the critical scales at q* = {} give {name} = {} ({expected})",
+                    crate::error::fmt_num(q_star),
+                    crate::error::fmt_num(value)
+                ),
+                feasible: "choose a smaller q*".into(),
+            },
+            other => other,
+        })
 }
+
 fn fixed_point_warnings(fp: &FixedPointCheck, name: &str) -> Vec<String> {
     let mut w = Vec::new();
     if fp.relative_error > 1e-6 {

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use super::{
-    CriticalInit, FixedPointCheck, Given, PerWeights, Target, check_finite, expect_at,
-    fixed_point_warnings, split_or_infeasible, validate_given,
+    CriticalInit, FixedPointCheck, Given, PerWeights, Target, check_finite, critical_params,
+    expect_at, fixed_point_warnings, split_or_infeasible, validate_given,
 };
 use crate::activation::Activation;
+use crate::cells::Cell;
 use crate::cells::vanilla::Vanilla;
-use crate::cells::{Cell, CellParams};
 use crate::error::{Error, Result};
 use crate::expect::{Fun, Integrator, Strategy};
 
@@ -78,7 +78,7 @@ pub(crate) fn critical(act: &Arc<dyn Activation>, t: &Target) -> Result<Critical
     let sw2 = 1.0 / mu[0];
     let big_q = expect_at(&phi2, mu_b, q_star, &eng)?;
     let rest = q_star - sw2 * big_q;
-    let (sigma_v, sigma_b) = split_or_infeasible(
+    let split = split_or_infeasible(
         rest,
         r,
         given,
@@ -86,14 +86,7 @@ pub(crate) fn critical(act: &Arc<dyn Activation>, t: &Target) -> Result<Critical
         format!("q* − σ_w² E[φ²] (σ_w² = {sw2:.6})"),
         |q| rest_at(q).ok(),
     )?;
-    let params = CellParams::builder()
-        .sigma_w(sw2.sqrt())
-        .sigma_v(sigma_v)
-        .sigma_b(sigma_b)
-        .mu_b(mu_b)
-        .r(r)
-        .build()
-        .map_err(|e| super::unrepresentable_scales(e, q_star))?;
+    let params = critical_params(sw2, split, mu_b, r, q_star)?;
     let v = Vanilla::new(act.clone(), params);
     let chi_1 = v
         .clone()

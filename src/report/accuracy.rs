@@ -9,7 +9,7 @@ use crate::activation::Builtin;
 use crate::cells::{Cell, CellKind, CellParams, Regime, RhoSchedule};
 use crate::error::{Error, Result};
 use crate::exact::{self, ExactConfig};
-use crate::expect::{BivariateNormal, Fun, Integrator, Normal, Strategy};
+use crate::expect::{BivariateNormal, Expectation, Fun, Integrator, Normal, Strategy};
 use crate::sim::{self, SimConfig};
 use crate::stats::fit_inverse_width;
 
@@ -140,6 +140,39 @@ pub fn engine_summary(rows: &[EngineRow]) -> Vec<EngineSummary> {
     out
 }
 
+/// `f()` and the microseconds it took.
+fn timed(f: impl FnOnce() -> Result<Expectation>) -> Result<(Expectation, f64)> {
+    let t = Instant::now();
+    let e = f()?;
+    Ok((e, t.elapsed().as_secs_f64() * 1e6))
+}
+
+/// The row of an integrand at a Gaussian of `mean`, variance `q` and, for the 2-D rows,
+/// correlation `c`: the automatic result `e` (taking `us` µs) against the reference `r`.
+fn engine_row(
+    activation: &'static str,
+    integrand: String,
+    (mean, q, c): (f64, f64, Option<f64>),
+    (e, us): (Expectation, f64),
+    r: &Expectation,
+) -> EngineRow {
+    EngineRow {
+        activation,
+        integrand,
+        dims: if c.is_some() { 2 } else { 1 },
+        mean,
+        q,
+        c,
+        value: e.value,
+        method: e.method.as_str(),
+        error_estimate: e.error_estimate,
+        reference_value: r.value,
+        reference_method: r.method.as_str(),
+        difference: e.value - r.value,
+        microseconds: us,
+    }
+}
+
 /// The automatic method choice against the adaptive path on `grid`, for every built-in
 /// activation (rows in the order activation, integrand, `q`, mean or `c`).
 ///
@@ -156,25 +189,15 @@ pub fn engine_accuracy(grid: &EngineGrid) -> Result<Vec<EngineRow>> {
             for &q in &grid.qs {
                 for &m in &grid.means {
                     let n = Normal::new(m, q)?;
-                    let t = Instant::now();
-                    let e = auto.expect(&f, &n)?;
-                    let us = t.elapsed().as_secs_f64() * 1e6;
+                    let got = timed(|| auto.expect(&f, &n))?;
                     let r = reference.expect(&f, &n)?;
-                    rows.push(EngineRow {
-                        activation: b.as_str(),
-                        integrand: spec.to_string(),
-                        dims: 1,
-                        mean: m,
-                        q,
-                        c: None,
-                        value: e.value,
-                        method: e.method.as_str(),
-                        error_estimate: e.error_estimate,
-                        reference_value: r.value,
-                        reference_method: r.method.as_str(),
-                        difference: e.value - r.value,
-                        microseconds: us,
-                    });
+                    rows.push(engine_row(
+                        b.as_str(),
+                        spec.to_string(),
+                        (m, q, None),
+                        got,
+                        &r,
+                    ));
                 }
             }
         }
@@ -182,25 +205,15 @@ pub fn engine_accuracy(grid: &EngineGrid) -> Result<Vec<EngineRow>> {
         for &q in &grid.qs {
             for &c in &grid.correlations {
                 let bn = BivariateNormal::equal(grid.bivariate_mean, q, c)?;
-                let t = Instant::now();
-                let e = auto.expect2(&f, &f, &bn)?;
-                let us = t.elapsed().as_secs_f64() * 1e6;
+                let got = timed(|| auto.expect2(&f, &f, &bn))?;
                 let r = reference.expect2(&f, &f, &bn)?;
-                rows.push(EngineRow {
-                    activation: b.as_str(),
-                    integrand: "phi(u)*phi(v)".into(),
-                    dims: 2,
-                    mean: grid.bivariate_mean,
-                    q,
-                    c: Some(c),
-                    value: e.value,
-                    method: e.method.as_str(),
-                    error_estimate: e.error_estimate,
-                    reference_value: r.value,
-                    reference_method: r.method.as_str(),
-                    difference: e.value - r.value,
-                    microseconds: us,
-                });
+                rows.push(engine_row(
+                    b.as_str(),
+                    "phi(u)*phi(v)".into(),
+                    (grid.bivariate_mean, q, Some(c)),
+                    got,
+                    &r,
+                ));
             }
         }
     }

@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{SimConfig, bias_vector, input_matrix, recurrent_matrix};
+use super::{NetworkWeights, SimConfig};
 use crate::cells::{Cell, CellParams, WeightLaw};
 use crate::error::{Error, Result};
 use crate::roots::Termination;
@@ -379,36 +379,21 @@ fn run_network(
 ) -> Vec<f64> {
     let mut rng = cfg.rng(s);
     let (n, nin) = (cfg.width(), cfg.input_dim());
-    let (sigma_w, sigma_v, sigma_b, mu_b, r) =
-        (p.sigma_w(), p.sigma_v(), p.sigma_b(), p.mu_b(), p.r());
-    let regime = cfg.regime();
     let state_input = cell.input_enters_state();
-    let sample_w =
-        |rng: &mut rand_chacha::ChaCha8Rng| recurrent_matrix(rng, cfg.weights(), n, sigma_w);
-    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| input_matrix(rng, n, nin, sigma_v);
-    let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| bias_vector(rng, n, mu_b, sigma_b);
-    let mut w = sample_w(&mut rng);
-    let mut vin = sample_v(&mut rng);
-    let mut bias = sample_b(&mut rng);
-    let sr = r.sqrt();
+    let mut net = NetworkWeights::draw(&mut rng, cfg, p);
+    let sr = p.r().sqrt();
     let mut h = DMatrix::<f64>::zeros(n, 1);
     let mut jac = Accumulator::new(n, acc);
     let mut a = vec![0.0; n];
     let mut b = vec![0.0; n];
     for t in 0..burn_in + steps {
         if t > 0 {
-            if !regime.tied {
-                w = sample_w(&mut rng);
-                vin = sample_v(&mut rng);
-            }
-            if regime.fresh_bias {
-                bias = sample_b(&mut rng);
-            }
+            net.redraw(&mut rng, cfg, p);
         }
         let x = DMatrix::from_fn(nin, 1, |_, _| sr * rng.sample::<f64, _>(StandardNormal));
-        let e = &w * &h + &vin * &x;
+        let e = &net.w * &h + &net.vin * &x;
         for i in 0..n {
-            let ei = e[(i, 0)] + bias[i];
+            let ei = e[(i, 0)] + net.bias[i];
             let (hp, z) = (h[(i, 0)], if state_input { x[(i, 0)] } else { 0.0 });
             let slopes = cell.unit_slopes(hp, ei, z);
             a[i] = slopes.a;
@@ -416,7 +401,7 @@ fn run_network(
             h[(i, 0)] = cell.unit_state(hp, ei, z);
         }
         if t >= burn_in {
-            jac.push(&a, &b, &w);
+            jac.push(&a, &b, &net.w);
         }
         crate::budget::tick(1);
     }
@@ -428,24 +413,35 @@ mod tests {
     use super::*;
     use crate::sim::{gaussian_matrix, orthogonal_matrix};
 
+    /// A configuration used here only for its seeded random streams ([`SimConfig::rng`]).
+    fn rng_source(width: usize, seed: u64) -> SimConfig {
+        SimConfig::builder()
+            .width(width)
+            .batch(1)
+            .seeds(2)
+            .seed(seed)
+            .build()
+            .unwrap()
+    }
+
+    /// `values` are the singular values of the square `a` as nalgebra computes them, to 1e-12
+    /// of the largest.
+    fn assert_nalgebra_values(mut values: Vec<f64>, a: &DMatrix<f64>) {
+        let mut reference: Vec<f64> = a.singular_values().iter().copied().collect();
+        values.sort_by(f64::total_cmp);
+        reference.sort_by(f64::total_cmp);
+        let largest = reference[a.nrows() - 1];
+        for (x, y) in values.iter().zip(&reference) {
+            assert!((x - y).abs() < 1e-12 * largest, "{x} vs {y}");
+        }
+    }
+
     /// Jacobi singular values agree with nalgebra's on a generic matrix.
     #[test]
     fn jacobi_matches_nalgebra() {
-        let cfg = SimConfig::builder()
-            .width(10)
-            .batch(1)
-            .seeds(2)
-            .seed(11)
-            .build()
-            .unwrap();
+        let cfg = rng_source(10, 11);
         let a = gaussian_matrix(&mut cfg.rng(0), 30, 30, 1.0);
-        let mut s1 = jacobi_singular_values(a.clone());
-        let mut s2: Vec<f64> = a.singular_values().iter().copied().collect();
-        s1.sort_by(f64::total_cmp);
-        s2.sort_by(f64::total_cmp);
-        for (x, y) in s1.iter().zip(&s2) {
-            assert!((x - y).abs() < 1e-12 * s2[29], "{x} vs {y}");
-        }
+        assert_nalgebra_values(jacobi_singular_values(a.clone()), &a);
     }
 
     /// The Jacobi SVD reports its sweeps and why it stopped: converged within the default
@@ -453,13 +449,7 @@ mod tests {
     /// one sweep), converged at once on orthogonal rows.
     #[test]
     fn jacobi_reports_its_termination() {
-        let cfg = SimConfig::builder()
-            .width(10)
-            .batch(1)
-            .seeds(2)
-            .seed(11)
-            .build()
-            .unwrap();
+        let cfg = rng_source(10, 11);
         let a = gaussian_matrix(&mut cfg.rng(0), 30, 30, 1.0);
         let full = jacobi_singular_values_with(a.clone(), &JacobiParams::default());
         assert_eq!(full.termination, Termination::Converged);
@@ -488,21 +478,9 @@ mod tests {
     #[cfg(feature = "faer")]
     #[test]
     fn backend_singular_values_agree() {
-        let cfg = SimConfig::builder()
-            .width(10)
-            .batch(1)
-            .seeds(2)
-            .seed(12)
-            .build()
-            .unwrap();
+        let cfg = rng_source(10, 12);
         let a = gaussian_matrix(&mut cfg.rng(0), 60, 60, 1.0);
-        let mut s1 = singular_values(&a);
-        let mut s2: Vec<f64> = a.singular_values().iter().copied().collect();
-        s1.sort_by(f64::total_cmp);
-        s2.sort_by(f64::total_cmp);
-        for (x, y) in s1.iter().zip(&s2) {
-            assert!((x - y).abs() < 1e-12 * s2[59], "{x} vs {y}");
-        }
+        assert_nalgebra_values(singular_values(&a), &a);
     }
 
     /// A telescoping product `O_T D O_{T−1}ᵀ ⋯ O_1 D O_0ᵀ = O_T D^T O_0ᵀ` has singular values
@@ -516,13 +494,7 @@ mod tests {
         let d: Vec<f64> = (0..n)
             .map(|i| 0.3 + 0.7 * i as f64 / (n - 1) as f64)
             .collect();
-        let cfg = SimConfig::builder()
-            .width(n)
-            .batch(1)
-            .seeds(2)
-            .seed(5)
-            .build()
-            .unwrap();
+        let cfg = rng_source(n, 5);
         let mut rng = cfg.rng(0);
         let mut prev = orthogonal_matrix(&mut rng, n, 1.0);
         let mut qr = Accumulator::new(n, Accumulation::Qr);

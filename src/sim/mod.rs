@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 
-use crate::cells::{Regime, WeightLaw};
+use crate::cells::{CellParams, Regime, WeightLaw};
 use crate::error::{Error, Result};
 
 /// Simulation settings shared by the cells (validated; built with [`SimConfig::builder`]).
@@ -290,6 +290,43 @@ pub fn bias_vector<R: Rng>(rng: &mut R, n: usize, mu_b: f64, sigma_b: f64) -> Ve
     (0..n)
         .map(|_| mu_b + sigma_b * rng.sample::<f64, _>(StandardNormal))
         .collect()
+}
+
+/// The weights `W`, `V`, `b` of one sampled network, redrawn from step to step as the
+/// configuration's [`Regime`] says: the simulator and the Jacobian sampler draw them alike.
+pub(crate) struct NetworkWeights {
+    /// `W` ([`recurrent_matrix`]).
+    pub w: DMatrix<f64>,
+    /// `V` ([`input_matrix`]).
+    pub vin: DMatrix<f64>,
+    /// `b` ([`bias_vector`]).
+    pub bias: Vec<f64>,
+}
+
+impl NetworkWeights {
+    /// The weights of step 1, drawn in the order `W`, `V`, `b`.
+    pub(crate) fn draw<R: Rng>(rng: &mut R, cfg: &SimConfig, p: &CellParams) -> NetworkWeights {
+        let (n, nin) = (cfg.width(), cfg.input_dim());
+        NetworkWeights {
+            w: recurrent_matrix(rng, cfg.weights(), n, p.sigma_w()),
+            vin: input_matrix(rng, n, nin, p.sigma_v()),
+            bias: bias_vector(rng, n, p.mu_b(), p.sigma_b()),
+        }
+    }
+
+    /// The weights of a later step: fresh `W` and `V` when untied, a fresh `b` when the bias
+    /// is redrawn (in that order), the others kept.
+    pub(crate) fn redraw<R: Rng>(&mut self, rng: &mut R, cfg: &SimConfig, p: &CellParams) {
+        let (n, nin) = (cfg.width(), cfg.input_dim());
+        let regime = cfg.regime();
+        if !regime.tied {
+            self.w = recurrent_matrix(rng, cfg.weights(), n, p.sigma_w());
+            self.vin = input_matrix(rng, n, nin, p.sigma_v());
+        }
+        if regime.fresh_bias {
+            self.bias = bias_vector(rng, n, p.mu_b(), p.sigma_b());
+        }
+    }
 }
 
 /// `scale · O` with `O` Haar-distributed on the orthogonal group: QR of a Gaussian matrix with

@@ -11,7 +11,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-use super::{SimConfig, bias_vector, input_matrix, recurrent_matrix};
+use super::{NetworkWeights, SimConfig};
 use crate::cells::{Cell, CellParams, Correlation, RhoSchedule};
 use crate::error::Result;
 use crate::stats::{Estimates, StepStats, check_finite_runs, estimates};
@@ -35,14 +35,7 @@ fn run_network(
     let mut rng = cfg.rng(s);
     let (n, b) = (cfg.width(), cfg.batch());
     let nin = cfg.input_dim();
-    let regime = cfg.regime();
-    let sample_w =
-        |rng: &mut rand_chacha::ChaCha8Rng| recurrent_matrix(rng, cfg.weights(), n, p.sigma_w());
-    let sample_v = |rng: &mut rand_chacha::ChaCha8Rng| input_matrix(rng, n, nin, p.sigma_v());
-    let sample_b = |rng: &mut rand_chacha::ChaCha8Rng| bias_vector(rng, n, p.mu_b(), p.sigma_b());
-    let mut w = sample_w(&mut rng);
-    let mut vin = sample_v(&mut rng);
-    let mut bias = sample_b(&mut rng);
+    let mut net = NetworkWeights::draw(&mut rng, cfg, p);
     let state_input = cell.input_enters_state();
     let hidden = cell.correlation() == Correlation::Hidden;
     let sr = p.r().sqrt();
@@ -52,13 +45,7 @@ fn run_network(
     let mut out = Vec::with_capacity(rho.len());
     for (t, &r) in rho.values().iter().enumerate() {
         if t > 0 {
-            if !regime.tied {
-                w = sample_w(&mut rng);
-                vin = sample_v(&mut rng);
-            }
-            if regime.fresh_bias {
-                bias = sample_b(&mut rng);
-            }
+            net.redraw(&mut rng, cfg, p);
         }
         // Inputs with per-coordinate second moment R; sequence b correlated with ρ^t.
         let mut x = DMatrix::<f64>::zeros(nin, 2 * b);
@@ -71,10 +58,10 @@ fn run_network(
                 x[(i, b + j)] = sr * (r * g1 + orth * g2);
             }
         }
-        let mut e = &w * &h + &vin * &x;
+        let mut e = &net.w * &h + &net.vin * &x;
         for j in 0..2 * b {
             for i in 0..n {
-                e[(i, j)] += bias[i];
+                e[(i, j)] += net.bias[i];
             }
         }
         let (mut qa, mut qb, mut qab, mut hha, mut hhb, mut cc) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);

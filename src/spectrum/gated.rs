@@ -182,6 +182,38 @@ pub struct GatedMoments {
     pub exact: bool,
 }
 
+/// Settings of the damped Newton solver behind [`GatedSpectrum`] (the joint system in the
+/// unknowns `[m, ζ, α, β, φ]`) and of its density's refinement. The defaults are those every
+/// gated spectrum in the docs and tests was computed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GatedSolver {
+    /// Newton steps per point. A point whose residual is not below 1e-13 (relative) after
+    /// them is accepted at 1e-10 or fails: a failed point of the density is counted in
+    /// [`Density::failures`], a failed start of [`GatedSpectrum::upper_edge`] is an
+    /// [`Error::NoConvergence`]. Default 40.
+    pub newton_max_iter: usize,
+    /// On the physical branch, the Newton step at which a residual still above 1e-6 of the
+    /// starting one means the start lies outside the basin (the continuation then takes a
+    /// shorter step). Default 12.
+    pub basin_check_iter: usize,
+    /// Step halvings of the damped line search. Default 12.
+    pub line_search_halvings: usize,
+    /// Levels of midpoint refinement of the density (as
+    /// [`super::ProductSolver::refine_max_depth`]). Default 12.
+    pub refine_max_depth: usize,
+}
+
+impl Default for GatedSolver {
+    fn default() -> Self {
+        GatedSolver {
+            newton_max_iter: 40,
+            basin_check_iter: 12,
+            line_search_halvings: 12,
+            refine_max_depth: 12,
+        }
+    }
+}
+
 /// The spectrum of `J_T J_Tᵀ` for gated Jacobians: exact for `T = 1`, the free approximation
 /// for `T > 1`.
 #[derive(Debug, Clone)]
@@ -189,6 +221,7 @@ pub struct GatedSpectrum {
     law: GatedLaw,
     weights: WeightLaw,
     steps: usize,
+    solver: GatedSolver,
 }
 
 /// Unknowns `[m, ζ, α, β, φ]`.
@@ -207,7 +240,21 @@ impl GatedSpectrum {
             law,
             weights,
             steps,
+            solver: GatedSolver::default(),
         })
+    }
+
+    /// Uses `solver` for the Newton iterations and the density's refinement;
+    /// [`GatedSolver::default`] otherwise.
+    #[must_use]
+    pub fn with_solver(mut self, solver: GatedSolver) -> Self {
+        self.solver = solver;
+        self
+    }
+
+    /// The solver settings.
+    pub fn solver(&self) -> &GatedSolver {
+        &self.solver
     }
 
     /// Whether the result is exact in the infinite-width limit (one step only).
@@ -314,20 +361,20 @@ impl GatedSpectrum {
         let mut norm = r.iter().map(|x| x.norm()).sum::<f64>();
         let scale = 1.0 + s.iter().map(|x| x.norm()).sum::<f64>();
         let norm0 = norm;
-        for it in 0..40 {
+        for it in 0..self.solver.newton_max_iter {
             if norm < 1e-13 * scale {
                 return Some(s);
             }
             // Newton from a good start converges quadratically; slow progress means the
             // start is outside the basin (the caller then takes a shorter step).
             // (On the real axis, near the fold, convergence is only linear: no cut-off.)
-            if physical && it == 12 && norm > 1e-6 * norm0 {
+            if physical && it == self.solver.basin_check_iter && norm > 1e-6 * norm0 {
                 return None;
             }
             let dx = solve5(j, r)?;
             let mut step = 1.0;
             let mut accepted = false;
-            for _ in 0..12 {
+            for _ in 0..self.solver.line_search_halvings {
                 let mut ns = s;
                 for k in 0..5 {
                     ns[k] -= dx[k] * step;
@@ -431,9 +478,11 @@ impl GatedSpectrum {
         super::check_scale(self.moments().m1, self.steps, n1.ln(), None)?;
         let hi = self.upper_edge()?;
         let height = 10.0 * hi * (1.0 + self.steps as f64);
-        continuation_density(self, hi, n, height, |z| Tracked {
-            s: self.asymptotic(z),
-            z,
+        continuation_density(self, hi, n, height, self.solver.refine_max_depth, |z| {
+            Tracked {
+                s: self.asymptotic(z),
+                z,
+            }
         })
     }
 }

@@ -207,6 +207,10 @@ pub struct ProductSolver {
     pub bisection_max_iter: usize,
     /// Golden-section steps for `λ_max = min z(m)` over `ln m` (to 1e-13). Default 300.
     pub golden_max_iter: usize,
+    /// Levels of midpoint refinement of the density where linear interpolation mispredicts
+    /// it (at most `2n` points added in all); what is left unrefined is counted in
+    /// [`Density::unrefined`]. Default 12.
+    pub refine_max_depth: usize,
 }
 
 impl Default for ProductSolver {
@@ -216,6 +220,7 @@ impl Default for ProductSolver {
             line_search_halvings: 30,
             bisection_max_iter: 200,
             golden_max_iter: 300,
+            refine_max_depth: 12,
         }
     }
 }
@@ -247,6 +252,15 @@ pub struct Density {
     pub mean: f64,
     /// Points where the solver failed (density reported as NaN-free 0 and counted here).
     pub failures: usize,
+    /// Intervals still marked for refinement (the density changes there faster than the grid
+    /// resolves) when the refinement reached its depth or its point budget; written only
+    /// when not 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unrefined: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Density {
@@ -594,14 +608,21 @@ impl ProductSpectrum {
         let mom = self.moments();
         let height = 10.0 * hi * (1.0 + self.steps as f64);
         let mu1: Vec<f64> = self.factors.iter().map(|(l, _)| l.moment(1)).collect();
-        continuation_density(&ProductEquations(self), hi, n, height, |z| {
-            // Large z: m ≈ m₁/z + m₂/z², ζ_j ≈ μ₁(j)/m.
-            let m0 = C64::new(mom.m1, 0.0) / z + C64::new(mom.m2, 0.0) / (z * z);
-            ProductState {
-                m: m0,
-                zeta: mu1.iter().map(|u| C64::new(*u, 0.0) / m0).collect(),
-            }
-        })
+        continuation_density(
+            &ProductEquations(self),
+            hi,
+            n,
+            height,
+            self.solver.refine_max_depth,
+            |z| {
+                // Large z: m ≈ m₁/z + m₂/z², ζ_j ≈ μ₁(j)/m.
+                let m0 = C64::new(mom.m1, 0.0) / z + C64::new(mom.m2, 0.0) / (z * z);
+                ProductState {
+                    m: m0,
+                    zeta: mu1.iter().map(|u| C64::new(*u, 0.0) / m0).collect(),
+                }
+            },
+        )
     }
 }
 
@@ -704,6 +725,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     hi: f64,
     n: usize,
     height: f64,
+    refine_max_depth: usize,
     init: impl Fn(C64) -> E::State,
 ) -> Result<Density> {
     if n < 10 {
@@ -877,7 +899,8 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
     // has a spike narrower than the linear grid step; the trapezoid rule then over- or
     // under-weights it by a large factor. Bisect the suspicious intervals (new points swept
     // from the state of the interval's right end, then descended as above) until linear
-    // interpolation predicts each midpoint to 10%, at most 12 levels deep and 2n points in all.
+    // interpolation predicts each midpoint to 10%, at most `refine_max_depth` levels deep
+    // (ProductSolver, GatedSolver: 12) and 2n points in all; what is left is reported.
     let linear_start = half;
     let mut pts: Vec<(f64, f64, Option<E::State>)> = grid
         .iter()
@@ -895,7 +918,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
         }
     }
     let mut added = 0usize;
-    for _depth in 0..12 {
+    for _depth in 0..refine_max_depth {
         if todo.is_empty() || added >= 2 * n {
             break;
         }
@@ -949,6 +972,7 @@ pub(crate) fn continuation_density<E: SpectralEquations>(
         mass,
         mean,
         failures,
+        unrefined: todo.len(),
     })
 }
 

@@ -45,6 +45,15 @@ pub struct TensorSpec {
 }
 
 impl TensorSpec {
+    /// The tensor `name` of shape `rows × cols` in role `role`.
+    pub(crate) const fn new(name: &'static str, rows: usize, cols: usize, role: Role) -> Self {
+        TensorSpec {
+            name,
+            rows,
+            cols,
+            role,
+        }
+    }
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.rows * self.cols
@@ -93,6 +102,16 @@ pub(crate) struct Workspace<T> {
     pub dz: Vec<T>,
     /// `∂L/∂h_t` flowing back from later steps, `N × B`.
     pub carry: Vec<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    /// Readies a backward pass over `t` steps of `nb = N·B` values: room for the gradients
+    /// `da` of every step, and a zero `carry` (nothing flows back from beyond the last step).
+    fn start_backward(&mut self, nb: usize, t: usize) {
+        ensure(&mut self.da, nb * t);
+        ensure(&mut self.carry, nb);
+        self.carry[..nb].fill(T::zero());
+    }
 }
 
 fn ensure<T: Real>(v: &mut Vec<T>, len: usize) {
@@ -152,6 +171,36 @@ fn add_readout<T: Real>(s: usize, out: &ReadoutGrad<T>, next: &mut Option<usize>
     }
 }
 
+/// `out = M x + b` for every column of `x` (all steps of the batch at once, as in (T.2)):
+/// `M` is `n × k`, `x` is `k × cols`, `out` is `n × cols`.
+fn affine_steps<T: Real>(out: &mut [T], n: usize, m: &[T], k: usize, x: &[T], bias: &[T]) {
+    let cols = out.len() / n;
+    gemm(out, n, cols, false, Op::n(m, n, k), Op::n(x, k, cols));
+    add_columns(out, n, bias);
+}
+
+/// The gradients of an affine map `M x + b` over all steps (T.5): `∂L/∂M = δ xᵀ`,
+/// `∂L/∂b = Σ_columns δ`, from `δ` (`n × cols`) and the inputs `x` (`k × cols`).
+fn affine_grads<T: Real>(gm: &mut [T], gb: &mut [T], delta: &[T], x: &[T], n: usize, k: usize) {
+    let cols = delta.len() / n;
+    gemm(gm, n, k, false, Op::n(delta, n, cols), Op::t(x, k, cols));
+    row_sums(delta, n, gb, false);
+}
+
+/// `∂L/∂W = Σ_{t ≥ 2} δ_t h_{t−1}ᵀ` (T.5) from `δ` (`n × BT`) and the states `h⁰ … h^{T−1}`
+/// (`n × BT`, batch `b`): `h⁰ = 0`, so step 1 contributes nothing.
+fn recurrent_grad<T: Real>(gw: &mut [T], da: &[T], h: &[T], n: usize, b: usize) {
+    let (nb, bt) = (n * b, da.len() / n);
+    gemm(
+        gw,
+        n,
+        n,
+        false,
+        Op::n(&da[nb..], n, bt - b),
+        Op::t(&h[nb..], n, bt - b),
+    );
+}
+
 /// The vanilla RNN `h_t = φ(W h_{t−1} + V x_t + b)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct VanillaTrain {
@@ -161,24 +210,9 @@ pub(crate) struct VanillaTrain {
 impl TrainCell for VanillaTrain {
     fn tensors(&self, n: usize, d: usize) -> Vec<TensorSpec> {
         vec![
-            TensorSpec {
-                name: "W",
-                rows: n,
-                cols: n,
-                role: Role::Recurrent,
-            },
-            TensorSpec {
-                name: "V",
-                rows: n,
-                cols: d,
-                role: Role::Input,
-            },
-            TensorSpec {
-                name: "b",
-                rows: n,
-                cols: 1,
-                role: Role::Bias,
-            },
+            TensorSpec::new("W", n, n, Role::Recurrent),
+            TensorSpec::new("V", n, d, Role::Input),
+            TensorSpec::new("b", n, 1, Role::Bias),
         ]
     }
     fn workspace_per_step(&self, n: usize) -> usize {
@@ -194,22 +228,14 @@ impl TrainCell for VanillaTrain {
 
     fn forward<T: Real>(&self, p: &[T], x: &[T], dims: Dims, ws: &mut Workspace<T>) {
         let Dims { n, d, b, t } = dims;
-        let (nb, bt) = (n * b, b * t);
+        let nb = n * b;
         let (w, rest) = p.split_at(n * n);
         let (v, rest) = rest.split_at(n * d);
         let bias = &rest[..n];
         ensure(&mut ws.a, nb * t);
         ensure(&mut ws.h, nb * (t + 1));
         // The input projection of all steps as one product (T.2).
-        gemm(
-            &mut ws.a[..nb * t],
-            n,
-            bt,
-            false,
-            Op::n(v, n, d),
-            Op::n(x, d, bt),
-        );
-        add_columns(&mut ws.a[..nb * t], n, bias);
+        affine_steps(&mut ws.a[..nb * t], n, v, d, x, bias);
         ws.h[..nb].fill(T::zero());
         for s in 0..t {
             let a = &mut ws.a[s * nb..(s + 1) * nb];
@@ -231,11 +257,9 @@ impl TrainCell for VanillaTrain {
         grad: &mut [T],
     ) {
         let Dims { n, d, b, t } = dims;
-        let (nb, bt) = (n * b, b * t);
+        let nb = n * b;
         let w = &p[..n * n];
-        ensure(&mut ws.da, nb * t);
-        ensure(&mut ws.carry, nb);
-        ws.carry[..nb].fill(T::zero());
+        ws.start_backward(nb, t);
         let mut next = out.steps.len().checked_sub(1);
         // (T.4): δ_t = (∂L/∂h_t + Wᵀ δ_{t+1}) ⊙ φ'(a_t), backwards in t.
         for s in (0..t).rev() {
@@ -259,16 +283,8 @@ impl TrainCell for VanillaTrain {
         let gb = &mut rest[..n];
         let da = &ws.da[..nb * t];
         // h⁰ = 0: step 1 contributes nothing to ∂L/∂W.
-        gemm(
-            gw,
-            n,
-            n,
-            false,
-            Op::n(&da[nb..], n, bt - b),
-            Op::t(&ws.h[nb..nb * t], n, bt - b),
-        );
-        gemm(gv, n, d, false, Op::n(da, n, bt), Op::t(x, d, bt));
-        row_sums(da, n, gb, false);
+        recurrent_grad(gw, da, &ws.h[..nb * t], n, b);
+        affine_grads(gv, gb, da, x, n, d);
     }
 }
 
@@ -280,36 +296,11 @@ pub(crate) struct MinimalTrain;
 impl TrainCell for MinimalTrain {
     fn tensors(&self, n: usize, d: usize) -> Vec<TensorSpec> {
         vec![
-            TensorSpec {
-                name: "W",
-                rows: n,
-                cols: n,
-                role: Role::Recurrent,
-            },
-            TensorSpec {
-                name: "V",
-                rows: n,
-                cols: n,
-                role: Role::Input,
-            },
-            TensorSpec {
-                name: "b",
-                rows: n,
-                cols: 1,
-                role: Role::Bias,
-            },
-            TensorSpec {
-                name: "U",
-                rows: n,
-                cols: d,
-                role: Role::EmbeddingWeight,
-            },
-            TensorSpec {
-                name: "b_z",
-                rows: n,
-                cols: 1,
-                role: Role::EmbeddingBias,
-            },
+            TensorSpec::new("W", n, n, Role::Recurrent),
+            TensorSpec::new("V", n, n, Role::Input),
+            TensorSpec::new("b", n, 1, Role::Bias),
+            TensorSpec::new("U", n, d, Role::EmbeddingWeight),
+            TensorSpec::new("b_z", n, 1, Role::EmbeddingBias),
         ]
     }
     fn workspace_per_step(&self, n: usize) -> usize {
@@ -324,7 +315,7 @@ impl TrainCell for MinimalTrain {
 
     fn forward<T: Real>(&self, p: &[T], x: &[T], dims: Dims, ws: &mut Workspace<T>) {
         let Dims { n, d, b, t } = dims;
-        let (nb, bt) = (n * b, b * t);
+        let nb = n * b;
         let (w, rest) = p.split_at(n * n);
         let (v, rest) = rest.split_at(n * n);
         let (bias, rest) = rest.split_at(n);
@@ -334,24 +325,8 @@ impl TrainCell for MinimalTrain {
         ensure(&mut ws.a, nb * t);
         ensure(&mut ws.h, nb * (t + 1));
         // Embedding and input projection of all steps as two products (T.6).
-        gemm(
-            &mut ws.z[..nb * t],
-            n,
-            bt,
-            false,
-            Op::n(u, n, d),
-            Op::n(x, d, bt),
-        );
-        add_columns(&mut ws.z[..nb * t], n, bz);
-        gemm(
-            &mut ws.a[..nb * t],
-            n,
-            bt,
-            false,
-            Op::n(v, n, n),
-            Op::n(&ws.z[..nb * t], n, bt),
-        );
-        add_columns(&mut ws.a[..nb * t], n, bias);
+        affine_steps(&mut ws.z[..nb * t], n, u, d, x, bz);
+        affine_steps(&mut ws.a[..nb * t], n, v, n, &ws.z[..nb * t], bias);
         ws.h[..nb].fill(T::zero());
         for s in 0..t {
             let gate = &mut ws.a[s * nb..(s + 1) * nb];
@@ -383,10 +358,8 @@ impl TrainCell for MinimalTrain {
         let (nb, bt) = (n * b, b * t);
         let w = &p[..n * n];
         let v = &p[n * n..2 * n * n];
-        ensure(&mut ws.da, nb * t);
+        ws.start_backward(nb, t);
         ensure(&mut ws.dz, nb * t);
-        ensure(&mut ws.carry, nb);
-        ws.carry[..nb].fill(T::zero());
         let mut next = out.steps.len().checked_sub(1);
         // (T.7), backwards in t, with g = ∂L/∂h_t:
         // ∂L/∂p_t = g ⊙ (h_{t−1} − z_t) ⊙ u(1 − u); ∂L/∂z_t ⊇ g ⊙ (1 − u);
@@ -431,24 +404,8 @@ impl TrainCell for MinimalTrain {
         let (gb, rest) = rest.split_at_mut(n);
         let (gu, rest) = rest.split_at_mut(n * d);
         let gbz = &mut rest[..n];
-        gemm(
-            gw,
-            n,
-            n,
-            false,
-            Op::n(&da[nb..], n, bt - b),
-            Op::t(&ws.h[nb..nb * t], n, bt - b),
-        );
-        gemm(
-            gv,
-            n,
-            n,
-            false,
-            Op::n(da, n, bt),
-            Op::t(&ws.z[..nb * t], n, bt),
-        );
-        row_sums(da, n, gb, false);
-        gemm(gu, n, d, false, Op::n(dz, n, bt), Op::t(x, d, bt));
-        row_sums(dz, n, gbz, false);
+        recurrent_grad(gw, da, &ws.h[..nb * t], n, b);
+        affine_grads(gv, gb, da, &ws.z[..nb * t], n, n);
+        affine_grads(gu, gbz, dz, x, n, d);
     }
 }

@@ -155,18 +155,18 @@ impl Model {
     /// The parameter tensors in order: the cell's, then `W_out` (`K × N`) and `b_out` (`K`).
     pub fn tensors(&self) -> Vec<TensorSpec> {
         let mut t = self.imp.tensors(self.width, self.input_dim);
-        t.push(TensorSpec {
-            name: "W_out",
-            rows: self.output_dim,
-            cols: self.width,
-            role: Role::ReadoutWeight,
-        });
-        t.push(TensorSpec {
-            name: "b_out",
-            rows: self.output_dim,
-            cols: 1,
-            role: Role::ReadoutBias,
-        });
+        t.push(TensorSpec::new(
+            "W_out",
+            self.output_dim,
+            self.width,
+            Role::ReadoutWeight,
+        ));
+        t.push(TensorSpec::new(
+            "b_out",
+            self.output_dim,
+            1,
+            Role::ReadoutBias,
+        ));
         t
     }
 

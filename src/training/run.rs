@@ -305,20 +305,20 @@ pub fn train_many(
         .collect()
 }
 
-pub(crate) fn run<T: Real>(
+/// The configuration's initialization resolved for the task's input scale, and the initial
+/// parameters drawn from it (stream 0 of the run's seed) in precision `T`.
+fn initial_params<T: Real>(
     cfg: &RunConfig,
     task: &TaskData,
     model: &Model,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Result<(RunResult, Trained<T>)> {
-    let start = Instant::now();
+) -> Result<(ResolvedInit, Vec<T>)> {
     let resolved = init::resolve(
         &cfg.init,
         &cfg.cell,
         task.input_second_moment,
         cfg.embedding_r,
     )?;
-    let mut params: Vec<T> = init::draw(
+    let params = init::draw(
         model,
         &cfg.init,
         &resolved,
@@ -328,6 +328,17 @@ pub(crate) fn run<T: Real>(
     .into_iter()
     .map(T::of)
     .collect();
+    Ok((resolved, params))
+}
+
+pub(crate) fn run<T: Real>(
+    cfg: &RunConfig,
+    task: &TaskData,
+    model: &Model,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(RunResult, Trained<T>)> {
+    let start = Instant::now();
+    let (resolved, mut params) = initial_params::<T>(cfg, task, model)?;
     let initial = params.clone();
     let mut prev = params.clone();
     let eval: Batch<T> = task.eval_batch(cfg.eval_size, cfg.data_seed);
@@ -463,22 +474,7 @@ impl<T: Real> Trainer<T> {
     /// As [`RunConfig::prepare`].
     pub fn new(cfg: &RunConfig) -> Result<(Trainer<T>, TaskData)> {
         let (task, model) = cfg.prepare()?;
-        let resolved = init::resolve(
-            &cfg.init,
-            &cfg.cell,
-            task.input_second_moment,
-            cfg.embedding_r,
-        )?;
-        let params: Vec<T> = init::draw(
-            &model,
-            &cfg.init,
-            &resolved,
-            cfg.embedding_r,
-            &mut rng(cfg.seed, 0),
-        )
-        .into_iter()
-        .map(T::of)
-        .collect();
+        let (_, params) = initial_params::<T>(cfg, &task, &model)?;
         let n = params.len();
         Ok((
             Trainer {

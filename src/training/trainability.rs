@@ -37,7 +37,7 @@ use crate::budget::Estimate;
 use crate::cells::{Cell, CellKind, CellParams, Summary, WeightLaw};
 use crate::error::{Error, Result};
 use crate::exact::stationary::analysis::{self, ExactAnalysis, ExactSettings};
-use crate::output::{self, FileFormat};
+use crate::output::{self, FileFormat, io, refuse};
 use crate::stats;
 
 /// The kind named in a grid file's signature.
@@ -689,21 +689,6 @@ struct Parsed {
     file: GridFile,
     valid_len: u64,
     torn: bool,
-}
-
-fn refuse(flag: &'static str, path: &Path, reason: impl Into<String>) -> Error {
-    Error::OutputPath {
-        flag,
-        path: path.display().to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        reason: format!("{what}: {e}"),
-    }
 }
 
 /// Parses a grid file's bytes, verifying the header's signature and every line's check. A

@@ -27,7 +27,7 @@ pub mod timescales;
 pub mod transient;
 
 use num_complex::Complex64;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -71,16 +71,7 @@ impl StationaryConfig {
     /// [`Error::InvalidParameter`] naming `replicas` (at least 2) or `paths` (at least 2 per
     /// replica); [`Error::TooLarge`] beyond the limits ([`StationaryConfig::estimate`]).
     pub fn new(paths: usize, replicas: usize, seed: u64) -> Result<StationaryConfig> {
-        if replicas < 2 {
-            return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
-        }
-        if paths < 2 * replicas {
-            return Err(Error::invalid(
-                "paths",
-                paths as f64,
-                "at least 2 per replica",
-            ));
-        }
+        crate::exact::check_replicas("paths", paths, replicas)?;
         let cfg = StationaryConfig {
             paths,
             replicas,
@@ -870,8 +861,7 @@ fn solve_inner(
     let results: Vec<Result<ReplicaRun>> = (0..cfg.replicas)
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-            rng.set_stream(r as u64);
+            let mut rng = crate::exact::replica_rng(cfg.seed, r);
             run_replica(
                 upd,
                 p,

@@ -24,7 +24,7 @@
 
 use nalgebra::DMatrix;
 use num_complex::Complex64;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
@@ -318,6 +318,24 @@ fn curve(per: Vec<(Vec<f64>, f64)>, horizon: usize, paths: usize) -> DecayCurve 
     }
 }
 
+/// Checks the request for a decay curve (`what`) of `paths` paths per replica over `horizon`
+/// steps: valid parameters, a horizon within the paths' period, at least 16 paths, within the
+/// limits.
+fn check_curve(
+    p: &CellParams,
+    fp: &StationaryFixedPoint,
+    horizon: usize,
+    paths: usize,
+    what: &str,
+) -> Result<()> {
+    super::check_params(p)?;
+    check_horizon(horizon, fp)?;
+    if paths < 16 {
+        return Err(Error::invalid("paths", paths as f64, "at least 16"));
+    }
+    budget(paths, horizon, fp.replicas.len(), what)
+}
+
 /// The synchronisation curve of two copies with identical inputs (X.6): `ln D(t)/D(0)` of the
 /// linearised two-copy process over `horizon` steps from the stationary state, with `paths`
 /// unit paths per replica of `fp` (replica `r` uses ChaCha8 stream `r` of `seed`). Checked
@@ -334,24 +352,13 @@ pub fn synchronisation(
     paths: usize,
     seed: u64,
 ) -> Result<DecayCurve> {
-    super::check_params(p)?;
-    check_horizon(horizon, fp)?;
-    if paths < 16 {
-        return Err(Error::invalid("paths", paths as f64, "at least 16"));
-    }
-    budget(
-        paths,
-        horizon,
-        fp.replicas.len(),
-        "the synchronisation curve",
-    )?;
+    check_curve(p, fp, horizon, paths, "the synchronisation curve")?;
     let per: Vec<Result<(Vec<f64>, f64)>> = fp
         .replicas
         .par_iter()
         .enumerate()
         .map(|(r, sol)| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(r as u64);
+            let mut rng = crate::exact::replica_rng(seed, r);
             let up = jacobian_paths(upd, p, fp, sol, paths, horizon, &mut rng)?;
             Ok(tangent_replica(&up, p.sigma_w(), fp.regime.tied, &mut rng))
         })
@@ -380,19 +387,13 @@ pub fn memory(
             "the exact memory curve at independent inputs is derived for the minimalRNN".into(),
         ));
     }
-    super::check_params(p)?;
-    check_horizon(horizon, fp)?;
-    if paths < 16 {
-        return Err(Error::invalid("paths", paths as f64, "at least 16"));
-    }
-    budget(paths, horizon, fp.replicas.len(), "the memory curve")?;
+    check_curve(p, fp, horizon, paths, "the memory curve")?;
     let per: Vec<Result<(Vec<f64>, f64)>> = fp
         .replicas
         .par_iter()
         .enumerate()
         .map(|(r, sol)| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(r as u64);
+            let mut rng = crate::exact::replica_rng(seed, r);
             let (k, stat) = field_kernel(&sol.q, sol.q_inf, &sol.params, fp.regime);
             let m = sol.period;
             let circ = Circulant::new(&k, m)?;

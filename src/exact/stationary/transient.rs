@@ -29,7 +29,7 @@
 //! correlated sequence: with `ρ = 0` the cross statistics vanish exactly for the minimalRNN
 //! (`C = 0`: each state is a gated sum of its own zero-mean inputs).
 
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
@@ -69,16 +69,7 @@ impl TransientConfig {
     /// [`Error::InvalidParameter`] naming `replicas` (at least 2) or `paths` (at least 2 per
     /// replica).
     pub fn new(paths: usize, replicas: usize, seed: u64) -> Result<TransientConfig> {
-        if replicas < 2 {
-            return Err(Error::invalid("replicas", replicas as f64, "at least 2"));
-        }
-        if paths < 2 * replicas {
-            return Err(Error::invalid(
-                "paths",
-                paths as f64,
-                "at least 2 per replica",
-            ));
-        }
+        crate::exact::check_replicas("paths", paths, replicas)?;
         Ok(TransientConfig {
             paths,
             replicas,
@@ -544,8 +535,7 @@ pub fn trajectory(
     let per: Vec<ReplicaOut> = (0..cfg.replicas)
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-            rng.set_stream(r as u64);
+            let mut rng = crate::exact::replica_rng(cfg.seed, r);
             run_replica(p, regime, steps, m, cfg, control.as_ref(), &mut rng)
         })
         .collect();
