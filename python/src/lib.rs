@@ -27,7 +27,7 @@ use serde_json::Value;
 mod calls;
 
 create_exception!(
-    _native,
+    mfrnn,
     Error,
     PyValueError,
     "An error of the mfrnn library: bad input (the message names the parameter), a refused \

@@ -41,6 +41,9 @@ def same(py, js, path="result"):
         assert list(py.keys()) == list(js.keys()), f"{path}: keys {list(py)} != {list(js)}"
         for k in js:
             same(py[k], js[k], f"{path}.{k}")
+    elif isinstance(js, np.ndarray):
+        assert isinstance(py, np.ndarray) and py.dtype == js.dtype, f"{path}: {py!r}"
+        assert np.array_equal(py, js, equal_nan=py.dtype.kind == "f"), f"{path}: differs"
     elif isinstance(js, list) and isinstance(py, np.ndarray):
         want = np.array([[np.nan if x is None else x for x in r] if isinstance(r, list)
                          else (np.nan if r is None else r) for r in js], dtype=float)
