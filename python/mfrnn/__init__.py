@@ -22,6 +22,7 @@ in steps; ``chi_*`` are slopes per step (dimensionless).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,12 @@ __all__ = [
     "simulate",
     "spectrum",
     "trajectory",
+    "train",
+    "trainability_grid",
+    "sweep",
+    "set_limits",
+    "point_seed",
+    "init_torch_rnn",
     "__version__",
 ]
 
@@ -120,11 +127,32 @@ def _wrap(v: Any) -> Any:
     return v
 
 
+# The library's thread pools do not survive fork(): a process forked after mfrnn ran a call
+# would hang in its next call. Such a child gets a clear error instead.
+_state = {"used": False, "forked_after_use": False}
+
+
+def _after_fork_in_child() -> None:
+    if _state["used"]:
+        _state["forked_after_use"] = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _result(native):
     """A wrapper of a native function returning a :class:`Result` (same signature and doc)."""
 
     @functools.wraps(native)
     def call(**kwargs):
+        if _state["forked_after_use"]:
+            raise Error(
+                "mfrnn cannot run in a process forked after it ran (its thread pools do not "
+                "survive fork); use the 'spawn' or 'forkserver' start method, e.g. "
+                "ProcessPoolExecutor(mp_context=multiprocessing.get_context('spawn'))"
+            )
+        _state["used"] = True
         return _wrap(native(**kwargs))
 
     call.__module__ = __name__
@@ -138,3 +166,9 @@ simulate = _result(_native.simulate)
 phase = _result(_native.phase)
 spectrum = _result(_native.spectrum)
 init = _result(_native.init)
+train = _result(_native.train)
+set_limits = _result(_native.set_limits)
+trainability_grid = _result(_native.trainability_grid)
+
+from ._sweep import point_seed, sweep  # noqa: E402
+from ._frameworks import init_torch_rnn  # noqa: E402

@@ -19,6 +19,8 @@ use mfrnn::sim::SimConfig;
 use mfrnn::sim::jacobian::{self, Accumulation, EmpiricalMoments};
 use mfrnn::spectrum::{LawSource, Request, UnitRecursionM1};
 use mfrnn::stats::ks_distance;
+use mfrnn::training::trainability::{self, Axis as TAxis, BaseInit, GridSpec, GridTask, Training};
+use mfrnn::training::{self, InitScheme, Optimizer, Padding, Precision, RunConfig, Task};
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -1296,6 +1298,462 @@ fn init(
     Ok(o.unbind())
 }
 
+/// A choice among names (any case), else `mfrnn.Error` naming the kind.
+fn choose<T: Copy>(kind: &'static str, s: &str, options: &[(&str, T)]) -> PyResult<T> {
+    let l = s.to_ascii_lowercase();
+    options
+        .iter()
+        .find(|(n, _)| *n == l)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            crate::err(E::UnknownName {
+                kind,
+                name: s.into(),
+                expected: options
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        })
+}
+
+fn padding(pad: &str) -> PyResult<Padding> {
+    choose(
+        "pad",
+        pad,
+        &[("noise", Padding::Noise), ("zero", Padding::Zero)],
+    )
+}
+
+fn optimizer(name: &str, momentum: f64) -> PyResult<Optimizer> {
+    let o = choose(
+        "optimizer",
+        name,
+        &[("sgd", 0u8), ("rmsprop", 1), ("adam", 2)],
+    )?;
+    Ok(match o {
+        0 => Optimizer::sgd(momentum),
+        1 => Optimizer::rmsprop(),
+        _ => Optimizer::adam(),
+    })
+}
+
+fn precision(name: &str) -> PyResult<Precision> {
+    choose(
+        "precision",
+        name,
+        &[("f32", Precision::F32), ("f64", Precision::F64)],
+    )
+}
+
+fn check_clip(clip: f64, no_clip: bool) -> PyResult<Option<f64>> {
+    if !(no_clip || clip.is_finite() && clip > 0.0) {
+        return Err(crate::err(invalid(
+            "clip",
+            clip,
+            "a finite number > 0 (or --no-clip)",
+        )));
+    }
+    Ok((!no_clip).then_some(clip))
+}
+
+/// The vanilla cell's `phi` (default tanh; ignored for the minimalRNN, as in the CLI).
+fn train_cell(cell: &str, phi: &str) -> PyResult<Cell> {
+    let kind = parse_cell(cell)?;
+    let vanilla = kind == CellKind::Vanilla;
+    Cell::of_kind(kind, vanilla.then_some(phi)).map_err(crate::err)
+}
+
+/// One training run by backpropagation through time on a task (`digits`, `recall`, `copy`,
+/// `adding`): learning curve, test loss and accuracy, diagnostics (gradient norms, clipped
+/// steps, `seconds` of wall time) — `mfrnn train --json` (without `--save`).
+#[pyfunction]
+#[pyo3(signature = (*, cell="vanilla", phi="tanh", task="digits", padding=10, pad="noise",
+    classes=10, dim=16, width=64, init="critical", sigma_w=1.0, sigma_v=None, sigma_b=None,
+    mu_b=None, q_star=None, weights="orthogonal", embedding_r=1.0, optimizer="adam", lr=2e-3,
+    momentum=0.9, clip=1.0, no_clip=false, explode=1e6, batch=32, steps=2000, eval_every=200,
+    eval_size=1000, seed=1, data_seed=0, precision="f32", batch_split=1))]
+#[allow(clippy::too_many_arguments)]
+fn train(
+    py: Python<'_>,
+    cell: &str,
+    phi: &str,
+    task: &str,
+    padding: usize,
+    pad: &str,
+    classes: usize,
+    dim: usize,
+    width: usize,
+    init: &str,
+    sigma_w: f64,
+    sigma_v: Option<f64>,
+    sigma_b: Option<f64>,
+    mu_b: Option<f64>,
+    q_star: Option<f64>,
+    weights: &str,
+    embedding_r: f64,
+    optimizer: &str,
+    lr: f64,
+    momentum: f64,
+    clip: f64,
+    no_clip: bool,
+    explode: f64,
+    batch: usize,
+    steps: usize,
+    eval_every: usize,
+    eval_size: usize,
+    seed: u64,
+    data_seed: u64,
+    precision: &str,
+    batch_split: usize,
+) -> PyResult<Py<PyAny>> {
+    let c = train_cell(cell, phi)?;
+    let minimal = c.kind() == CellKind::Minimal;
+    let pad = self::padding(pad)?;
+    let task = match choose(
+        "task",
+        task,
+        &[("digits", 0u8), ("recall", 1), ("copy", 2), ("adding", 3)],
+    )? {
+        0 => Task::Digits { padding, pad },
+        1 => Task::Recall {
+            padding,
+            classes,
+            dim,
+            pad,
+        },
+        2 => Task::Copy { delay: padding },
+        _ => Task::Adding { length: padding },
+    };
+    let weights: WeightLaw = weights.parse().map_err(crate::err)?;
+    let mu_b = mu_b.unwrap_or(if minimal { 4.0 } else { 0.0 });
+    let scheme = match choose(
+        "init",
+        init,
+        &[
+            ("theory", 0u8),
+            ("critical", 1),
+            ("pytorch", 2),
+            ("glorot", 3),
+            ("orthogonal", 4),
+            ("identity", 5),
+        ],
+    )? {
+        0 => InitScheme::Theory {
+            sigma_w,
+            sigma_v: sigma_v.unwrap_or(1.0),
+            sigma_b: sigma_b.unwrap_or(0.0),
+            mu_b,
+            weights,
+        },
+        1 => InitScheme::Critical {
+            q_star: q_star.unwrap_or(if minimal { 16.0 } else { 0.05 }),
+            mu_b,
+            sigma_b,
+            sigma_v,
+            weights,
+        },
+        2 => InitScheme::PyTorch,
+        3 => InitScheme::Glorot,
+        4 => InitScheme::Orthogonal,
+        _ => InitScheme::Identity,
+    };
+    let optimizer = self::optimizer(optimizer, momentum)?;
+    let clip = check_clip(clip, no_clip)?;
+    let mut cfg = RunConfig::new(c, task);
+    cfg.width = width;
+    cfg.init = scheme;
+    cfg.embedding_r = embedding_r;
+    cfg.optimizer = optimizer;
+    cfg.lr = lr;
+    cfg.clip = clip;
+    cfg.explode = explode;
+    cfg.batch = batch;
+    cfg.steps = steps;
+    cfg.eval_every = eval_every;
+    cfg.eval_size = eval_size;
+    cfg.seed = seed;
+    cfg.data_seed = data_seed;
+    cfg.batch_split = batch_split;
+    cfg.precision = self::precision(precision)?;
+    let v = long(py, move || {
+        cfg.prepare()?;
+        json(&training::train_with_progress(&cfg, &|_| {})?)
+    })?;
+    out(py, v)
+}
+
+/// Grid values: the CLI's `lo:hi:n` / `a,b,c` text or a sequence of floats.
+fn grid_values(v: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+    if let Ok(text) = v.extract::<String>() {
+        let bad = |reason: &str| {
+            crate::err(E::Parse {
+                what: "values (lo:hi:n or a list a,b,c)",
+                input: text.clone(),
+                reason: reason.to_string(),
+            })
+        };
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(bad("empty (the grid needs at least one value)"));
+        }
+        if t.contains(':') {
+            let parts: Vec<&str> = t.split(':').collect();
+            if parts.len() != 3 {
+                return Err(bad("expected three parts lo:hi:n"));
+            }
+            let lo: f64 = parts[0]
+                .trim()
+                .parse()
+                .map_err(|_| bad("lo is not a number"))?;
+            let hi: f64 = parts[1]
+                .trim()
+                .parse()
+                .map_err(|_| bad("hi is not a number"))?;
+            let n: usize = parts[2]
+                .trim()
+                .parse()
+                .map_err(|_| bad("n is not a whole number"))?;
+            if n == 0 || n > trainability::MAX_CELLS {
+                return Err(bad("n must be 1 to 100 000"));
+            }
+            if !(lo.is_finite() && hi.is_finite()) {
+                return Err(bad("lo and hi must be finite"));
+            }
+            if n == 1 {
+                return Ok(vec![lo]);
+            }
+            return Ok((0..n)
+                .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+                .collect());
+        }
+        return t
+            .split(',')
+            .map(|p| p.trim().parse::<f64>().map_err(|_| bad("not a number")))
+            .collect();
+    }
+    v.extract().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(
+            "argument 'values': expected 'lo:hi:n', 'a,b,c' or a sequence of floats",
+        )
+    })
+}
+
+fn grid_horizons(v: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    if let Ok(text) = v.extract::<String>() {
+        if text.trim().is_empty() {
+            return Err(crate::err(E::Parse {
+                what: "horizons (a list of whole numbers, e.g. 1,5,10)",
+                input: text,
+                reason: "empty (the grid needs at least one horizon)".into(),
+            }));
+        }
+        return text
+            .split(',')
+            .map(|p| {
+                p.trim().parse::<usize>().map_err(|_| {
+                    crate::err(E::Parse {
+                        what: "horizons (a list of whole numbers, e.g. 1,5,10)",
+                        input: text.clone(),
+                        reason: format!("{p} is not a whole number >= 0"),
+                    })
+                })
+            })
+            .collect();
+    }
+    let items: Vec<Bound<'_, PyAny>> = v.extract().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(
+            "argument 'horizons': expected '1,5,10' or a sequence of whole numbers",
+        )
+    })?;
+    items.iter().map(|x| count("horizons", x)).collect()
+}
+
+/// A trainability grid: every (value of `axis`, horizon `T`) cell trained for `seeds` seeds
+/// with the same budget — `mfrnn trainability run` held in memory. Returns `grid` (the grid
+/// file's header), `cells` (its lines, in index order), and `mean_score`, `se_score`,
+/// `mean_accuracy` (NaN where undefined) and `trainable` as 2-D arrays of shape
+/// `(len(horizons), len(values))` (row `i`: horizon `horizons[i]`).
+#[pyfunction]
+#[pyo3(signature = (*, values, horizons, cell="vanilla", phi="tanh", task="digits", pad="noise",
+    classes=10, dim=16, width=32, steps=300, batch=32, lr=2e-3, optimizer="adam",
+    momentum=0.9, clip=1.0, no_clip=false, explode=1e6, eval_size=1000, data_seed=0,
+    embedding_r=1.0, precision="f32", seeds=3, seed=1, threads=None, axis=None, sigma_w=1.0,
+    sigma_v=1.0, sigma_b=0.0, mu_b=None, weights="gaussian", threshold=0.5))]
+#[allow(clippy::too_many_arguments)]
+fn trainability_grid(
+    py: Python<'_>,
+    values: &Bound<'_, PyAny>,
+    horizons: &Bound<'_, PyAny>,
+    cell: &str,
+    phi: &str,
+    task: &str,
+    pad: &str,
+    classes: usize,
+    dim: usize,
+    width: usize,
+    steps: usize,
+    batch: usize,
+    lr: f64,
+    optimizer: &str,
+    momentum: f64,
+    clip: f64,
+    no_clip: bool,
+    explode: f64,
+    eval_size: usize,
+    data_seed: u64,
+    embedding_r: f64,
+    precision: &str,
+    seeds: usize,
+    seed: u64,
+    threads: Option<usize>,
+    axis: Option<&str>,
+    sigma_w: f64,
+    sigma_v: f64,
+    sigma_b: f64,
+    mu_b: Option<f64>,
+    weights: &str,
+    threshold: f64,
+) -> PyResult<Py<PyAny>> {
+    let c = train_cell(cell, phi)?;
+    let minimal = c.kind() == CellKind::Minimal;
+    let pad = self::padding(pad)?;
+    let task = match choose(
+        "task",
+        task,
+        &[("digits", 0u8), ("recall", 1), ("copy", 2), ("adding", 3)],
+    )? {
+        0 => GridTask::Digits { pad },
+        1 => GridTask::Recall { classes, dim, pad },
+        2 => GridTask::Copy,
+        _ => GridTask::Adding,
+    };
+    let axis = match axis {
+        Some(a) => choose(
+            "axis",
+            a,
+            &[("sigma-w", TAxis::SigmaW), ("mu-b", TAxis::MuB)],
+        )?,
+        None if minimal => TAxis::MuB,
+        None => TAxis::SigmaW,
+    };
+    let training = Training {
+        width,
+        steps,
+        batch,
+        lr,
+        optimizer: self::optimizer(optimizer, momentum)?,
+        clip: check_clip(clip, no_clip)?,
+        explode,
+        eval_size,
+        data_seed,
+        embedding_r,
+        precision: self::precision(precision)?,
+    };
+    let grid = GridSpec {
+        cell: c,
+        task,
+        axis,
+        values: grid_values(values)?,
+        horizons: grid_horizons(horizons)?,
+        seeds,
+        first_seed: seed,
+        init: BaseInit {
+            sigma_w,
+            sigma_v,
+            sigma_b,
+            mu_b: mu_b.unwrap_or(if minimal { 4.0 } else { 0.0 }),
+            weights: weights.parse().map_err(crate::err)?,
+        },
+        training,
+        threshold,
+    };
+    if threads == Some(0) {
+        return Err(crate::err(invalid("threads", 0.0, "at least 1 thread")));
+    }
+    let (nv, nt) = (grid.values.len(), grid.horizons.len());
+    let v = long(py, move || {
+        let run = || trainability::run_in_memory(&grid, &|_| {});
+        let file = match threads {
+            None => run()?,
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| E::Unsupported(format!("cannot start {n} threads: {e}")))?
+                .install(run)?,
+        };
+        let mut cells: Vec<&trainability::CellResult> = file.cells.iter().collect();
+        cells.sort_by_key(|c| c.index);
+        let nan = f64::NAN;
+        let (mut ms, mut se, mut acc) = (
+            vec![vec![nan; nv]; nt],
+            vec![vec![nan; nv]; nt],
+            vec![vec![nan; nv]; nt],
+        );
+        let mut ok = vec![vec![false; nv]; nt];
+        for c in &cells {
+            let (iv, it) = file.grid.position(c.index);
+            ms[it][iv] = c.mean_score;
+            se[it][iv] = c.se_score.unwrap_or(nan);
+            acc[it][iv] = c.mean_accuracy.unwrap_or(nan);
+            ok[it][iv] = c.trainable;
+        }
+        Ok((json(&file.grid)?, json(&cells)?, ms, se, acc, ok))
+    })?;
+    let (g, cells, ms, se, acc, ok) = v;
+    let d = PyDict::new(py);
+    d.set_item("grid", to_py(py, &g)?)?;
+    d.set_item("cells", to_py(py, &cells)?)?;
+    let arr = |m: Vec<Vec<f64>>| -> PyResult<Bound<'_, PyAny>> {
+        let flat: Vec<f64> = m.into_iter().flatten().collect();
+        Ok(PyArray1::from_vec(py, flat).reshape([nt, nv])?.into_any())
+    };
+    d.set_item("mean_score", arr(ms)?)?;
+    d.set_item("se_score", arr(se)?)?;
+    d.set_item("mean_accuracy", arr(acc)?)?;
+    let flat: Vec<bool> = ok.into_iter().flatten().collect();
+    d.set_item("trainable", PyArray1::from_vec(py, flat).reshape([nt, nv])?)?;
+    Ok(d.into_any().unbind())
+}
+
+/// Process-wide limits on the estimated memory and time of any call (the CLI's global
+/// `--max-memory` and `--max-time`): sizes like `"32G"`, `"512M"`, durations like `"90s"`,
+/// `"30m"`, `"inf"`. `None` leaves a limit as it is. Returns the limits in force as
+/// `{max_memory_bytes, max_time_seconds}`.
+#[pyfunction]
+#[pyo3(signature = (*, max_memory=None, max_time=None))]
+fn set_limits(
+    py: Python<'_>,
+    max_memory: Option<&str>,
+    max_time: Option<&str>,
+) -> PyResult<Py<PyAny>> {
+    use mfrnn::budget;
+    if let Some(m) = max_memory {
+        budget::set_memory_limit(Some(budget::parse_memory(m).map_err(crate::err)?))
+            .map_err(crate::err)?;
+    }
+    if let Some(t) = max_time {
+        budget::set_time_limit(Some(budget::parse_duration(t).map_err(crate::err)?))
+            .map_err(crate::err)?;
+    }
+    out(
+        py,
+        j!({"max_memory_bytes": budget::memory_limit(), "max_time_seconds": budget::time_limit()}),
+    )
+}
+
+/// A deliberate panic on the short (`"quick"`) or worker-thread (`"long"`) path, for the test
+/// that no panic reaches Python as anything but `RuntimeError`.
+#[pyfunction]
+fn _panic_for_test(py: Python<'_>, path: &str) -> PyResult<()> {
+    let boom = || -> mfrnn::Result<()> { panic!("deliberate test panic") };
+    match path {
+        "quick" => quick(py, boom),
+        _ => long(py, boom),
+    }
+}
+
 /// The names of the wrapped functions, registered on the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(expect, m)?)?;
@@ -1305,5 +1763,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(phase, m)?)?;
     m.add_function(wrap_pyfunction!(spectrum, m)?)?;
     m.add_function(wrap_pyfunction!(init, m)?)?;
+    m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(set_limits, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add_function(wrap_pyfunction!(trainability_grid, m)?)?;
     Ok(())
 }
