@@ -30,3 +30,24 @@ def test_fixed_point_bad_input_names_the_parameter(bad, name):
 def test_counts_are_checked(bad, name):
     with pytest.raises(ValueError, match=name):
         mfrnn.fixed_point(**dict(BASE, theory="exact", **bad))
+
+
+def test_stubs_list_the_same_arguments_as_the_functions():
+    """The .pyi signatures have the keyword names and defaults of the functions (defaults
+    shown as None in the stub are None in the function too)."""
+    import ast
+    import inspect
+    import pathlib
+
+    stub = ast.parse((pathlib.Path(mfrnn.__file__).parent / "__init__.pyi").read_text())
+    funcs = {n.name: n for n in stub.body if isinstance(n, ast.FunctionDef)}
+    for name in ["expect", "fixed_point", "trajectory", "simulate", "phase", "spectrum",
+                 "init", "train", "trainability_grid", "set_limits"]:
+        sig = inspect.signature(getattr(mfrnn, name))
+        node = funcs[name]
+        names = [a.arg for a in node.args.kwonlyargs]
+        assert names == list(sig.parameters), name
+        for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults):
+            want = sig.parameters[a.arg].default
+            got = inspect.Parameter.empty if d is None else ast.literal_eval(d)
+            assert got == want, f"{name}({a.arg}): stub {got!r} != {want!r}"
