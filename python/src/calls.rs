@@ -1743,6 +1743,41 @@ fn set_limits(
     )
 }
 
+/// Wall time in seconds of `n` mean-field `fixed_point` computations done in Rust, with the
+/// work of one `fixed_point` call (cell, parameters, theory, `analyze`; no conversion to
+/// Python objects): the reference for the per-call overhead measured by
+/// `benches/peers/python_overhead.py`.
+#[pyfunction]
+#[pyo3(signature = (n, *, phi, sigma_w, sigma_v, sigma_b, r, rho=0.0))]
+#[allow(clippy::too_many_arguments)]
+fn _rust_fixed_point_loop(
+    py: Python<'_>,
+    n: usize,
+    phi: &str,
+    sigma_w: f64,
+    sigma_v: f64,
+    sigma_b: f64,
+    r: f64,
+    rho: f64,
+) -> PyResult<f64> {
+    let phi = phi.to_string();
+    quick(py, move || {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let c = Cell::of_kind(CellKind::Vanilla, Some(&phi))?;
+            let p = CellParams::builder()
+                .sigma_w(std::hint::black_box(sigma_w))
+                .sigma_v(sigma_v)
+                .sigma_b(sigma_b)
+                .r(r)
+                .build()?;
+            c.validate(&p)?;
+            std::hint::black_box(c.mean_field(&p)?.analyze(rho)?);
+        }
+        Ok(t.elapsed().as_secs_f64())
+    })
+}
+
 /// A deliberate panic on the short (`"quick"`) or worker-thread (`"long"`) path, for the test
 /// that no panic reaches Python as anything but `RuntimeError`.
 #[pyfunction]
@@ -1766,6 +1801,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(set_limits, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add_function(wrap_pyfunction!(_rust_fixed_point_loop, m)?)?;
     m.add_function(wrap_pyfunction!(trainability_grid, m)?)?;
     Ok(())
 }

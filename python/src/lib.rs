@@ -106,16 +106,15 @@ pub(crate) fn json<T: serde::Serialize>(x: &T) -> mfrnn::Result<Value> {
     serde_json::to_value(x).map_err(|e| mfrnn::Error::Unsupported(format!("serialising: {e}")))
 }
 
-/// The numeric content of a JSON array: `Some((values, all_integers))` when every element
-/// is a number or null (and at least one is a number).
+/// The numeric content of a JSON array: `Some((values, all_integers))` when it is not empty
+/// and every element is a number or null (null as NaN: an all-null array is a float array
+/// of NaN, e.g. a row of a phase diagram where the quantity is undefined everywhere).
 fn numeric(a: &[Value]) -> Option<(Vec<f64>, bool)> {
     let mut out = Vec::with_capacity(a.len());
     let mut ints = true;
-    let mut any = false;
     for v in a {
         match v {
             Value::Number(n) => {
-                any = true;
                 if n.is_i64() {
                     out.push(n.as_i64()? as f64);
                 } else {
@@ -130,7 +129,7 @@ fn numeric(a: &[Value]) -> Option<(Vec<f64>, bool)> {
             _ => return None,
         }
     }
-    any.then_some((out, ints))
+    (!a.is_empty()).then_some((out, ints))
 }
 
 fn int_array<'py>(py: Python<'py>, a: &[Value]) -> Bound<'py, PyAny> {

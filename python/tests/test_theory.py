@@ -100,6 +100,8 @@ def phase_cli(tmp_path, **kw):
 @pytest.mark.parametrize("kw", [
     dict(phi="tanh", x="sigma-w=0.5:2.5:7", y="sigma-b=0:0.6:4", quantity="xi_c", sigma_v=0.3),
     dict(cell="minimal", x="mu-b=-2:2:5", y="sigma-w=0.5:1.5:3", quantity="chi_1", rho=0.0),
+    # xi_c is undefined on the whole row sigma_b = 0 (q* = 0 or c* = 1 everywhere there)
+    dict(phi="tanh", x="sigma-w=0.5:3:3", y="sigma-b=0:1:3", quantity="xi_c"),
 ])
 def test_phase_matches_cli(tmp_path, kw):
     r = mfrnn.phase(**kw)
@@ -107,6 +109,8 @@ def test_phase_matches_cli(tmp_path, kw):
     ny, nx = int(kw["y"].split(":")[-1]), int(kw["x"].split(":")[-1])
     assert r["values"].shape == (ny, nx) and r["values"].dtype == np.float64
     assert r.chi_1.shape == (ny, nx)
+    if kw["x"] == "sigma-w=0.5:3:3":
+        assert np.isnan(r["values"][0]).all() and not np.isnan(r["values"][1:]).any()
 
 
 def test_phase_axis_as_a_tuple(tmp_path):
