@@ -243,8 +243,16 @@ fn expect(
     )
 }
 
-/// Fixed points, slopes χ, timescales ξ (in steps) and phase of a cell at a constant input
-/// correlation `rho` — `mfrnn fixed-point --json`.
+/// Fixed points, slopes χ, timescales ξ and phase of a cell at a constant input correlation
+/// `rho` — `mfrnn fixed-point --json`.
+///
+/// Scales: `sigma_w` (recurrent weights `N(0, σ_w²/N)`), `sigma_v` (input weights), `sigma_b`,
+/// `mu_b` (bias `N(μ_b, σ_b²)`), `r` (input second moment per coordinate). Keys: `q_star`,
+/// `Q_star` (pre-activation and hidden second moments per unit), `c_star`, slopes `chi_q`,
+/// `chi_c`, `chi_1` (per step), timescales `xi_q`, `xi_c`, `xi_1` (steps; `None`: infinite),
+/// `phase`, `residual`, `iterations`, and every fixed point found. `theory="exact"`: the
+/// tied-weight, frozen-bias network at stationarity (sampled with `paths`, `replicas`,
+/// `curve_paths`, `horizon`, `seed`; standard errors in `*_se`).
 #[pyfunction]
 #[pyo3(signature = (*, sigma_w, sigma_v, sigma_b, r, cell="vanilla", phi=None, mu_b=0.0,
     theory="mean-field", rho=0.0, paths=None, replicas=None, curve_paths=None, horizon=None,
@@ -389,7 +397,12 @@ fn parse_sampler(s: &str) -> PyResult<Sampler> {
 
 /// Mean-field trajectory of two input sequences under an input-correlation schedule, or
 /// (`theory="exact"`) the exact theory's sampled trajectory with standard errors —
-/// `mfrnn trajectory --json`. Arrays have one entry per step `t = 1..T`.
+/// `mfrnn trajectory --json`.
+///
+/// The schedule: `steps` (default 50) at a constant `rho` (default 0), or `rho_schedule` as
+/// the CLI's `VALUExCOUNT` runs (`"0.3x1,1x49"`) or a sequence of per-step correlations.
+/// Arrays have shape `(T,)`: `t` (int64, steps 1..T), second moments `q`, `Q`, cross moments
+/// `q_ab`, `C`, correlation `c` (float64); exact theory: `*_se` standard errors.
 #[pyfunction]
 #[pyo3(signature = (*, sigma_w, sigma_v, sigma_b, r, cell="vanilla", phi=None, mu_b=0.0,
     theory="mean-field", steps=None, rho_schedule=None, rho=None, units=None, replicas=None,
