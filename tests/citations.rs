@@ -1,6 +1,6 @@
 //! Checked citations: every test, file and theory equation that the prose of the repository
 //! cites exists. The prose is the comments of every `.rs` file and the text of every `.md`
-//! file under `src/`, `tests/`, `examples/`, `benches/`, `docs/` and `theory/`, and
+//! file under `src/`, `tests/`, `examples/`, `benches/`, `docs/`, `theory/` and `python/`, and
 //! `README.md` (this file is not scanned: its unit tests hold deliberately dangling
 //! citations). The conventions it enforces:
 //!
@@ -17,7 +17,8 @@
 //!    before the name do not count, and an intra-doc link ``[`name`]`` is left to rustdoc.
 //! 2. **Identifiers.** Every backticked snake_case identifier (one with an underscore and a
 //!    lowercase letter), in any sentence, must occur in the code: outside the comments of the
-//!    `.rs` files of the scanned folders, in the peer scripts (`benches/peers/*.py`), or as the
+//!    `.rs` files of the scanned folders, in their `.py` files (the peer scripts and the Python
+//!    package), or as the
 //!    name of a `.rs` file (an example or a test target). This catches a renamed test or
 //!    function wherever it is cited, trigger words or not. A one-letter name with a
 //!    subscript, such as `m_k` or `N_in`, is mathematics and is not checked.
@@ -42,7 +43,9 @@ use std::fs;
 use std::path::Path;
 
 /// The folders whose files are scanned (and whose `.rs` code supplies identifiers).
-const SCANNED: [&str; 6] = ["src", "tests", "examples", "benches", "docs", "theory"];
+const SCANNED: [&str; 7] = [
+    "src", "tests", "examples", "benches", "docs", "theory", "python",
+];
 /// Scanned besides the folders.
 const ROOT_FILES: [&str; 1] = ["README.md"];
 /// This file: its unit tests cite what does not exist, on purpose.

@@ -1379,8 +1379,8 @@ fn train_cell(cell: &str, phi: &str) -> PyResult<Cell> {
 }
 
 /// One training run by backpropagation through time on a task (`digits`, `recall`, `copy`,
-/// `adding`): learning curve, test loss and accuracy, diagnostics (gradient norms, clipped
-/// steps, `seconds` of wall time) — `mfrnn train --json` (without `--save`).
+/// `adding`): learning curve, held-out loss and accuracy, diagnostics (gradient norms, clipped
+/// steps, wall time in `seconds`) — `mfrnn train --json` (without `--save`).
 #[pyfunction]
 #[pyo3(signature = (*, cell="vanilla", phi="tanh", task="digits", padding=10, pad="noise",
     classes=10, dim=16, width=64, init="critical", sigma_w=1.0, sigma_v=None, sigma_b=None,
@@ -1791,8 +1791,8 @@ fn _rust_fixed_point_loop(
     })
 }
 
-/// A deliberate panic on the short (`"quick"`) or worker-thread (`"long"`) path, for the test
-/// that no panic reaches Python as anything but `RuntimeError`.
+/// A deliberate panic on the short (`"quick"`) or worker-thread (`"long"`) path: no panic may
+/// reach Python as anything but `RuntimeError` (checked in the Python suite).
 #[pyfunction]
 fn _panic_for_test(py: Python<'_>, path: &str) -> PyResult<()> {
     let boom = || -> mfrnn::Result<()> { panic!("deliberate test panic") };
